@@ -1,0 +1,123 @@
+/**
+ * The one diagnostic shape used across cadmap. Diagnostics are data: libraries collect and return them,
+ * only the CLI renders and prints them. Lines and columns are 1-based everywhere.
+ */
+export type Severity = 'fatal' | 'error' | 'warning' | 'information';
+
+/** Where in a mapping file (YAML) a diagnostic or an output element comes from. */
+export interface RuleSpan {
+  /** Mapping file path as given by the caller (not normalised). */
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+  readonly endLine?: number;
+  readonly endColumn?: number;
+  /** The id of the resource rule (`resources[].id`) the span belongs to, when there is one. */
+  readonly ruleId?: string;
+  /** Dotted path of the YAML node, e.g. `resources[2].template.sent`. */
+  readonly yamlPath?: string;
+}
+
+/** Where in an input (CAD export) file a diagnostic or an output element comes from. */
+export interface InputSpan {
+  readonly file: string;
+  /** Physical line (1-based) where the record, element or value starts. */
+  readonly line?: number;
+  /** Character column (1-based) within that line, where known. */
+  readonly column?: number;
+  /** CSV: data row number (1-based, header excluded). NDJSON: the line. */
+  readonly row?: number;
+  /** CSV column header, XML element/attribute name or JSON property name. */
+  readonly field?: string;
+  /** CSV: 1-based index of the field within the row. */
+  readonly fieldIndex?: number;
+  /** JSON pointer (RFC 6901) of the value within the file (JSON) or line (NDJSON). */
+  readonly pointer?: string;
+  /** XPath of the element or attribute, with 1-based positions, e.g. `/Export/Incident[3]/Response[1]/@callSign`. */
+  readonly xpath?: string;
+  /** Natural key of the source record, e.g. the CAD incident id. */
+  readonly recordKey?: string;
+  /** Table name for multi-file CSV sources (`calls`, `resources`, …). */
+  readonly table?: string;
+}
+
+export interface Diagnostic {
+  /** Stable machine-readable code; tests and tools branch on it, never on the message. */
+  readonly code: DiagnosticCode;
+  readonly severity: Severity;
+  /** What is wrong, what was expected and what was found. */
+  readonly message: string;
+  /** How to fix it. */
+  readonly hint?: string;
+  /** The mapping rule involved. */
+  readonly rule?: RuleSpan;
+  /** The input datum involved. */
+  readonly input?: InputSpan;
+  /** FHIRPath of the output element concerned, e.g. `Bundle.entry[0].resource.sent`. */
+  readonly expression?: string;
+}
+
+/**
+ * Every diagnostic code @cadmap/core can emit. Codes are stable; add new ones, never rename.
+ * MAP_* concern the mapping file and its evaluation, SRC_* the input files.
+ */
+export const diagnosticCodes = {
+  // mapping file
+  MAP_FILE_UNREADABLE: 'The mapping file (or a file it imports) could not be read.',
+  MAP_YAML_SYNTAX: 'The mapping is not well-formed YAML.',
+  MAP_SCHEMA: 'The mapping does not match the cadmap mapping JSON Schema.',
+  MAP_VERSION: 'The mapping declares an unsupported `cadmap` language version.',
+  MAP_DUPLICATE_ID: 'Two rules, tables or lookups share an id.',
+  MAP_UNKNOWN_RULE: 'A reference names a resource rule that is not declared.',
+  MAP_UNKNOWN_TABLE: 'A join or expression names a source table that is not declared.',
+  MAP_UNKNOWN_LOOKUP: 'An expression names a lookup table that is not declared.',
+  MAP_LOOKUP_FILE: 'A lookup or ConceptMap file is missing or malformed.',
+  MAP_EXPRESSION_SYNTAX: 'An expression does not parse.',
+  MAP_UNKNOWN_FUNCTION: 'An expression calls a function that does not exist.',
+  MAP_UNKNOWN_VARIABLE: 'An expression uses a %variable that is not defined.',
+  MAP_BAD_ARGUMENT: 'A function is called with the wrong number or kind of arguments.',
+  MAP_UNKNOWN_COLUMN: 'The mapping names a column or field that no input file has.',
+  // evaluation
+  MAP_EVAL_ERROR: 'An expression failed while evaluating a record.',
+  MAP_MULTIPLE_VALUES: 'An expression returned several values where one is allowed.',
+  MAP_EMPTY_KEY: 'A natural key expression returned nothing.',
+  MAP_KEY_CONFLICT: 'Two entries with the same natural key differ in content.',
+  MAP_DANGLING_REFERENCE: 'A reference points at a natural key that produced no entry.',
+  MAP_DATE_UNPARSEABLE: 'A date/time value matches none of the declared formats.',
+  MAP_DATE_GAP: 'A local time falls in the spring-forward gap of the time zone.',
+  MAP_DATE_OVERLAP: 'A local time occurs twice in the autumn overlap of the time zone.',
+  MAP_TIME_ZONE: 'An unknown IANA time zone name.',
+  MAP_LOOKUP_MISS: 'A value has no entry in the lookup table and no default applies.',
+  MAP_NHS_NUMBER_INVALID: 'An NHS number fails the format or modulus 11 check.',
+  MAP_POSTCODE_INVALID: 'A value is not a UK postcode.',
+  MAP_ODS_CODE_INVALID: 'A value does not have the shape of an ODS code.',
+  MAP_REQUIRED_MISSING: 'A rule marked required produced no value.',
+  // sources
+  SRC_FILE_UNREADABLE: 'An input file could not be opened or read.',
+  SRC_NO_INPUT: 'No input file matches a declared source table.',
+  SRC_AMBIGUOUS_INPUT: 'An input file matches several source tables.',
+  SRC_UNMATCHED_INPUT: 'An input file matches no declared source table.',
+  SRC_ENCODING: 'Bytes are not valid in the declared encoding.',
+  SRC_CSV_RAGGED_ROW: 'A CSV row has more or fewer fields than the header.',
+  SRC_CSV_QUOTE: 'A CSV field has broken quoting.',
+  SRC_CSV_HEADER: 'A CSV header is empty or repeats a column name.',
+  SRC_CSV_MISSING_COLUMN: 'A column the mapping names is missing from a CSV file.',
+  SRC_XML_SYNTAX: 'An XML input is not well-formed.',
+  SRC_JSON_SYNTAX: 'A JSON or NDJSON input does not parse.',
+  SRC_RECORD_PATH: 'The declared record path matches nothing in the input.',
+  SRC_NOT_A_RECORD: 'A value at the record path is not an object.',
+  SRC_MISSING_KEY: 'A record has no value for its key column.',
+  SRC_DUPLICATE_KEY: 'Two root records share a key.',
+  SRC_JOIN_ORPHAN: 'A child row has no parent record with its join key.',
+  SRC_JOIN_ORDER: 'A file is not in key order, which the streaming join needs.',
+  SRC_LIMIT: 'An input exceeds a configured size limit.',
+} as const;
+
+export type DiagnosticCode = keyof typeof diagnosticCodes;
+
+export function isDiagnosticCode(value: string): value is DiagnosticCode {
+  return Object.hasOwn(diagnosticCodes, value);
+}
+
+export const hasErrors = (diagnostics: readonly Diagnostic[]): boolean =>
+  diagnostics.some((d) => d.severity === 'error' || d.severity === 'fatal');

@@ -1,0 +1,49 @@
+import type { DiagnosticCode, RuleSpan, Severity } from '../diagnostics/diagnostic.js';
+import type { LookupTable } from '../mapping/model.js';
+
+/** What expressions can see of the mapping at compile time. */
+export interface ExpressionEnv {
+  /** IANA zone of local times in the source (e.g. Europe/London). */
+  readonly timeZone: string;
+  /** Patterns tried in order by dateTime()/date(). */
+  readonly dateFormats: readonly string[];
+  readonly ambiguousTime: 'earlier' | 'later';
+  readonly lookups: ReadonlyMap<string, LookupTable>;
+  /** UUID namespace for uuid5() and ref(). */
+  readonly namespace: string;
+  /** Resource rule id → resourceType, for ref('ruleId', key…). */
+  readonly rules: ReadonlyMap<string, string>;
+  /** Names usable as %variables (constants plus the engine's own: record, index, and every forEach `as`). */
+  readonly variables: ReadonlySet<string>;
+}
+
+/** A problem a function reports while evaluating (the engine adds the rule and input spans). */
+export interface EvalReport {
+  readonly code: DiagnosticCode;
+  readonly severity: Severity;
+  readonly message: string;
+  readonly hint?: string;
+}
+
+export interface EvalSink {
+  report(report: EvalReport): void;
+}
+
+/** Variables in scope at evaluation: each a FHIRPath collection (array) or a single value. */
+export type EvalVariables = Readonly<Record<string, unknown>>;
+
+export interface CompiledExpression {
+  readonly text: string;
+  readonly span: RuleSpan;
+  /** true when compiled to closures by cadmap; false when interpreted by fhirpath.js. */
+  readonly fast: boolean;
+  /**
+   * Source fields the expression reads relative to its context item (first path segment of each
+   * member path not rooted at a %variable), for provenance, e.g. `CallConnected` for `CallConnected.dateTime()`.
+   */
+  readonly fields: readonly string[];
+  /** Fields read through %variables, as `[variable, field]`, e.g. `['record', 'IncidentId']`. */
+  readonly variableFields: readonly (readonly [string, string])[];
+  /** Evaluate over a context item (a source node or a value). Returns a FHIRPath collection. Never throws. */
+  evaluate(context: unknown, variables: EvalVariables, sink: EvalSink): unknown[];
+}

@@ -1,0 +1,63 @@
+import type { Diagnostic, InputSpan } from '../diagnostics/diagnostic.js';
+
+/**
+ * Hidden origin of a source node (CSV row, XML element, JSON object). Stored under a symbol so that it is
+ * invisible to expressions, JSON.stringify and fhirpath, yet survives for provenance and diagnostics.
+ */
+export const ORIGIN: unique symbol = Symbol.for('cadmap.origin');
+
+export type SourceValue = string | number | boolean | null | SourceNode | readonly SourceValue[];
+
+/**
+ * One node of a source record: a CSV row (header → cell text; joined child tables as arrays of rows),
+ * an XML element (attributes and child elements as properties) or a JSON object. Objects are created
+ * with a null prototype so keys such as `__proto__` are plain data.
+ */
+export interface SourceNode {
+  [field: string]: SourceValue;
+}
+
+export interface NodeOrigin {
+  /** Locates the node itself, or one of its fields when `field` is given. */
+  locate(field?: string): InputSpan;
+}
+
+export function originOf(node: unknown): NodeOrigin | undefined {
+  return typeof node === 'object' && node !== null
+    ? ((node as { [ORIGIN]?: NodeOrigin })[ORIGIN] ?? undefined)
+    : undefined;
+}
+
+export function setOrigin(node: object, origin: NodeOrigin): void {
+  Object.defineProperty(node, ORIGIN, { value: origin, enumerable: false, writable: true, configurable: true });
+}
+
+/**
+ * What a reader yields: one root record (a call) with its joined records, or a rejected piece of input.
+ * Nothing read is ever dropped: input that cannot become a record is yielded with `data` undefined, its raw
+ * content and the diagnostics that explain why, so it reaches the dead-letter output.
+ */
+export interface SourceRecord {
+  /** Natural key of the record (e.g. the CAD incident id), or '' when it has none. */
+  readonly key: string;
+  /** The record, or undefined when the input could not be read as a record. */
+  readonly data: SourceNode | undefined;
+  /** Where the record (or the rejected input) starts. */
+  readonly origin: InputSpan;
+  /**
+   * Original content for the dead-letter output: for CSV the raw lines per table (`{ calls: [...], resources: [...] }`),
+   * for XML the element's text, for JSON/NDJSON the record's text.
+   */
+  readonly raw: RawContent;
+  /** Problems found while reading this record. Errors make the record fail; warnings travel with it. */
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+export type RawContent = string | Readonly<Record<string, readonly string[]>>;
+
+/** An input given to a reader: a file path, or a named stream (e.g. stdin, an HTTP body). */
+export type InputFile =
+  | { readonly path: string; readonly table?: string }
+  | { readonly name: string; readonly stream: AsyncIterable<Uint8Array>; readonly table?: string };
+
+export const inputName = (input: InputFile): string => ('path' in input ? input.path : input.name);
