@@ -1,0 +1,136 @@
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { hasErrors, runMapping, type MapResult } from '@cadmap/core';
+import { loadMappingOrReport, makeRenderer, parseInputs, useColor } from '../common.js';
+import { exitCodes, Progress, UsageError, type CliIo } from '../io.js';
+import { deadLetterOf, directorySink, LazyFileWriter, ndjsonSink, streamSink, type BundleSink } from '../output.js';
+import { RunSummary } from '../summary.js';
+
+export const mapHelp = `cadmap map --mapping <mapping.yaml> <inputs…> [options]
+
+Maps CAD export files to FHIR bundles, one bundle per call.
+
+Inputs are files or directories; write table=path to assign a file to a CSV table explicitly.
+
+Options:
+  -m, --mapping <file>      the mapping (required)
+  -o, --out <file>          write bundles as NDJSON (one bundle a line); default: standard output
+      --out-dir <dir>       write one JSON file per bundle instead
+      --dead-letter <file>  where failing records go (NDJSON: original content + diagnostics);
+                            default: <out>.dead-letter.ndjson, or dead-letter.ndjson
+      --provenance <file>   also write where every element came from (NDJSON, one line per bundle)
+      --json                print the summary and diagnostics as JSON
+      --max-diagnostics <n> how many problems to print in full (default 20)
+  -q, --quiet               no progress bar
+      --color / --no-color
+Exit codes: 0 all mapped, 1 some records failed, 2 usage or mapping errors.`;
+
+export async function mapCommand(io: CliIo, argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      mapping: { type: 'string', short: 'm' },
+      out: { type: 'string', short: 'o' },
+      'out-dir': { type: 'string' },
+      'dead-letter': { type: 'string' },
+      provenance: { type: 'string' },
+      json: { type: 'boolean' },
+      'max-diagnostics': { type: 'string' },
+      quiet: { type: 'boolean', short: 'q' },
+      color: { type: 'boolean' },
+      'no-color': { type: 'boolean' },
+    },
+  });
+  const color = useColor(io, values['no-color'] === true ? false : values.color);
+  if (positionals.length === 0) {
+    throw new UsageError('No input files given.');
+  }
+  if (values.out !== undefined && values['out-dir'] !== undefined) {
+    throw new UsageError('Use either --out or --out-dir, not both.');
+  }
+  const maxDiagnostics = values['max-diagnostics'] === undefined ? 20 : Number(values['max-diagnostics']);
+  if (!Number.isInteger(maxDiagnostics) || maxDiagnostics < 0) {
+    throw new UsageError('--max-diagnostics takes a whole number.');
+  }
+  const mapping = await loadMappingOrReport(io, values.mapping, color);
+  const renderer = makeRenderer(io, mapping, color);
+  const inputs = parseInputs(positionals, io.cwd);
+  const run = await runMapping(mapping, inputs, { provenance: values.provenance !== undefined });
+  const summary = new RunSummary();
+  summary.add(run.diagnostics);
+  const report = (text: string): void => {
+    io.stderr.write(`${text}\n`);
+  };
+  if (run.diagnostics.length > 0 && values.json !== true) {
+    report(renderer.render(run.diagnostics));
+  }
+  if (hasErrors(run.diagnostics) && run.diagnostics.some((d) => d.severity === 'fatal' || d.code === 'MAP_UNKNOWN_COLUMN')) {
+    if (values.json === true) {
+      io.stdout.write(`${JSON.stringify({ summary: summary.toJSON(), diagnostics: run.diagnostics }, null, 2)}\n`);
+    }
+    return exitCodes.usage;
+  }
+
+  const sink: BundleSink =
+    values['out-dir'] !== undefined
+      ? directorySink(resolve(io.cwd, values['out-dir']))
+      : values.out !== undefined
+        ? ndjsonSink(resolve(io.cwd, values.out))
+        : streamSink(io.stdout);
+  const deadLetterPath = resolve(io.cwd, values['dead-letter'] ?? (values.out !== undefined ? `${values.out}.dead-letter.ndjson` : 'dead-letter.ndjson'));
+  const deadLetter = new LazyFileWriter(deadLetterPath);
+  const provenance = values.provenance !== undefined ? new LazyFileWriter(resolve(io.cwd, values.provenance)) : undefined;
+  const progress = new Progress(io.stderr, io.stderr.isTTY === true && values.quiet !== true && values.json !== true);
+  const printed: MapResult[] = [];
+  const allDiagnostics = [...run.diagnostics];
+  let shown = 0;
+
+  for await (const result of run.results()) {
+    summary.records++;
+    summary.add(result.diagnostics);
+    if (result.ok && result.bundle) {
+      summary.mapped++;
+      summary.entries += result.bundle.entry?.length ?? 0;
+      await sink.write(result);
+      if (provenance && result.provenance) {
+        await provenance.write(`${JSON.stringify({ key: result.key, bundleId: result.bundle.id, provenance: result.provenance })}\n`);
+      }
+    } else {
+      summary.failed++;
+      await deadLetter.write(`${JSON.stringify(deadLetterOf(result))}\n`);
+    }
+    if (result.diagnostics.length > 0) {
+      if (values.json === true) {
+        allDiagnostics.push(...result.diagnostics);
+      } else if (shown < maxDiagnostics && !result.ok) {
+        progress.done();
+        report(renderer.render(result.diagnostics.filter((d) => d.severity !== 'information')));
+        shown++;
+        printed.push(result);
+      }
+    }
+    progress.update(summary.records, summary.failed);
+  }
+  progress.done();
+  await sink.close();
+  await deadLetter.close();
+  await provenance?.close();
+
+  if (values.json === true) {
+    const payload = { summary: summary.toJSON(), output: sink.description, deadLetter: deadLetter.written > 0 ? deadLetterPath : null, diagnostics: allDiagnostics };
+    (values.out !== undefined || values['out-dir'] !== undefined ? io.stdout : io.stderr).write(`${JSON.stringify(payload, null, 2)}\n`);
+  } else {
+    if (summary.failed > shown && shown >= maxDiagnostics) {
+      report(`… ${summary.failed - shown} more failed records not shown (see ${deadLetterPath}).`);
+    }
+    report(summary.render());
+    if (summary.mapped > 0 && sink.description !== 'standard output') {
+      report(`bundles: ${sink.description}`);
+    }
+    if (deadLetter.written > 0) {
+      report(`dead letter: ${deadLetterPath} (${deadLetter.written} records with their original content and diagnostics)`);
+    }
+  }
+  return summary.failed > 0 ? exitCodes.dataErrors : exitCodes.ok;
+}

@@ -1,0 +1,3 @@
+export { main, usage } from './main.js';
+export type { CliIo } from './io.js';
+export { exitCodes } from './io.js';

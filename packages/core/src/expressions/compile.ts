@@ -1,0 +1,310 @@
+import fhirpath from 'fhirpath';
+import type { Diagnostic, DiagnosticCode, RuleSpan } from '../diagnostics/diagnostic.js';
+import { compileDatePattern, isKnownTimeZone } from '../functions/datetime.js';
+import type { AstNode } from './ast.js';
+import { functionName, identifierValue, params, positionOf, variableName } from './ast.js';
+import { boundFunctions, userInvocationTable, withCurrentSink } from './cadmap-functions.js';
+import { asCollection, compileFast, literalString, type Closure, type Runtime } from './fast.js';
+import { cadmapArities, closestFunction, editDistance, functionArities } from './known-functions.js';
+import type { CompiledExpression, EvalSink, ExpressionEnv } from './types.js';
+
+/** Variables fhirpath.js itself defines. */
+const builtInVariables = new Set(['context', 'ucum']);
+
+/** Functions whose arguments are evaluated per item of their input (not against `$this`). */
+const itemScopedFunctions = new Set(['where', 'select', 'exists', 'all', 'repeat', 'aggregate', 'sort', 'coalesce', 'trace', 'defineVariable', 'iif']);
+
+/** Options for compileExpression; `engine: 'fhirpath'` forces the fhirpath.js path (for tests and benchmarks). */
+export interface CompileOptions {
+  readonly engine?: 'auto' | 'fhirpath';
+}
+
+/**
+ * Compiles a mapping expression (the text after `=`). `span` points at the first character of the
+ * expression text; diagnostics point inside it. Returns no expression when there are errors.
+ */
+export function compileExpression(
+  text: string,
+  span: RuleSpan,
+  env: ExpressionEnv,
+  options: CompileOptions = {},
+): { expression?: CompiledExpression; diagnostics: Diagnostic[] } {
+  const diagnostics: Diagnostic[] = [];
+  const at = (position: { line: number; column: number } | undefined): RuleSpan => {
+    if (!position) {
+      return span;
+    }
+    return {
+      ...span,
+      line: span.line + position.line - 1,
+      column: position.line === 1 ? span.column + position.column - 1 : position.column,
+    };
+  };
+  const report = (code: DiagnosticCode, message: string, position: { line: number; column: number } | undefined, hint?: string): void => {
+    diagnostics.push({ code, severity: 'error', message, rule: at(position), ...(hint === undefined ? {} : { hint }) });
+  };
+
+  let ast: AstNode;
+  try {
+    ast = fhirpath.parse(text) as AstNode;
+  } catch (error) {
+    for (const syntax of syntaxErrors(error)) {
+      report(
+        'MAP_EXPRESSION_SYNTAX',
+        `Expression =${text} does not parse: ${syntax.message}.`,
+        { line: syntax.line, column: syntax.column },
+        'Check quotes, brackets and operators; string literals use single quotes and names with spaces use backticks.',
+      );
+    }
+    return { diagnostics };
+  }
+
+  const fields = new Set<string>();
+  const variableFields = new Map<string, readonly [string, string]>();
+  let usesDates = false;
+  const usedVariables = new Set<string>();
+
+  const visit = (node: AstNode, contextRelative: boolean): void => {
+    switch (node.type) {
+      case 'InvocationExpression': {
+        const [left, invocation] = node.children ?? [];
+        if (left) {
+          visit(left, contextRelative);
+          const variable = variableOf(left);
+          if (variable !== undefined && invocation?.type === 'MemberInvocation') {
+            const field = identifierValue(invocation.children?.[0] ?? invocation);
+            variableFields.set(`${variable}\u0000${field}`, [variable, field]);
+          }
+        }
+        if (invocation) {
+          visitInvocation(invocation, false, contextRelative);
+        }
+        return;
+      }
+      case 'InvocationTerm': {
+        const invocation = node.children?.[0];
+        if (invocation) {
+          visitInvocation(invocation, contextRelative, contextRelative);
+        }
+        return;
+      }
+      case 'ExternalConstantTerm': {
+        const name = variableName(node);
+        usedVariables.add(name);
+        if (!env.variables.has(name) && !builtInVariables.has(name)) {
+          report('MAP_UNKNOWN_VARIABLE', `%${name} is not defined.`, positionOf(node), knownVariablesHint(env));
+        }
+        return;
+      }
+      default:
+        for (const c of node.children ?? []) {
+          visit(c, contextRelative);
+        }
+    }
+  };
+
+  /** `atContext`: the invocation applies to the context item itself; `argsRelative`: `$this` is the context. */
+  const visitInvocation = (node: AstNode, atContext: boolean, argsRelative: boolean): void => {
+    if (node.type === 'MemberInvocation') {
+      if (atContext) {
+        fields.add(identifierValue(node.children?.[0] ?? node));
+      }
+      return;
+    }
+    if (node.type !== 'FunctionInvocation') {
+      return;
+    }
+    const name = functionName(node);
+    const args = params(node);
+    checkFunction(node, name, args);
+    const itemScoped = itemScopedFunctions.has(name);
+    for (const arg of args) {
+      visit(arg, itemScoped ? atContext : argsRelative);
+    }
+  };
+
+  const checkFunction = (node: AstNode, name: string, args: readonly AstNode[]): void => {
+    const position = positionOf(node);
+    const arities = functionArities(name);
+    if (!arities) {
+      const closest = closestFunction(name);
+      report('MAP_UNKNOWN_FUNCTION', `${name}() is not a FHIRPath or cadmap function.`, position, `Did you mean ${closest}()?`);
+      return;
+    }
+    if (!arities.includes(args.length)) {
+      report(
+        'MAP_BAD_ARGUMENT',
+        `${name}() takes ${describeArities(arities)}, not ${args.length}.`,
+        position,
+        name === 'not' ? 'Write x.not() rather than not(x).' : undefined,
+      );
+      return;
+    }
+    if (!Object.hasOwn(cadmapArities, name)) {
+      return;
+    }
+    const first = args[0];
+    const firstLiteral = first ? literalString(first) : undefined;
+    switch (name) {
+      case 'dateTime':
+      case 'date': {
+        usesDates = true;
+        if (first) {
+          if (firstLiteral === undefined) {
+            report('MAP_BAD_ARGUMENT', `${name}() takes its format as a quoted literal, e.g. ${name}('dd/MM/yyyy HH:mm').`, positionOf(first));
+          } else {
+            const compiled = compileDatePattern(firstLiteral);
+            if (compiled.error !== undefined) {
+              report('MAP_BAD_ARGUMENT', `${name}(): ${compiled.error}.`, positionOf(first));
+            }
+          }
+        }
+        return;
+      }
+      case 'translate':
+      case 'coding':
+        if (firstLiteral === undefined) {
+          report('MAP_BAD_ARGUMENT', `${name}() takes a lookup name as a quoted literal, e.g. ${name}('callOrigin').`, first ? positionOf(first) : position);
+        } else if (!env.lookups.has(firstLiteral)) {
+          report(
+            'MAP_UNKNOWN_LOOKUP',
+            `${name}('${firstLiteral}') names a lookup that is not declared.`,
+            first ? positionOf(first) : position,
+            closestHint([...env.lookups.keys()], firstLiteral, 'lookups'),
+          );
+        }
+        return;
+      case 'ref':
+        if (firstLiteral === undefined) {
+          report('MAP_BAD_ARGUMENT', `ref() takes a rule id as a quoted literal, e.g. ref('encounter', key).`, first ? positionOf(first) : position);
+        } else if (!env.rules.has(firstLiteral)) {
+          report(
+            'MAP_UNKNOWN_RULE',
+            `ref('${firstLiteral}', …) names a resource rule that is not declared.`,
+            first ? positionOf(first) : position,
+            closestHint([...env.rules.keys()], firstLiteral, 'resources[].id'),
+          );
+        }
+        return;
+      default:
+        return;
+    }
+  };
+
+  visit(ast, true);
+  if (usesDates && !isKnownTimeZone(env.timeZone)) {
+    diagnostics.push({
+      code: 'MAP_TIME_ZONE',
+      severity: 'error',
+      message: `source.timeZone '${env.timeZone}' is not a known IANA time zone.`,
+      hint: 'Use a zone name such as Europe/London.',
+      rule: span,
+    });
+  }
+  if (diagnostics.length > 0) {
+    return { diagnostics };
+  }
+
+  const functions = boundFunctions(env);
+  const closure = options.engine === 'fhirpath' ? undefined : compileFast(ast, functions);
+  const shared = {
+    text,
+    span,
+    fields: [...fields],
+    variableFields: [...variableFields.values()],
+  };
+  if (closure) {
+    return { expression: { ...shared, fast: true, evaluate: fastEvaluator(closure) }, diagnostics };
+  }
+  return { expression: { ...shared, fast: false, evaluate: fhirpathEvaluator(text, env, [...usedVariables]) }, diagnostics };
+}
+
+function fastEvaluator(closure: Closure): CompiledExpression['evaluate'] {
+  return (context, variables, sink) => {
+    const root = asCollection(context);
+    const rt: Runtime = { vars: variables, sink, root };
+    try {
+      return closure(root, rt);
+    } catch (error) {
+      reportEvalError(sink, error);
+      return [];
+    }
+  };
+}
+
+function fhirpathEvaluator(text: string, env: ExpressionEnv, usedVariables: readonly string[]): CompiledExpression['evaluate'] {
+  const compiled = fhirpath.compile(text, undefined, { userInvocationTable: userInvocationTable(env) });
+  return (context, variables, sink) => {
+    const vars: Record<string, unknown> = {};
+    for (const name of usedVariables) {
+      if (!builtInVariables.has(name)) {
+        vars[name] = variables[name];
+      }
+    }
+    try {
+      const result = withCurrentSink(sink, () => compiled(context, vars));
+      return Array.isArray(result) ? (result as unknown[]) : [];
+    } catch (error) {
+      reportEvalError(sink, error);
+      return [];
+    }
+  };
+}
+
+function reportEvalError(sink: EvalSink, error: unknown): void {
+  sink.report({
+    code: 'MAP_EVAL_ERROR',
+    severity: 'error',
+    message: `The expression failed on this record: ${error instanceof Error ? error.message : String(error)}`,
+    hint: 'Check that the fields it reads hold one value of the expected type (use .first() for repeating fields).',
+  });
+}
+
+function variableOf(node: AstNode): string | undefined {
+  let current: AstNode | undefined = node;
+  while (current && current.type === 'TermExpression') {
+    current = current.children?.[0];
+  }
+  return current?.type === 'ExternalConstantTerm' ? variableName(current) : undefined;
+}
+
+function describeArities(arities: readonly number[]): string {
+  const words = arities.map((n) => (n === 0 ? 'no arguments' : n === 1 ? '1 argument' : `${n} arguments`));
+  if (arities.length > 3) {
+    return `${arities[0]} to ${arities[arities.length - 1]} arguments`;
+  }
+  return words.join(' or ');
+}
+
+function closestHint(known: readonly string[], name: string, where: string): string {
+  if (known.length === 0) {
+    return `Declare it under ${where}.`;
+  }
+  const sorted = [...known].sort((a, b) => editDistance(a, name) - editDistance(b, name));
+  return `Declared: ${known.join(', ')}. Did you mean '${sorted[0] ?? ''}'?`;
+}
+
+function knownVariablesHint(env: ExpressionEnv): string {
+  const names = [...env.variables].sort();
+  return names.length > 0 ? `Variables in scope: ${names.map((n) => `%${n}`).join(', ')}.` : 'Declare it under constants.';
+}
+
+interface SyntaxProblem {
+  readonly line: number;
+  readonly column: number;
+  readonly message: string;
+}
+
+function syntaxErrors(error: unknown): SyntaxProblem[] {
+  const raw = (error as { errors?: unknown } | undefined)?.errors;
+  if (Array.isArray(raw) && raw.length > 0) {
+    return raw.map((entry: unknown) => {
+      const parts = Array.isArray(entry) ? entry : [];
+      const line = typeof parts[2] === 'number' ? parts[2] : 1;
+      const column = typeof parts[3] === 'number' ? parts[3] + 1 : 1;
+      const message = typeof parts[4] === 'string' ? parts[4] : 'syntax error';
+      return { line, column, message };
+    });
+  }
+  return [{ line: 1, column: 1, message: error instanceof Error ? error.message : String(error) }];
+}

@@ -1,0 +1,652 @@
+import type { BoundFunctions } from './cadmap-functions.js';
+import type { AstNode } from './ast.js';
+import { functionName, identifierValue, params, stringLiteralValue, variableName } from './ast.js';
+import type { EvalSink, EvalVariables } from './types.js';
+
+/** What closures see while evaluating: variables, the sink and the root collection (%context). */
+export interface Runtime {
+  readonly vars: EvalVariables;
+  readonly sink: EvalSink;
+  readonly root: readonly unknown[];
+}
+
+/** A compiled expression: `self` is the FHIRPath `$this` collection the expression is evaluated against. */
+export type Closure = (self: readonly unknown[], rt: Runtime) => unknown[];
+
+/** A compiled invocation step: applied to the collection on its left, with `$this` for its arguments. */
+type Step = (input: readonly unknown[], self: readonly unknown[], rt: Runtime) => unknown[];
+
+/** Thrown for FHIRPath runtime errors in closures (turned into MAP_EVAL_ERROR by evaluate). */
+export class FastEvalError extends Error {
+  override readonly name = 'FastEvalError';
+}
+
+const empty = (): unknown[] => [];
+
+/**
+ * Compiles the fast subset of FHIRPath to closures, or returns undefined when the expression uses anything
+ * outside it (the caller then uses fhirpath.js). Validation has already happened.
+ */
+export function compileFast(root: AstNode, functions: BoundFunctions): Closure | undefined {
+  try {
+    return compileNode(root, functions);
+  } catch (error) {
+    if (error instanceof Unsupported) {
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+class Unsupported extends Error {}
+
+const unsupported = (): never => {
+  throw new Unsupported();
+};
+
+function child(node: AstNode, index: number): AstNode {
+  return node.children?.[index] ?? unsupported();
+}
+
+function compileNode(node: AstNode, fns: BoundFunctions): Closure {
+  switch (node.type) {
+    case 'EntireExpression':
+    case 'TermExpression':
+    case 'ParenthesizedTerm':
+      return compileNode(child(node, 0), fns);
+    case 'InvocationTerm': {
+      const step = compileStep(child(node, 0), fns);
+      return (self, rt) => step(self, self, rt);
+    }
+    case 'InvocationExpression': {
+      const left = compileNode(child(node, 0), fns);
+      const invocation = child(node, 1);
+      if (invocation.type === 'MemberInvocation') {
+        const key = identifierValue(child(invocation, 0));
+        return (self, rt) => member(left(self, rt), key);
+      }
+      const step = compileStep(invocation, fns);
+      return (self, rt) => step(left(self, rt), self, rt);
+    }
+    case 'LiteralTerm':
+      return compileLiteral(child(node, 0));
+    case 'ExternalConstantTerm': {
+      const name = variableName(node);
+      if (name === 'context') {
+        return (_self, rt) => rt.root.slice();
+      }
+      if (name === 'ucum') {
+        return () => ['http://unitsofmeasure.org'];
+      }
+      return (_self, rt) => asCollection(rt.vars[name]);
+    }
+    case 'PolarityExpression': {
+      const operand = compileNode(child(node, 0), fns);
+      const negate = node.text === '-';
+      return (self, rt) => {
+        const value = operand(self, rt);
+        const first = value[0];
+        if (value.length !== 1 || typeof first !== 'number' || Number.isNaN(first)) {
+          throw new FastEvalError(`unary ${node.text ?? ''} needs one number`);
+        }
+        return [negate ? -first : first];
+      };
+    }
+    case 'EqualityExpression':
+      return compileEquality(node, fns);
+    case 'InequalityExpression':
+      return compileInequality(node, fns);
+    case 'AndExpression':
+    case 'OrExpression':
+    case 'ImpliesExpression':
+      return compileLogic(node, fns);
+    case 'AdditiveExpression':
+    case 'MultiplicativeExpression':
+      return compileArithmetic(node, fns);
+    case 'UnionExpression': {
+      const left = compileNode(child(node, 0), fns);
+      const right = compileNode(child(node, 1), fns);
+      return (self, rt) => distinct([...left(self, rt), ...right(self, rt)]);
+    }
+    case 'IndexerExpression': {
+      const collection = compileNode(child(node, 0), fns);
+      const index = compileNode(child(node, 1), fns);
+      return (self, rt) => {
+        const items = collection(self, rt);
+        const at = index(self, rt);
+        if (at.length === 0) {
+          return [];
+        }
+        const n = Number.parseInt(String(at[0]), 10);
+        return n >= 0 && n < items.length ? [items[n]] : [];
+      };
+    }
+    default:
+      return unsupported();
+  }
+}
+
+function compileLiteral(literal: AstNode): Closure {
+  switch (literal.type) {
+    case 'StringLiteral': {
+      const value = stringLiteralValue(literal.text ?? "''");
+      return () => [value];
+    }
+    case 'NumberLiteral': {
+      const text = literal.text ?? '';
+      // Decimal literals keep their written precision in fhirpath.js (1.0.toString() is '1.0'): leave them to it.
+      if (text.includes('.')) {
+        return unsupported();
+      }
+      const value = Number(text);
+      return () => [value];
+    }
+    case 'BooleanLiteral': {
+      const value = literal.text === 'true';
+      return () => [value];
+    }
+    case 'NullLiteral':
+      return empty;
+    default:
+      return unsupported();
+  }
+}
+
+/** Member access on each item: null and missing values are absent, arrays are flattened. */
+export function member(input: readonly unknown[], key: string): unknown[] {
+  const out: unknown[] = [];
+  for (let i = 0; i < input.length; i++) {
+    const item = input[i];
+    if (typeof item === 'object' && item !== null && !Array.isArray(item)) {
+      pushValue(out, (item as Record<string, unknown>)[key]);
+    }
+  }
+  return out;
+}
+
+function pushValue(out: unknown[], value: unknown): void {
+  if (value === undefined || value === null || typeof value === 'function') {
+    return;
+  }
+  if (Array.isArray(value)) {
+    for (const element of value) {
+      if (element !== undefined && element !== null) {
+        out.push(element);
+      }
+    }
+  } else {
+    out.push(value);
+  }
+}
+
+/** A variable's value as a collection. */
+export function asCollection(value: unknown): unknown[] {
+  if (value === undefined || value === null) {
+    return [];
+  }
+  return Array.isArray(value) ? (value as unknown[]) : [value];
+}
+
+function compileEquality(node: AstNode, fns: BoundFunctions): Closure {
+  const left = compileNode(child(node, 0), fns);
+  const right = compileNode(child(node, 1), fns);
+  if (node.text === '=') {
+    return (self, rt) => {
+      const a = left(self, rt);
+      const b = right(self, rt);
+      return a.length === 0 || b.length === 0 ? [] : [collectionsEqual(a, b)];
+    };
+  }
+  if (node.text === '!=') {
+    return (self, rt) => {
+      const a = left(self, rt);
+      const b = right(self, rt);
+      return a.length === 0 || b.length === 0 ? [] : [!collectionsEqual(a, b)];
+    };
+  }
+  return unsupported();
+}
+
+function collectionsEqual(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) {
+    return false;
+  }
+  for (let i = 0; i < a.length; i++) {
+    if (!valuesEqual(a[i], b[i])) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** FHIRPath equality of two items: same type and value; objects compared property by property. */
+export function valuesEqual(a: unknown, b: unknown): boolean {
+  if (a === b) {
+    return true;
+  }
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) {
+    return false;
+  }
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && collectionsEqual(a, b);
+  }
+  const aKeys = Object.keys(a);
+  const bKeys = Object.keys(b);
+  if (aKeys.length !== bKeys.length) {
+    return false;
+  }
+  for (const key of aKeys) {
+    if (!Object.hasOwn(b, key) || !valuesEqual((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key])) {
+      return false;
+    }
+  }
+  return true;
+}
+
+function singletonOf(collection: readonly unknown[], what: string): unknown {
+  if (collection.length > 1) {
+    throw new FastEvalError(`${what} expects one value, got ${collection.length}`);
+  }
+  return collection[0];
+}
+
+function compileInequality(node: AstNode, fns: BoundFunctions): Closure {
+  const left = compileNode(child(node, 0), fns);
+  const right = compileNode(child(node, 1), fns);
+  const op = node.text;
+  const test =
+    op === '<'
+      ? (x: number) => x < 0
+      : op === '>'
+        ? (x: number) => x > 0
+        : op === '<='
+          ? (x: number) => x <= 0
+          : op === '>='
+            ? (x: number) => x >= 0
+            : unsupported();
+  return (self, rt) => {
+    const a = left(self, rt);
+    const b = right(self, rt);
+    if (a.length === 0 || b.length === 0) {
+      return [];
+    }
+    const x = singletonOf(a, op ?? '');
+    const y = singletonOf(b, op ?? '');
+    const tx = typeof x;
+    if ((tx === 'string' || tx === 'number' || tx === 'boolean') && tx === typeof y) {
+      return [test((x as number) < (y as number) ? -1 : (x as number) > (y as number) ? 1 : 0)];
+    }
+    throw new FastEvalError(`cannot compare ${JSON.stringify(x)} with ${JSON.stringify(y)}`);
+  };
+}
+
+/** FHIRPath singleton evaluation as Boolean: undefined for empty, the boolean, or true for any other single item. */
+function toBoolean(collection: readonly unknown[], what: string): boolean | undefined {
+  if (collection.length === 0) {
+    return undefined;
+  }
+  const value = singletonOf(collection, what);
+  return typeof value === 'boolean' ? value : true;
+}
+
+function compileLogic(node: AstNode, fns: BoundFunctions): Closure {
+  const left = compileNode(child(node, 0), fns);
+  const right = compileNode(child(node, 1), fns);
+  const op = node.text ?? '';
+  const combine: (a: boolean | undefined, b: boolean | undefined) => boolean | undefined =
+    op === 'and'
+      ? (a, b) => (a === false || b === false ? false : a === undefined || b === undefined ? undefined : true)
+      : op === 'or'
+        ? (a, b) => (a === true || b === true ? true : a === undefined || b === undefined ? undefined : false)
+        : op === 'xor'
+          ? (a, b) => (a === undefined || b === undefined ? undefined : a !== b)
+          : op === 'implies'
+            ? (a, b) => (a === false ? true : b === true ? true : a === undefined || b === undefined ? undefined : b)
+            : unsupported();
+  return (self, rt) => {
+    const a = toBoolean(left(self, rt), op);
+    const b = toBoolean(right(self, rt), op);
+    const result = combine(a, b);
+    return result === undefined ? [] : [result];
+  };
+}
+
+function compileArithmetic(node: AstNode, fns: BoundFunctions): Closure {
+  const left = compileNode(child(node, 0), fns);
+  const right = compileNode(child(node, 1), fns);
+  const op = node.text ?? '';
+  if (op === '&') {
+    return (self, rt) => {
+      const a = stringOrEmpty(left(self, rt), '&');
+      const b = stringOrEmpty(right(self, rt), '&');
+      return [a + b];
+    };
+  }
+  if (op !== '+' && op !== '-' && op !== '*' && op !== '/') {
+    return unsupported();
+  }
+  return (self, rt) => {
+    const a = left(self, rt);
+    const b = right(self, rt);
+    if (a.length === 0 || b.length === 0) {
+      return [];
+    }
+    if (a.length > 1 || b.length > 1) {
+      throw new FastEvalError(`${op} expects one value on each side`);
+    }
+    const x = a[0];
+    const y = b[0];
+    if (op === '+' && typeof x === 'string' && typeof y === 'string') {
+      return [x + y];
+    }
+    if (typeof x !== 'number' || typeof y !== 'number') {
+      throw new FastEvalError(`cannot compute ${JSON.stringify(x)} ${op} ${JSON.stringify(y)}`);
+    }
+    switch (op) {
+      case '+':
+        return [x + y];
+      case '-':
+        return [x - y];
+      case '*':
+        return [x * y];
+      default:
+        return y === 0 ? [] : [x / y];
+    }
+  };
+}
+
+function stringOrEmpty(collection: readonly unknown[], what: string): string {
+  const value = singletonOf(collection, what);
+  if (value === undefined) {
+    return '';
+  }
+  if (typeof value !== 'string') {
+    throw new FastEvalError(`${what} expects a string, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** Singleton string input of a string function: undefined for empty. */
+function stringInput(input: readonly unknown[], name: string): string | undefined {
+  const value = singletonOf(input, `${name}()`);
+  if (value === undefined || typeof value === 'string') {
+    return value;
+  }
+  throw new FastEvalError(`${name}() expects a string, got ${JSON.stringify(value)}`);
+}
+
+/** A String argument: evaluated against $this, one string or empty. */
+function stringArg(arg: Closure, name: string): (self: readonly unknown[], rt: Runtime) => string | undefined {
+  return (self, rt) => {
+    const value = singletonOf(arg(self, rt), `${name}()`);
+    if (value === undefined || typeof value === 'string') {
+      return value;
+    }
+    throw new FastEvalError(`${name}() expects a string argument, got ${JSON.stringify(value)}`);
+  };
+}
+
+function integerArg(arg: Closure, name: string): (self: readonly unknown[], rt: Runtime) => number | undefined {
+  return (self, rt) => {
+    const value = singletonOf(arg(self, rt), `${name}()`);
+    if (value === undefined || (typeof value === 'number' && Number.isInteger(value))) {
+      return value;
+    }
+    throw new FastEvalError(`${name}() expects an integer argument, got ${JSON.stringify(value)}`);
+  };
+}
+
+function keepBy(condition: readonly unknown[]): boolean {
+  const first = condition[0];
+  return first !== undefined && first !== null && first !== false;
+}
+
+/** Removes repeated items (FHIRPath equality), keeping the first of each. */
+export function distinct(items: readonly unknown[]): unknown[] {
+  const out: unknown[] = [];
+  for (const item of items) {
+    if (!out.some((seen) => valuesEqual(seen, item))) {
+      out.push(item);
+    }
+  }
+  return out;
+}
+
+const stringFunctions = new Map<string, (s: string) => unknown>([
+  ['trim', (s) => s.trim()],
+  ['upper', (s) => s.toUpperCase()],
+  ['lower', (s) => s.toLowerCase()],
+  ['length', (s) => s.length],
+]);
+
+function compileStep(node: AstNode, fns: BoundFunctions): Step {
+  if (node.type === 'MemberInvocation') {
+    const key = identifierValue(child(node, 0));
+    return (input) => member(input, key);
+  }
+  if (node.type === 'ThisInvocation') {
+    return (_input, self) => self.slice();
+  }
+  if (node.type !== 'FunctionInvocation') {
+    return unsupported();
+  }
+  const name = functionName(node);
+  const args = params(node);
+  const arg = (i: number): Closure => compileNode(args[i] ?? unsupported(), fns);
+  const stringFunction = stringFunctions.get(name);
+  if (stringFunction) {
+    return (input) => {
+      const s = stringInput(input, name);
+      return s === undefined ? [] : [stringFunction(s)];
+    };
+  }
+  switch (name) {
+    case 'where': {
+      const criterion = arg(0);
+      return (input, _self, rt) => input.filter((item) => keepBy(criterion([item], rt)));
+    }
+    case 'select': {
+      const projection = arg(0);
+      return (input, _self, rt) => {
+        const out: unknown[] = [];
+        for (const item of input) {
+          out.push(...projection([item], rt));
+        }
+        return out;
+      };
+    }
+    case 'exists': {
+      if (args.length === 0) {
+        return (input) => [input.length > 0];
+      }
+      const criterion = arg(0);
+      return (input, _self, rt) => [input.some((item) => keepBy(criterion([item], rt)))];
+    }
+    case 'empty':
+      return (input) => [input.length === 0];
+    case 'first':
+      return (input) => (input.length > 0 ? [input[0]] : []);
+    case 'last':
+      return (input) => (input.length > 0 ? [input[input.length - 1]] : []);
+    case 'count':
+      return (input) => [input.length];
+    case 'distinct':
+      return (input) => distinct(input);
+    case 'not':
+      return (input) => {
+        const value = toBoolean(input, 'not()');
+        return value === undefined ? [] : [!value];
+      };
+    case 'iif': {
+      const criterion = arg(0);
+      const whenTrue = arg(1);
+      const otherwise = args.length > 2 ? arg(2) : undefined;
+      return (input, _self, rt) => {
+        const condition = criterion(input, rt);
+        if (condition.length === 1 && condition[0] === true) {
+          return whenTrue(input, rt);
+        }
+        return otherwise ? otherwise(input, rt) : [];
+      };
+    }
+    case 'substring': {
+      const start = integerArg(arg(0), name);
+      const length = args.length > 1 ? integerArg(arg(1), name) : undefined;
+      return (input, self, rt) => {
+        const from = start(self, rt);
+        const count = length?.(self, rt);
+        const s = stringInput(input, name);
+        if (s === undefined || from === undefined || from < 0 || from >= s.length) {
+          return [];
+        }
+        return [count === undefined ? s.substring(from) : s.substring(from, from + count)];
+      };
+    }
+    case 'replace': {
+      const pattern = stringArg(arg(0), name);
+      const replacement = stringArg(arg(1), name);
+      return (input, self, rt) => {
+        const p = pattern(self, rt);
+        const r = replacement(self, rt);
+        const s = stringInput(input, name);
+        return s === undefined || p === undefined || r === undefined ? [] : [s.replaceAll(p, r)];
+      };
+    }
+    case 'startsWith':
+    case 'contains': {
+      const other = stringArg(arg(0), name);
+      const test = name === 'startsWith' ? (s: string, o: string) => s.startsWith(o) : (s: string, o: string) => s.includes(o);
+      return (input, self, rt) => {
+        const o = other(self, rt);
+        const s = stringInput(input, name);
+        return s === undefined || o === undefined ? [] : [test(s, o)];
+      };
+    }
+    case 'join': {
+      const separator = args.length > 0 ? stringArg(arg(0), name) : undefined;
+      return (input, self, rt) => {
+        const sep = separator?.(self, rt) ?? '';
+        const parts: string[] = [];
+        for (const item of input) {
+          if (typeof item !== 'string') {
+            throw new FastEvalError('join() needs a collection of strings');
+          }
+          parts.push(item);
+        }
+        return parts.length === 0 ? [] : [parts.join(sep)];
+      };
+    }
+    case 'toString':
+      return (input) => {
+        const value = singletonOf(input, 'toString()');
+        if (typeof value === 'string') {
+          return [value];
+        }
+        if (typeof value === 'number' || typeof value === 'boolean') {
+          return [String(value)];
+        }
+        return [];
+      };
+    case 'toInteger':
+      return (input) => {
+        const value = singletonOf(input, 'toInteger()');
+        if (typeof value === 'number') {
+          return Number.isInteger(value) ? [value] : [];
+        }
+        if (typeof value === 'boolean') {
+          return [value ? 1 : 0];
+        }
+        if (typeof value === 'string' && /^[+-]?\d+$/.test(value)) {
+          return [Number.parseInt(value, 10)];
+        }
+        return [];
+      };
+    case 'toDecimal':
+      return (input) => {
+        const value = singletonOf(input, 'toDecimal()');
+        if (typeof value === 'number') {
+          return [value];
+        }
+        if (typeof value === 'boolean') {
+          return [value ? 1 : 0];
+        }
+        if (typeof value === 'string' && /^[+-]?\d+(\.\d+)?$/.test(value)) {
+          return [Number(value)];
+        }
+        return [];
+      };
+    default:
+      return compileCadmapStep(name, args, fns);
+  }
+}
+
+function compileCadmapStep(name: string, args: readonly AstNode[], fns: BoundFunctions): Step {
+  const literal = (i: number): string => {
+    const node = args[i];
+    const value = node ? literalString(node) : undefined;
+    return value ?? unsupported();
+  };
+  const mapItems =
+    (map: (item: unknown, sink: EvalSink) => unknown): Step =>
+    (input, _self, rt) => {
+      const out: unknown[] = [];
+      for (let i = 0; i < input.length; i++) {
+        const value = map(input[i], rt.sink);
+        if (value !== undefined) {
+          out.push(value);
+        }
+      }
+      return out;
+    };
+  switch (name) {
+    case 'dateTime': {
+      const format = args.length > 0 ? literal(0) : undefined;
+      return mapItems((item, sink) => fns.dateTime(item, sink, format));
+    }
+    case 'date': {
+      const format = args.length > 0 ? literal(0) : undefined;
+      return mapItems((item, sink) => fns.date(item, sink, format));
+    }
+    case 'translate': {
+      const lookup = literal(0);
+      return mapItems((item, sink) => fns.translate(item, sink, lookup));
+    }
+    case 'coding': {
+      const lookup = literal(0);
+      return mapItems((item, sink) => fns.coding(item, sink, lookup));
+    }
+    case 'nhsNumber':
+      return mapItems((item, sink) => fns.nhsNumber(item, sink));
+    case 'isNhsNumber':
+      return mapItems((item) => fns.isNhsNumber(item));
+    case 'postcode':
+      return mapItems((item, sink) => fns.postcode(item, sink));
+    case 'odsCode':
+      return mapItems((item, sink) => fns.odsCode(item, sink));
+    case 'uuid5':
+      return mapItems((item, sink) => fns.uuid5(item, sink));
+    case 'ref': {
+      const ruleId = literal(0);
+      const keys = args.slice(1).map((node) => compileNode(node, fns));
+      return (_input, self, rt) => {
+        const result = fns.ref(
+          ruleId,
+          keys.map((key) => key(self, rt)),
+          rt.sink,
+        );
+        return result === undefined ? [] : [result];
+      };
+    }
+    default:
+      return unsupported();
+  }
+}
+
+/** The value of an argument written as a string literal, else undefined. */
+export function literalString(node: AstNode): string | undefined {
+  let current: AstNode | undefined = node;
+  while (current && (current.type === 'TermExpression' || current.type === 'LiteralTerm')) {
+    current = current.children?.[0];
+  }
+  return current?.type === 'StringLiteral' ? stringLiteralValue(current.text ?? "''") : undefined;
+}

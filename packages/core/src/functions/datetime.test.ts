@@ -1,0 +1,165 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { EvalReport } from '../expressions/types.js';
+import { compileDatePattern, createDateTimeConverter, formatOffset, isKnownTimeZone } from './datetime.js';
+
+const collect = (): { reports: EvalReport[]; sink: { report(r: EvalReport): void } } => {
+  const reports: EvalReport[] = [];
+  return { reports, sink: { report: (r) => reports.push(r) } };
+};
+
+const formats = ["yyyy-MM-dd'T'HH:mm:ss", 'yyyy-MM-dd HH:mm:ss', 'dd/MM/yyyy HH:mm', 'yyyy-MM-dd HH:mm:ss.SSS', 'yyyy-MM-dd'];
+const london = (ambiguousTime: 'earlier' | 'later' = 'earlier') =>
+  createDateTimeConverter({ timeZone: 'Europe/London', dateFormats: formats, ambiguousTime });
+const fhirDateTime = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?[+-]\d{2}:\d{2})?$/;
+
+describe('compileDatePattern', () => {
+  it('parses every token and quoted literals', () => {
+    const { parser } = compileDatePattern("dd.MM.yyyy 'at' HH:mm:ss.SSS");
+    expect(parser?.('31.12.2024 at 23:59:58.007')).toEqual({ year: 2024, month: 12, day: 31, hour: 23, minute: 59, second: 58, millisecond: 7 });
+    expect(parser?.('31.12.2024 on 23:59:58.007')).toBeUndefined();
+  });
+  it('rejects impossible calendar dates and times', () => {
+    const { parser } = compileDatePattern('dd/MM/yyyy HH:mm');
+    expect(parser?.('31/02/2024 10:00')).toBeUndefined();
+    expect(parser?.('29/02/2023 10:00')).toBeUndefined();
+    expect(parser?.('29/02/2024 10:00')).toBeDefined();
+    expect(parser?.('01/13/2024 10:00')).toBeUndefined();
+    expect(parser?.('01/01/2024 24:00')).toBeUndefined();
+    expect(parser?.('01/01/2024 10:00 ')).toBeUndefined();
+    expect(parser?.('1/01/2024 10:00')).toBeUndefined();
+  });
+  it('reports bad patterns', () => {
+    expect(compileDatePattern('yyyy-MM-dd Q').error).toMatch(/unknown letter 'Q'/);
+    expect(compileDatePattern('HH:mm').error).toMatch(/needs yyyy, MM and dd/);
+    expect(compileDatePattern("yyyy-MM-dd 'x").error).toMatch(/unterminated/);
+  });
+});
+
+describe('dateTime() in Europe/London', () => {
+  it('gives +00:00 in winter and +01:00 in summer, never Z', () => {
+    const { sink, reports } = collect();
+    expect(london().dateTime('2024-01-15 08:05:09', sink)).toBe('2024-01-15T08:05:09+00:00');
+    expect(london().dateTime('2024-07-01T23:59:59', sink)).toBe('2024-07-01T23:59:59+01:00');
+    expect(london().dateTime('15/01/2024 08:05', sink)).toBe('2024-01-15T08:05:00+00:00');
+    expect(london().dateTime('2024-01-15 08:05:09.120', sink)).toBe('2024-01-15T08:05:09.120+00:00');
+    expect(reports).toEqual([]);
+  });
+
+  it('moves a time in the spring-forward gap (2024-03-31 01:00–02:00) forward and warns', () => {
+    const { sink, reports } = collect();
+    expect(london().dateTime('2024-03-31 01:30:00', sink)).toBe('2024-03-31T02:30:00+01:00');
+    expect(london().dateTime('2024-03-31 01:00:00', sink)).toBe('2024-03-31T02:00:00+01:00');
+    expect(reports.map((r) => [r.code, r.severity])).toEqual([
+      ['MAP_DATE_GAP', 'warning'],
+      ['MAP_DATE_GAP', 'warning'],
+    ]);
+    const quiet = collect();
+    expect(london().dateTime('2024-03-31 00:59:59', quiet.sink)).toBe('2024-03-31T00:59:59+00:00');
+    expect(london().dateTime('2024-03-31 02:00:00', quiet.sink)).toBe('2024-03-31T02:00:00+01:00');
+    expect(quiet.reports).toEqual([]);
+  });
+
+  it('resolves the autumn overlap (2024-10-27 01:00–02:00) per ambiguousTime and warns', () => {
+    const earlier = collect();
+    expect(london('earlier').dateTime('2024-10-27 01:30:00', earlier.sink)).toBe('2024-10-27T01:30:00+01:00');
+    expect(earlier.reports.map((r) => r.code)).toEqual(['MAP_DATE_OVERLAP']);
+    const later = collect();
+    expect(london('later').dateTime('2024-10-27 01:30:00', later.sink)).toBe('2024-10-27T01:30:00+00:00');
+    expect(later.reports.map((r) => r.code)).toEqual(['MAP_DATE_OVERLAP']);
+    const quiet = collect();
+    expect(london().dateTime('2024-10-27 00:59:59', quiet.sink)).toBe('2024-10-27T00:59:59+01:00');
+    expect(london().dateTime('2024-10-27 02:00:00', quiet.sink)).toBe('2024-10-27T02:00:00+00:00');
+    expect(quiet.reports).toEqual([]);
+  });
+
+  it('handles midnight and year crossings', () => {
+    const { sink } = collect();
+    expect(london().dateTime('2024-12-31 23:59:59', sink)).toBe('2024-12-31T23:59:59+00:00');
+    expect(london().dateTime('2025-01-01 00:00:00', sink)).toBe('2025-01-01T00:00:00+00:00');
+    expect(london().dateTime('2024-06-30 23:59:59', sink)).toBe('2024-06-30T23:59:59+01:00');
+    expect(london().dateTime('2024-07-01 00:00:00', sink)).toBe('2024-07-01T00:00:00+01:00');
+  });
+
+  it('reports unparseable values quoting the value and the formats tried', () => {
+    const { sink, reports } = collect();
+    expect(london().dateTime('31/02/2024 10:00', sink)).toBeUndefined();
+    expect(london().dateTime('yesterday', sink, 'dd/MM/yyyy')).toBeUndefined();
+    expect(reports[0]?.code).toBe('MAP_DATE_UNPARSEABLE');
+    expect(reports[0]?.severity).toBe('error');
+    expect(reports[0]?.message).toContain('"31/02/2024 10:00"');
+    expect(reports[0]?.message).toContain('"dd/MM/yyyy HH:mm"');
+    expect(reports[1]?.message).toContain('"yesterday"');
+    expect(reports[1]?.message).toContain('"dd/MM/yyyy"');
+  });
+
+  it('gives a date for date-only patterns and date() drops the time', () => {
+    const { sink } = collect();
+    expect(london().dateTime('2024-03-31', sink)).toBe('2024-03-31');
+    expect(london().date('2024-03-31 01:30:00', sink)).toBe('2024-03-31');
+    expect(london().date('07/02/2024 10:00', sink)).toBe('2024-02-07');
+  });
+});
+
+describe('other zones', () => {
+  it('America/New_York: offsets, spring gap (2024-03-10 02:00) and autumn overlap (2024-11-03 01:00)', () => {
+    const ny = createDateTimeConverter({ timeZone: 'America/New_York', dateFormats: formats, ambiguousTime: 'later' });
+    const { sink, reports } = collect();
+    expect(ny.dateTime('2024-01-15 08:00:00', sink)).toBe('2024-01-15T08:00:00-05:00');
+    expect(ny.dateTime('2024-07-15 08:00:00', sink)).toBe('2024-07-15T08:00:00-04:00');
+    expect(ny.dateTime('2024-03-10 02:30:00', sink)).toBe('2024-03-10T03:30:00-04:00');
+    expect(ny.dateTime('2024-11-03 01:30:00', sink)).toBe('2024-11-03T01:30:00-05:00');
+    expect(reports.map((r) => r.code)).toEqual(['MAP_DATE_GAP', 'MAP_DATE_OVERLAP']);
+  });
+  it('Asia/Kolkata (+05:30) and UTC', () => {
+    const { sink } = collect();
+    const kolkata = createDateTimeConverter({ timeZone: 'Asia/Kolkata', dateFormats: formats, ambiguousTime: 'earlier' });
+    expect(kolkata.dateTime('2024-03-31 01:30:00', sink)).toBe('2024-03-31T01:30:00+05:30');
+    const utc = createDateTimeConverter({ timeZone: 'UTC', dateFormats: formats, ambiguousTime: 'earlier' });
+    expect(utc.dateTime('2024-03-31 01:30:00', sink)).toBe('2024-03-31T01:30:00+00:00');
+  });
+  it('knows IANA zones and formats offsets', () => {
+    expect(isKnownTimeZone('Europe/London')).toBe(true);
+    expect(isKnownTimeZone('Europe/Londn')).toBe(false);
+    expect(formatOffset(0)).toBe('+00:00');
+    expect(formatOffset(-19_800_000)).toBe('-05:30');
+  });
+});
+
+describe('properties', () => {
+  const local = fc
+    .record({
+      year: fc.integer({ min: 1990, max: 2060 }),
+      month: fc.integer({ min: 1, max: 12 }),
+      day: fc.integer({ min: 1, max: 28 }),
+      hour: fc.integer({ min: 0, max: 23 }),
+      minute: fc.integer({ min: 0, max: 59 }),
+      second: fc.integer({ min: 0, max: 59 }),
+    })
+    .map(({ year, month, day, hour, minute, second }) => {
+      const p = (n: number) => String(n).padStart(2, '0');
+      return `${year}-${p(month)}-${p(day)} ${p(hour)}:${p(minute)}:${p(second)}`;
+    });
+  const zones = fc.constantFrom('Europe/London', 'America/New_York', 'Australia/Lord_Howe', 'Asia/Kolkata', 'UTC', 'Pacific/Chatham');
+
+  it('every dateTime() result is a FHIR dateTime with an offset that denotes the same wall time (or one shifted past a gap)', () => {
+    fc.assert(
+      fc.property(local, zones, fc.constantFrom('earlier' as const, 'later' as const), (text, timeZone, ambiguousTime) => {
+        const { sink, reports } = collect();
+        const result = createDateTimeConverter({ timeZone, dateFormats: formats, ambiguousTime }).dateTime(text, sink);
+        expect(result).toMatch(fhirDateTime);
+        expect(result).not.toContain('Z');
+        const wall = result?.slice(0, 19).replace('T', ' ');
+        if (reports.length === 0 || reports[0]?.code === 'MAP_DATE_OVERLAP') {
+          expect(wall).toBe(text);
+        }
+        // The offset is the zone's real offset at that instant.
+        const instant = new Date(result ?? '');
+        const parts = new Intl.DateTimeFormat('en-GB', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }).formatToParts(instant);
+        const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '';
+        expect(`${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')}:${get('second')}`).toBe(wall);
+      }),
+      { numRuns: 400 },
+    );
+  });
+});

@@ -1,0 +1,478 @@
+import type { EvalSink } from '../expressions/types.js';
+
+/** Local date and time fields read from a source value. */
+export interface LocalDateTime {
+  readonly year: number;
+  readonly month: number;
+  readonly day: number;
+  /** Present when the pattern has a time part (HH). */
+  readonly hour?: number;
+  readonly minute?: number;
+  readonly second?: number;
+  readonly millisecond?: number;
+}
+
+/** A compiled date pattern: parses text into local fields, or returns undefined. */
+export type DateParser = (text: string) => LocalDateTime | undefined;
+
+type Segment =
+  | { readonly kind: 'field'; readonly field: FieldName; readonly width: number }
+  | { readonly kind: 'literal'; readonly text: string };
+
+type FieldName = 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second' | 'millisecond';
+
+const tokens: readonly (readonly [string, FieldName])[] = [
+  ['yyyy', 'year'],
+  ['SSS', 'millisecond'],
+  ['MM', 'month'],
+  ['dd', 'day'],
+  ['HH', 'hour'],
+  ['mm', 'minute'],
+  ['ss', 'second'],
+];
+
+const parserCache = new Map<string, { parser?: DateParser; error?: string }>();
+
+/**
+ * Compiles a date pattern (tokens `yyyy MM dd HH mm ss SSS`, text in single quotes, `''` for a quote,
+ * other non-letters literal) into a parser that walks the text once without regular expressions.
+ * Returns an error text for unknown letters or a pattern without `yyyy`, `MM` and `dd`.
+ */
+export function compileDatePattern(pattern: string): { parser?: DateParser; error?: string } {
+  const cached = parserCache.get(pattern);
+  if (cached) {
+    return cached;
+  }
+  const result = buildParser(pattern);
+  parserCache.set(pattern, result);
+  return result;
+}
+
+function buildParser(pattern: string): { parser?: DateParser; error?: string } {
+  const segments: Segment[] = [];
+  const seen = new Set<FieldName>();
+  let literal = '';
+  let i = 0;
+  const flushLiteral = (): void => {
+    if (literal !== '') {
+      segments.push({ kind: 'literal', text: literal });
+      literal = '';
+    }
+  };
+  outer: while (i < pattern.length) {
+    const ch = pattern[i] ?? '';
+    if (ch === "'") {
+      if (pattern[i + 1] === "'") {
+        literal += "'";
+        i += 2;
+        continue;
+      }
+      const end = pattern.indexOf("'", i + 1);
+      if (end < 0) {
+        return { error: `unterminated quoted text in date pattern "${pattern}"` };
+      }
+      literal += pattern.slice(i + 1, end);
+      i = end + 1;
+      continue;
+    }
+    for (const [token, field] of tokens) {
+      if (pattern.startsWith(token, i)) {
+        if (seen.has(field)) {
+          return { error: `date pattern "${pattern}" has ${token} twice` };
+        }
+        seen.add(field);
+        flushLiteral();
+        segments.push({ kind: 'field', field, width: token.length });
+        i += token.length;
+        continue outer;
+      }
+    }
+    if (/[A-Za-z]/.test(ch)) {
+      return {
+        error: `date pattern "${pattern}" has an unknown letter '${ch}' at position ${i + 1} (tokens: yyyy MM dd HH mm ss SSS; quote literal text)`,
+      };
+    }
+    literal += ch;
+    i += 1;
+  }
+  flushLiteral();
+  if (!seen.has('year') || !seen.has('month') || !seen.has('day')) {
+    return { error: `date pattern "${pattern}" needs yyyy, MM and dd` };
+  }
+  if ((seen.has('minute') || seen.has('second') || seen.has('millisecond')) && !seen.has('hour')) {
+    return { error: `date pattern "${pattern}" has minutes or seconds without HH` };
+  }
+  const hasTime = seen.has('hour');
+  const frozen = segments.slice();
+  const parser: DateParser = (text) => {
+    let pos = 0;
+    let year = 0;
+    let month = 0;
+    let day = 0;
+    let hour = 0;
+    let minute = 0;
+    let second = 0;
+    let millisecond = 0;
+    for (const segment of frozen) {
+      if (segment.kind === 'literal') {
+        if (!text.startsWith(segment.text, pos)) {
+          return undefined;
+        }
+        pos += segment.text.length;
+        continue;
+      }
+      let value = 0;
+      for (let k = 0; k < segment.width; k++) {
+        const code = text.charCodeAt(pos + k) - 48;
+        if (!(code >= 0 && code <= 9)) {
+          return undefined;
+        }
+        value = value * 10 + code;
+      }
+      pos += segment.width;
+      switch (segment.field) {
+        case 'year':
+          year = value;
+          break;
+        case 'month':
+          month = value;
+          break;
+        case 'day':
+          day = value;
+          break;
+        case 'hour':
+          hour = value;
+          break;
+        case 'minute':
+          minute = value;
+          break;
+        case 'second':
+          second = value;
+          break;
+        case 'millisecond':
+          millisecond = value;
+          break;
+      }
+    }
+    if (pos !== text.length) {
+      return undefined;
+    }
+    if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || year < 1) {
+      return undefined;
+    }
+    if (!hasTime) {
+      return { year, month, day };
+    }
+    if (hour > 23 || minute > 59 || second > 59) {
+      return undefined;
+    }
+    return { year, month, day, hour, minute, second, ...(seen.has('millisecond') ? { millisecond } : {}) };
+  };
+  return { parser };
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) {
+    return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  }
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
+
+/** True when `timeZone` is an IANA zone name this runtime knows. */
+export function isKnownTimeZone(timeZone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const hourMs = 3_600_000;
+const dayMs = 86_400_000;
+
+/**
+ * Offsets (ms east of UTC) of one IANA zone, computed with Intl (slow) and cached per UTC hour and per
+ * local hour, so a conversion costs a Map lookup in the common case. Independent of the process TZ.
+ */
+class ZoneOffsets {
+  private readonly format: Intl.DateTimeFormat;
+  private readonly byUtcHour = new Map<number, number>();
+  private readonly byLocalHour = new Map<number, number>();
+
+  constructor(timeZone: string) {
+    this.format = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+      era: 'short',
+    });
+  }
+
+  /** Offset of the zone at a UTC instant. Cached per UTC hour (zone transitions fall on whole hours of UTC in practice; see offsetAtExact). */
+  offsetAt(instant: number): number {
+    const key = Math.floor(instant / hourMs);
+    let offset = this.byUtcHour.get(key);
+    if (offset === undefined) {
+      const start = this.offsetAtExact(key * hourMs);
+      const end = this.offsetAtExact(key * hourMs + hourMs - 1);
+      if (start !== end) {
+        return this.offsetAtExact(instant);
+      }
+      offset = start;
+      if (this.byUtcHour.size > 200_000) {
+        this.byUtcHour.clear();
+      }
+      this.byUtcHour.set(key, offset);
+    }
+    return offset;
+  }
+
+  private offsetAtExact(instant: number): number {
+    const parts = this.format.formatToParts(new Date(instant));
+    let year = 0;
+    let month = 0;
+    let day = 0;
+    let hour = 0;
+    let minute = 0;
+    let second = 0;
+    let bc = false;
+    for (const part of parts) {
+      switch (part.type) {
+        case 'year':
+          year = Number(part.value);
+          break;
+        case 'month':
+          month = Number(part.value);
+          break;
+        case 'day':
+          day = Number(part.value);
+          break;
+        case 'hour':
+          hour = Number(part.value);
+          break;
+        case 'minute':
+          minute = Number(part.value);
+          break;
+        case 'second':
+          second = Number(part.value);
+          break;
+        case 'era':
+          bc = part.value === 'BC' || part.value === 'B';
+          break;
+        default:
+          break;
+      }
+    }
+    const wall = utcWall(bc ? 1 - year : year, month, day, hour, minute, second, 0);
+    const flooredInstant = instant - (((instant % 1000) + 1000) % 1000);
+    return wall - flooredInstant;
+  }
+
+  /**
+   * Resolves a local wall time (expressed as ms since epoch as if it were UTC) to its possible offsets:
+   * one (normal), two (autumn overlap, larger offset first) or none (spring gap; then `before`/`after`).
+   */
+  resolve(wall: number): Resolution {
+    const key = Math.floor(wall / hourMs);
+    const cached = this.byLocalHour.get(key);
+    if (cached !== undefined) {
+      return { kind: 'single', offset: cached };
+    }
+    const startHour = this.resolveExact(key * hourMs);
+    const endHour = this.resolveExact(key * hourMs + hourMs - 1);
+    if (startHour.kind === 'single' && endHour.kind === 'single' && startHour.offset === endHour.offset) {
+      if (this.byLocalHour.size > 200_000) {
+        this.byLocalHour.clear();
+      }
+      this.byLocalHour.set(key, startHour.offset);
+      return startHour;
+    }
+    return this.resolveExact(wall);
+  }
+
+  private resolveExact(wall: number): Resolution {
+    const before = this.offsetAt(wall - dayMs);
+    const after = this.offsetAt(wall + dayMs);
+    const candidates: number[] = [];
+    for (const offset of before === after ? [before] : [before, after]) {
+      if (this.offsetAt(wall - offset) === offset) {
+        candidates.push(offset);
+      }
+    }
+    if (candidates.length === 0 && before === after) {
+      // A transition neither a day before nor after: fall back to the offset at the naive instant.
+      const offset = this.offsetAt(wall - before);
+      return { kind: 'single', offset };
+    }
+    if (candidates.length === 1) {
+      return { kind: 'single', offset: candidates[0] ?? 0 };
+    }
+    if (candidates.length === 2) {
+      const [a = 0, b = 0] = candidates;
+      return { kind: 'overlap', earlier: Math.max(a, b), later: Math.min(a, b) };
+    }
+    return { kind: 'gap', before, after };
+  }
+}
+
+type Resolution =
+  | { readonly kind: 'single'; readonly offset: number }
+  | { readonly kind: 'overlap'; readonly earlier: number; readonly later: number }
+  | { readonly kind: 'gap'; readonly before: number; readonly after: number };
+
+const zones = new Map<string, ZoneOffsets>();
+
+function zoneOffsets(timeZone: string): ZoneOffsets {
+  let zone = zones.get(timeZone);
+  if (!zone) {
+    zone = new ZoneOffsets(timeZone);
+    zones.set(timeZone, zone);
+  }
+  return zone;
+}
+
+function utcWall(
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  second: number,
+  millisecond: number,
+): number {
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  date.setUTCHours(hour, minute, second, millisecond);
+  return date.getTime();
+}
+
+const pad2 = (n: number): string => (n < 10 ? `0${n}` : String(n));
+const pad3 = (n: number): string => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : String(n));
+const pad4 = (n: number): string => (n < 10 ? `000${n}` : n < 100 ? `00${n}` : n < 1000 ? `0${n}` : String(n));
+
+/** `+hh:mm` / `-hh:mm` for an offset in ms; UTC is `+00:00`, never `Z`. */
+export function formatOffset(offsetMs: number): string {
+  const totalMinutes = Math.round(offsetMs / 60_000);
+  const sign = totalMinutes < 0 ? '-' : '+';
+  const abs = Math.abs(totalMinutes);
+  return `${sign}${pad2(Math.floor(abs / 60))}:${pad2(abs % 60)}`;
+}
+
+/** Options of a date/time converter (from `source.timeZone`, `dateFormats`, `ambiguousTime`). */
+export interface DateTimeOptions {
+  readonly timeZone: string;
+  readonly dateFormats: readonly string[];
+  readonly ambiguousTime: 'earlier' | 'later';
+}
+
+/** Converts local date/time text into FHIR `dateTime` / `date` strings, reporting problems to a sink. */
+export interface DateTimeConverter {
+  /** FHIR dateTime with offset (`2024-03-31T02:30:00+01:00`), a date for date-only patterns, or undefined. */
+  dateTime(value: unknown, sink: EvalSink, format?: string): string | undefined;
+  /** FHIR date (`yyyy-MM-dd`) or undefined. */
+  date(value: unknown, sink: EvalSink, format?: string): string | undefined;
+}
+
+/**
+ * Creates a converter for one zone and list of patterns. The zone must be known (see isKnownTimeZone) and
+ * the patterns valid (see compileDatePattern); invalid patterns are skipped.
+ */
+export function createDateTimeConverter(options: DateTimeOptions): DateTimeConverter {
+  const zone = zoneOffsets(options.timeZone);
+  const defaultParsers = parsersFor(options.dateFormats);
+  const parse = (value: unknown, sink: EvalSink, format: string | undefined): LocalDateTime | undefined => {
+    const parsers = format === undefined ? defaultParsers : parsersFor([format]);
+    const text = typeof value === 'string' ? value.trim() : undefined;
+    if (text !== undefined) {
+      for (const parser of parsers) {
+        const parsed = parser(text);
+        if (parsed) {
+          return parsed;
+        }
+      }
+    }
+    const tried = format === undefined ? options.dateFormats : [format];
+    sink.report({
+      code: 'MAP_DATE_UNPARSEABLE',
+      severity: 'error',
+      message: `${JSON.stringify(value)} matches none of the date formats tried: ${tried.map((f) => JSON.stringify(f)).join(', ')}.`,
+      hint: 'Add the pattern this export uses to source.dateFormats, or pass it to dateTime(\'…\') / date(\'…\').',
+    });
+    return undefined;
+  };
+
+  return {
+    date(value, sink, format) {
+      const parsed = parse(value, sink, format);
+      return parsed ? `${pad4(parsed.year)}-${pad2(parsed.month)}-${pad2(parsed.day)}` : undefined;
+    },
+    dateTime(value, sink, format) {
+      const parsed = parse(value, sink, format);
+      if (!parsed) {
+        return undefined;
+      }
+      if (parsed.hour === undefined) {
+        return `${pad4(parsed.year)}-${pad2(parsed.month)}-${pad2(parsed.day)}`;
+      }
+      const wall = utcWall(
+        parsed.year,
+        parsed.month,
+        parsed.day,
+        parsed.hour,
+        parsed.minute ?? 0,
+        parsed.second ?? 0,
+        parsed.millisecond ?? 0,
+      );
+      const resolution = zone.resolve(wall);
+      let offset: number;
+      let shiftedWall = wall;
+      if (resolution.kind === 'single') {
+        offset = resolution.offset;
+      } else if (resolution.kind === 'overlap') {
+        offset = options.ambiguousTime === 'earlier' ? resolution.earlier : resolution.later;
+        sink.report({
+          code: 'MAP_DATE_OVERLAP',
+          severity: 'warning',
+          message: `${JSON.stringify(value)} happens twice in ${options.timeZone} (clocks go back); read as the ${options.ambiguousTime} one (${formatOffset(offset)}).`,
+          hint: 'Set source.ambiguousTime to earlier or later to choose; the export itself cannot tell them apart.',
+        });
+      } else {
+        const gap = resolution.after - resolution.before;
+        shiftedWall = wall + gap;
+        offset = resolution.after;
+        sink.report({
+          code: 'MAP_DATE_GAP',
+          severity: 'warning',
+          message: `${JSON.stringify(value)} does not exist in ${options.timeZone} (clocks go forward); moved forward by ${Math.round(gap / 60_000)} minutes.`,
+          hint: 'Check the CAD clock settings for this time; the value was kept, shifted past the gap.',
+        });
+      }
+      return formatWall(shiftedWall, parsed.millisecond !== undefined) + formatOffset(offset);
+    },
+  };
+}
+
+function formatWall(wall: number, withMilliseconds: boolean): string {
+  const date = new Date(wall);
+  const base = `${pad4(date.getUTCFullYear())}-${pad2(date.getUTCMonth() + 1)}-${pad2(date.getUTCDate())}T${pad2(
+    date.getUTCHours(),
+  )}:${pad2(date.getUTCMinutes())}:${pad2(date.getUTCSeconds())}`;
+  return withMilliseconds ? `${base}.${pad3(date.getUTCMilliseconds())}` : base;
+}
+
+function parsersFor(formats: readonly string[]): DateParser[] {
+  const parsers: DateParser[] = [];
+  for (const format of formats) {
+    const { parser } = compileDatePattern(format);
+    if (parser) {
+      parsers.push(parser);
+    }
+  }
+  return parsers;
+}

@@ -1,0 +1,75 @@
+import type { EvalSink } from '../expressions/types.js';
+import type { LookupTable, LookupTarget } from '../mapping/model.js';
+
+/** A FHIR Coding built by `coding()`; absent fields are left out. */
+export interface CodingValue {
+  system?: string;
+  code: string;
+  display?: string;
+}
+
+const normalisedEntries = new WeakMap<LookupTable, ReadonlyMap<string, LookupTarget>>();
+
+const normaliseKey = (table: LookupTable, value: string): string =>
+  table.caseSensitive ? value.trim() : value.trim().toLowerCase();
+
+function entriesOf(table: LookupTable): ReadonlyMap<string, LookupTarget> {
+  let entries = normalisedEntries.get(table);
+  if (!entries) {
+    const map = new Map<string, LookupTarget>();
+    for (const [key, target] of table.entries) {
+      const normalised = normaliseKey(table, key);
+      if (!map.has(normalised)) {
+        map.set(normalised, target);
+      }
+    }
+    entries = map;
+    normalisedEntries.set(table, entries);
+  }
+  return entries;
+}
+
+/**
+ * The target of a value in a lookup table: keys matched after trimming (case-insensitively unless the
+ * table is caseSensitive), then the table default. A miss reports MAP_LOOKUP_MISS with the table's
+ * onMissing severity and gives undefined. An empty value is absent: undefined without a report.
+ */
+export function lookupTarget(table: LookupTable, value: unknown, sink: EvalSink): LookupTarget | undefined {
+  const text = typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined;
+  if (text !== undefined && text.trim() === '') {
+    return undefined;
+  }
+  const target = text === undefined ? undefined : entriesOf(table).get(normaliseKey(table, text));
+  if (target) {
+    return target;
+  }
+  if (table.default) {
+    return table.default;
+  }
+  sink.report({
+    code: 'MAP_LOOKUP_MISS',
+    severity: table.onMissing,
+    message: `${JSON.stringify(value)} has no entry in lookup '${table.name}' and the table has no default.`,
+    hint: `Add an entry for it to lookups.${table.name}, or give the table a default.`,
+  });
+  return undefined;
+}
+
+/** `translate('lookup')`: the target code. */
+export function translate(table: LookupTable, value: unknown, sink: EvalSink): string | undefined {
+  return lookupTarget(table, value, sink)?.code;
+}
+
+/** `coding('lookup')`: `{system, code, display}` with the entry's system, else the table's. */
+export function coding(table: LookupTable, value: unknown, sink: EvalSink): CodingValue | undefined {
+  const target = lookupTarget(table, value, sink);
+  if (!target) {
+    return undefined;
+  }
+  const system = target.system ?? table.system;
+  return {
+    ...(system !== undefined ? { system } : {}),
+    code: target.code,
+    ...(target.display !== undefined ? { display: target.display } : {}),
+  };
+}

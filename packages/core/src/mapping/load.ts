@@ -1,0 +1,518 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { isMap, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import type { Diagnostic, RuleSpan } from '../diagnostics/diagnostic.js';
+import { hasErrors } from '../diagnostics/diagnostic.js';
+import { mappingNamespace } from '../bundle/ids.js';
+import { compileExpression } from '../expressions/index.js';
+import type { CompiledExpression, ExpressionEnv } from '../expressions/types.js';
+import { loadLookupFile } from '../functions/index.js';
+import { compileTemplate, type TemplateCompiler, type TemplateNode } from '../transform/template.js';
+import type { CsvTable, LookupTable, LookupTarget, SourceSpec } from './model.js';
+import { checkAgainstSchema } from './schema.js';
+import { YamlSpans } from './yaml-spans.js';
+
+/** A resource rule, compiled. */
+export interface CompiledRule {
+  readonly id: string;
+  readonly resourceType: string;
+  readonly key: readonly KeyPart[];
+  readonly when?: CompiledExpression;
+  readonly forEach?: CompiledExpression;
+  readonly as?: string;
+  readonly template: TemplateNode;
+  readonly span: RuleSpan;
+}
+
+export type KeyPart = { readonly kind: 'literal'; readonly value: string } | { readonly kind: 'expression'; readonly expression: CompiledExpression };
+
+export interface CompiledBundle {
+  readonly type: KeyPart;
+  readonly key?: readonly KeyPart[];
+  readonly template?: TemplateNode;
+  readonly span: RuleSpan;
+}
+
+/** A loaded, checked and compiled mapping, ready to run. */
+export interface Mapping {
+  /** The mapping file path as given. */
+  readonly file: string;
+  readonly id: string;
+  readonly title?: string;
+  readonly namespace: string;
+  readonly source: SourceSpec;
+  readonly constants: Readonly<Record<string, unknown>>;
+  readonly lookups: ReadonlyMap<string, LookupTable>;
+  readonly bundle: CompiledBundle;
+  readonly rules: readonly CompiledRule[];
+  readonly env: ExpressionEnv;
+  /** Every file the mapping was built from: the mapping, its imports, lookup files. */
+  readonly files: readonly string[];
+}
+
+export interface LoadMappingResult {
+  /** Present when the mapping has no errors. */
+  readonly mapping?: Mapping;
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+export interface LoadMappingOptions {
+  /** Reads a file as UTF-8 text; defaults to the file system. */
+  readonly readText?: (path: string) => Promise<string>;
+}
+
+const defaultDateFormats = [
+  "yyyy-MM-dd'T'HH:mm:ss.SSS",
+  "yyyy-MM-dd'T'HH:mm:ss",
+  'yyyy-MM-dd HH:mm:ss',
+  "yyyy-MM-dd'T'HH:mm",
+  'yyyy-MM-dd HH:mm',
+  'yyyy-MM-dd',
+];
+
+/** Variables the engine itself provides to every expression. */
+export const engineVariables = ['record', 'index', 'key'] as const;
+
+/** Loads a mapping file: YAML with positions, schema check, imports, lookups, and compiles every expression. */
+export async function loadMapping(file: string, options: LoadMappingOptions = {}): Promise<LoadMappingResult> {
+  const readText = options.readText ?? ((path: string) => readFile(path, 'utf8'));
+  const diagnostics: Diagnostic[] = [];
+  const files: string[] = [];
+
+  const parsed = await readYaml(file, readText, 'mapping', diagnostics, files);
+  if (!parsed) {
+    return { diagnostics };
+  }
+  const { doc, spans, value } = parsed;
+  if (hasErrors(diagnostics)) {
+    return { diagnostics };
+  }
+  const mappingValue = value as MappingDocument;
+
+  const constants: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  const lookupDocs = new Map<string, { value: LookupDocument; spans: YamlSpans; node: Node | undefined; baseDir: string }>();
+  await collectImports(mappingValue.imports ?? [], doc, spans, dirname(file), readText, diagnostics, files, constants, lookupDocs, [resolve(file)]);
+  Object.assign(constants, mappingValue.constants ?? {});
+  for (const [name, lookup] of Object.entries(mappingValue.lookups ?? {})) {
+    lookupDocs.set(name, { value: lookup, spans, node: nodeAt(doc, ['lookups', name]), baseDir: dirname(file) });
+  }
+  const lookups = new Map<string, LookupTable>();
+  for (const [name, entry] of lookupDocs) {
+    const table = await buildLookup(name, entry.value, entry.spans, entry.node, entry.baseDir, diagnostics, files);
+    lookups.set(name, table);
+  }
+
+  const source = buildSource(mappingValue.source, doc, spans, diagnostics);
+  const namespace = mappingNamespace(mappingValue.id, mappingValue.namespace);
+  const ruleTypes = new Map<string, string>();
+  const ruleIdSpans = new Map<string, RuleSpan>();
+  mappingValue.resources.forEach((rule, index) => {
+    const span = spans.ofNode(nodeAt(doc, ['resources', String(index), 'id']), { ruleId: rule.id });
+    const earlier = ruleIdSpans.get(rule.id);
+    if (earlier) {
+      diagnostics.push({
+        code: 'MAP_DUPLICATE_ID',
+        severity: 'error',
+        message: `Rule id '${rule.id}' is already used at line ${earlier.line}.`,
+        hint: 'Rule ids must be unique: ref() finds entries by rule id.',
+        rule: span,
+      });
+    }
+    ruleIdSpans.set(rule.id, span);
+    ruleTypes.set(rule.id, rule.resourceType);
+  });
+
+  const baseVariables = new Set<string>([...engineVariables, ...Object.keys(constants)]);
+  const scope: string[] = [];
+  const env = (): ExpressionEnv => ({
+    timeZone: source.timeZone,
+    dateFormats: source.dateFormats,
+    ambiguousTime: source.ambiguousTime,
+    lookups,
+    namespace,
+    rules: ruleTypes,
+    variables: new Set([...baseVariables, ...scope]),
+  });
+  const makeCompiler = (ruleId: string | undefined): TemplateCompiler => ({
+    spans,
+    ruleId,
+    diagnostics,
+    compile(text, span) {
+      const result = compileExpression(text, span, env());
+      diagnostics.push(...result.diagnostics);
+      return result.expression;
+    },
+    withVariable(name, body) {
+      scope.push(name);
+      try {
+        return body();
+      } finally {
+        scope.pop();
+      }
+    },
+  });
+
+  const bundleNode = nodeAt(doc, ['bundle']);
+  const bundleCompiler = makeCompiler(undefined);
+  const bundleDoc = mappingValue.bundle ?? {};
+  const bundle: CompiledBundle = {
+    type: compileKeyPart(bundleDoc.type ?? 'collection', ['bundle', 'type'], doc, bundleCompiler),
+    ...(bundleDoc.key !== undefined ? { key: compileKey(bundleDoc.key, ['bundle', 'key'], doc, bundleCompiler) } : {}),
+    ...(bundleDoc.template !== undefined
+      ? { template: compileTemplate(nodeAt(doc, ['bundle', 'template'])!, ['bundle', 'template'], bundleCompiler) }
+      : {}),
+    span: spans.ofNode(bundleNode ?? doc.contents, { yamlPath: 'bundle' }),
+  };
+
+  const rules: CompiledRule[] = mappingValue.resources.map((rule, index) => {
+    const at = ['resources', String(index)];
+    const compiler = makeCompiler(rule.id);
+    const forEach = rule.forEach !== undefined ? compileField(rule.forEach, [...at, 'forEach'], doc, compiler) : undefined;
+    const compileRest = (): Omit<CompiledRule, 'forEach' | 'as'> => {
+      const when = rule.when !== undefined ? compileField(rule.when, [...at, 'when'], doc, compiler) : undefined;
+      return {
+        id: rule.id,
+        resourceType: rule.resourceType,
+        key: compileKey(rule.key, [...at, 'key'], doc, compiler),
+        ...(when ? { when } : {}),
+        template: compileTemplate(nodeAt(doc, [...at, 'template'])!, [...at, 'template'], compiler),
+        span: spans.ofNode(nodeAt(doc, at), { ruleId: rule.id, yamlPath: `resources[${index}]` }),
+      };
+    };
+    const rest = rule.as !== undefined ? compiler.withVariable(rule.as, compileRest) : compileRest();
+    return { ...rest, ...(forEach ? { forEach } : {}), ...(rule.as !== undefined ? { as: rule.as } : {}) };
+  });
+
+  if (hasErrors(diagnostics)) {
+    return { diagnostics };
+  }
+  const mapping: Mapping = {
+    file,
+    id: mappingValue.id,
+    ...(mappingValue.title !== undefined ? { title: mappingValue.title } : {}),
+    namespace,
+    source,
+    constants,
+    lookups,
+    bundle,
+    rules,
+    env: { ...env(), variables: baseVariables },
+    files,
+  };
+  return { mapping, diagnostics };
+}
+
+interface MappingDocument {
+  cadmap: 1;
+  id: string;
+  title?: string;
+  namespace?: string;
+  imports?: string[];
+  constants?: Record<string, unknown>;
+  lookups?: Record<string, LookupDocument>;
+  source: SourceDocument;
+  bundle?: { type?: string; key?: string | string[]; template?: Record<string, unknown> };
+  resources: { id: string; resourceType: string; key: string | string[]; when?: string; forEach?: string; as?: string; template: Record<string, unknown> }[];
+}
+
+interface LookupDocument {
+  system?: string;
+  entries?: Record<string, string | LookupTarget>;
+  file?: string;
+  conceptMap?: string;
+  default?: string | LookupTarget;
+  onMissing?: 'error' | 'warning';
+  caseSensitive?: boolean;
+}
+
+interface SourceDocument {
+  format: SourceSpec['format'];
+  encoding?: SourceSpec['encoding'];
+  timeZone?: string;
+  dateFormats?: string[];
+  ambiguousTime?: 'earlier' | 'later';
+  key?: string;
+  csv?: { delimiter?: string; quote?: string | null; escape?: string; trim?: boolean; comment?: string };
+  tables?: Record<string, { files: string | string[]; key?: string | string[]; parent?: string; on?: Record<string, string>; columns?: string[] }>;
+  order?: 'sorted' | 'any';
+  xml?: { record: string; attributePrefix?: string; textName?: string; namespaces?: 'strip' | 'keep' };
+  json?: { record?: string };
+}
+
+async function readYaml(
+  file: string,
+  readText: (path: string) => Promise<string>,
+  kind: 'mapping' | 'library',
+  diagnostics: Diagnostic[],
+  files: string[],
+  importedFrom?: RuleSpan,
+): Promise<{ doc: Document; spans: YamlSpans; value: unknown } | undefined> {
+  let text: string;
+  try {
+    text = await readText(file);
+  } catch (error) {
+    diagnostics.push({
+      code: 'MAP_FILE_UNREADABLE',
+      severity: 'fatal',
+      message: `Cannot read ${kind === 'mapping' ? 'mapping' : 'imported'} file ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}.`,
+      hint: 'Check the path; imports are relative to the file that imports them.',
+      ...(importedFrom ? { rule: importedFrom } : {}),
+    });
+    return undefined;
+  }
+  files.push(file);
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const spans = new YamlSpans(file, lineCounter);
+  for (const error of doc.errors) {
+    diagnostics.push({
+      code: 'MAP_YAML_SYNTAX',
+      severity: 'error',
+      message: `YAML: ${error.message.split('\n')[0]}`,
+      hint: yamlHint(error.code),
+      rule: spans.at(error.pos[0], error.pos[1]),
+    });
+  }
+  if (doc.errors.length > 0) {
+    return undefined;
+  }
+  const value: unknown = doc.toJS({ maxAliasCount: 100 });
+  diagnostics.push(...checkAgainstSchema(value, doc, spans, kind));
+  return { doc, spans, value };
+}
+
+function yamlHint(code: string): string {
+  switch (code) {
+    case 'DUPLICATE_KEY':
+      return 'Each key may appear once in a mapping; remove or rename one of them.';
+    case 'BAD_INDENT':
+    case 'MISSING_CHAR':
+      return 'Check the indentation: YAML uses spaces, and children are indented under their parent.';
+    case 'BAD_SCALAR_START':
+    case 'UNEXPECTED_TOKEN':
+      return 'Inside { … } or [ … ] a comma ends the value: quote expressions that contain commas (`"=ref(\'x\', a, b)"`) or write the element in block style, one key per line.';
+    case 'TAB_AS_INDENT':
+      return 'Replace the tab with spaces.';
+    default:
+      return 'Fix the YAML syntax at this position; an editor with the cadmap schema shows such errors as you type.';
+  }
+}
+
+async function collectImports(
+  imports: readonly string[],
+  doc: Document,
+  spans: YamlSpans,
+  baseDir: string,
+  readText: (path: string) => Promise<string>,
+  diagnostics: Diagnostic[],
+  files: string[],
+  constants: Record<string, unknown>,
+  lookupDocs: Map<string, { value: LookupDocument; spans: YamlSpans; node: Node | undefined; baseDir: string }>,
+  chain: readonly string[],
+): Promise<void> {
+  for (const [index, relative] of imports.entries()) {
+    const path = resolve(baseDir, relative);
+    const importSpan = spans.ofNode(nodeAt(doc, ['imports', String(index)]), { yamlPath: `imports[${index}]` });
+    if (chain.includes(path)) {
+      diagnostics.push({
+        code: 'MAP_SCHEMA',
+        severity: 'error',
+        message: `Import cycle: ${[...chain, path].join(' → ')}.`,
+        hint: 'Remove one of the imports.',
+        rule: importSpan,
+      });
+      continue;
+    }
+    const parsed = await readYaml(path, readText, 'library', diagnostics, files, importSpan);
+    if (!parsed) {
+      continue;
+    }
+    const library = parsed.value as { imports?: string[]; constants?: Record<string, unknown>; lookups?: Record<string, LookupDocument> };
+    await collectImports(library.imports ?? [], parsed.doc, parsed.spans, dirname(path), readText, diagnostics, files, constants, lookupDocs, [...chain, path]);
+    Object.assign(constants, library.constants ?? {});
+    for (const [name, lookup] of Object.entries(library.lookups ?? {})) {
+      lookupDocs.set(name, { value: lookup, spans: parsed.spans, node: nodeAt(parsed.doc, ['lookups', name]), baseDir: dirname(path) });
+    }
+  }
+}
+
+async function buildLookup(
+  name: string,
+  value: LookupDocument,
+  spans: YamlSpans,
+  node: Node | undefined,
+  baseDir: string,
+  diagnostics: Diagnostic[],
+  files: string[],
+): Promise<LookupTable> {
+  const span = spans.ofNode(node, { yamlPath: `lookups.${name}` });
+  const entries = new Map<string, LookupTarget>();
+  let system = value.system;
+  const caseSensitive = value.caseSensitive ?? false;
+  const normalise = (key: string): string => (caseSensitive ? key.trim() : key.trim().toLowerCase());
+  const sources = [value.file !== undefined ? 'file' : undefined, value.conceptMap !== undefined ? 'conceptMap' : undefined].filter((x) => x !== undefined);
+  if (sources.length > 1) {
+    diagnostics.push({ code: 'MAP_SCHEMA', severity: 'error', message: `Lookup '${name}' declares both file and conceptMap.`, hint: 'Use one of them (entries may add to either).', rule: span });
+  }
+  const fileKind = value.conceptMap !== undefined ? 'conceptMap' : value.file !== undefined ? 'csv' : undefined;
+  const relative = value.conceptMap ?? value.file;
+  if (fileKind !== undefined && relative !== undefined) {
+    const path = resolve(baseDir, relative);
+    const loaded = await loadLookupFile(fileKind, path, span);
+    diagnostics.push(...loaded.diagnostics);
+    files.push(path);
+    system ??= loaded.system;
+    for (const [key, target] of loaded.entries) {
+      entries.set(normalise(key), target);
+    }
+  }
+  for (const [key, target] of Object.entries(value.entries ?? {})) {
+    entries.set(normalise(key), typeof target === 'string' ? { code: target } : target);
+  }
+  const defaultTarget = value.default === undefined ? undefined : typeof value.default === 'string' ? { code: value.default } : value.default;
+  return {
+    name,
+    ...(system !== undefined ? { system } : {}),
+    entries,
+    ...(defaultTarget ? { default: defaultTarget } : {}),
+    caseSensitive,
+    onMissing: value.onMissing ?? 'error',
+    span,
+  };
+}
+
+function buildSource(value: SourceDocument, doc: Document, spans: YamlSpans, diagnostics: Diagnostic[]): SourceSpec {
+  const span = spans.ofNode(nodeAt(doc, ['source']), { yamlPath: 'source' });
+  const tables: CsvTable[] = [];
+  for (const [name, table] of Object.entries(value.tables ?? {})) {
+    const tableSpan = spans.ofNode(nodeAt(doc, ['source', 'tables', name]), { yamlPath: `source.tables.${name}` });
+    tables.push({
+      name,
+      files: typeof table.files === 'string' ? [table.files] : table.files,
+      key: table.key === undefined ? [] : typeof table.key === 'string' ? [table.key] : table.key,
+      ...(table.parent !== undefined ? { parent: table.parent } : {}),
+      on: table.on ?? {},
+      columns: table.columns ?? [],
+      span: tableSpan,
+    });
+  }
+  if (value.format === 'csv') {
+    checkTables(tables, span, diagnostics);
+  } else if (tables.length > 0) {
+    diagnostics.push({ code: 'MAP_SCHEMA', severity: 'error', message: `source.tables is for CSV sources; this source is ${value.format}.`, hint: 'Remove source.tables, or set format: csv.', rule: tables[0]!.span });
+  }
+  if (value.format === 'xml' && value.xml === undefined) {
+    diagnostics.push({ code: 'MAP_SCHEMA', severity: 'error', message: 'An XML source needs source.xml.record, the path of the record elements.', hint: 'For example `xml: { record: /CadExport/Incidents/Incident }`.', rule: span });
+  }
+  if (value.format === 'json' && value.json?.record === undefined) {
+    diagnostics.push({ code: 'MAP_SCHEMA', severity: 'error', message: 'A JSON source needs source.json.record, the JSON pointer of the record array.', hint: "Use `json: { record: '' }` for a top-level array, or e.g. `/incidents`.", rule: span });
+  }
+  const timeZone = value.timeZone ?? 'Europe/London';
+  if (!isTimeZone(timeZone)) {
+    diagnostics.push({
+      code: 'MAP_TIME_ZONE',
+      severity: 'error',
+      message: `Unknown time zone '${timeZone}'.`,
+      hint: 'Use an IANA zone name such as Europe/London.',
+      rule: spans.ofNode(nodeAt(doc, ['source', 'timeZone']), { yamlPath: 'source.timeZone' }),
+    });
+  }
+  return {
+    format: value.format,
+    encoding: value.encoding ?? 'utf-8',
+    timeZone,
+    dateFormats: value.dateFormats ?? defaultDateFormats,
+    ambiguousTime: value.ambiguousTime ?? 'earlier',
+    csv: {
+      delimiter: value.csv?.delimiter ?? ',',
+      quote: value.csv?.quote === undefined ? '"' : value.csv.quote,
+      escape: value.csv?.escape ?? '"',
+      trim: value.csv?.trim ?? false,
+      ...(value.csv?.comment !== undefined ? { comment: value.csv.comment } : {}),
+    },
+    tables,
+    order: value.order ?? 'sorted',
+    ...(value.xml
+      ? { xml: { record: value.xml.record, attributePrefix: value.xml.attributePrefix ?? '', textName: value.xml.textName ?? 'text', namespaces: value.xml.namespaces ?? 'strip' } }
+      : {}),
+    ...(value.json ? { json: { record: value.json.record ?? '' } } : {}),
+    ...(value.key !== undefined ? { key: value.key } : {}),
+    span,
+  };
+}
+
+function checkTables(tables: readonly CsvTable[], span: RuleSpan, diagnostics: Diagnostic[]): void {
+  if (tables.length === 0) {
+    diagnostics.push({ code: 'MAP_SCHEMA', severity: 'error', message: 'A CSV source needs source.tables.', hint: 'Declare at least the root table, e.g. `tables: { calls: { files: "*.csv", key: IncidentId } }`.', rule: span });
+    return;
+  }
+  const roots = tables.filter((t) => t.parent === undefined);
+  if (roots.length !== 1) {
+    diagnostics.push({
+      code: 'MAP_SCHEMA',
+      severity: 'error',
+      message: roots.length === 0 ? 'No root table: every table has a parent.' : `Several root tables (${roots.map((t) => t.name).join(', ')}); exactly one table has no parent.`,
+      hint: 'Give every table but the root a `parent:` and `on:`.',
+      rule: (roots[1] ?? tables[0]!).span,
+    });
+  }
+  const names = new Set(tables.map((t) => t.name));
+  for (const table of tables) {
+    if (table.parent === undefined) {
+      if (table.key.length === 0) {
+        diagnostics.push({ code: 'MAP_SCHEMA', severity: 'error', message: `Root table '${table.name}' needs a key column.`, hint: 'For example `key: IncidentId`.', rule: table.span });
+      }
+    } else if (!names.has(table.parent)) {
+      diagnostics.push({ code: 'MAP_UNKNOWN_TABLE', severity: 'error', message: `Table '${table.name}' joins to unknown table '${table.parent}'.`, hint: `Declared tables: ${[...names].join(', ')}.`, rule: table.span });
+    } else if (Object.keys(table.on).length === 0) {
+      diagnostics.push({ code: 'MAP_SCHEMA', severity: 'error', message: `Child table '${table.name}' needs 'on:' (child column: parent column).`, hint: 'For example `on: { IncidentId: IncidentId }`.', rule: table.span });
+    }
+  }
+}
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-GB', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function nodeAt(doc: Document, segments: readonly string[]): Node | undefined {
+  let current: unknown = doc.contents;
+  for (const segment of segments) {
+    if (isMap(current)) {
+      current = current.get(segment, true);
+    } else if (isSeq(current)) {
+      current = current.get(Number(segment), true);
+    } else {
+      return undefined;
+    }
+  }
+  return (current as Node | null | undefined) ?? undefined;
+}
+
+function compileField(text: string, at: readonly string[], doc: Document, compiler: TemplateCompiler): CompiledExpression | undefined {
+  const node = nodeAt(doc, at);
+  if (!node) {
+    return undefined;
+  }
+  return compiler.compile(text.slice(1), compiler.spans.ofExpression(node, { ...(compiler.ruleId !== undefined ? { ruleId: compiler.ruleId } : {}), yamlPath: at.join('.') }));
+}
+
+function compileKeyPart(text: string, at: readonly string[], doc: Document, compiler: TemplateCompiler): KeyPart {
+  if (text.startsWith('=') && !text.startsWith('==')) {
+    const expression = compileField(text, at, doc, compiler);
+    return expression ? { kind: 'expression', expression } : { kind: 'literal', value: '' };
+  }
+  return { kind: 'literal', value: text.startsWith('==') ? text.slice(1) : text };
+}
+
+function compileKey(value: string | readonly string[], at: readonly string[], doc: Document, compiler: TemplateCompiler): KeyPart[] {
+  if (typeof value === 'string') {
+    return [compileKeyPart(value, at, doc, compiler)];
+  }
+  return value.map((part, index) => compileKeyPart(part, [...at, String(index)], doc, compiler));
+}
+

@@ -1,0 +1,514 @@
+import type { Diagnostic, DiagnosticCode, InputSpan } from '../diagnostics/diagnostic.js';
+import type { CsvTable, SourceSpec } from '../mapping/model.js';
+import { CsvFileReader, NEED_MORE, type CsvRow } from './csv-reader.js';
+import { TextChunks } from './decode.js';
+import { inputBytes, matchInputs, unreadable } from './inputs.js';
+import { compareKey } from './keys.js';
+import { setOrigin, type InputFile, type NodeOrigin, type SourceNode, type SourceRecord } from './types.js';
+import type { OpenedSource, OpenSourceOptions, SourceFileInfo } from './source.js';
+
+/** One input file of a table, with its header and the column positions the join needs. */
+interface TableFile {
+  readonly plan: TablePlan;
+  readonly reader: CsvFileReader;
+  readonly file: string;
+  readonly headers: readonly string[];
+  /** Positions of the columns carrying the root key parts, in root key order. */
+  readonly rootKeyIndexes: readonly number[];
+  /** Positions of this table's `on` columns (child side) and of the parent columns they name, when parsed. */
+  readonly onIndexes: readonly number[];
+  /** Positions of the parent-side columns that this file's children join to, per child table. */
+  readonly parentIndexes: ReadonlyMap<TablePlan, readonly number[]>;
+}
+
+interface TablePlan {
+  readonly table: CsvTable;
+  readonly name: string;
+  parent: TablePlan | undefined;
+  readonly children: TablePlan[];
+  /** This table's columns that carry each root key column. */
+  rootKeyColumns: string[];
+  /** Child-side `on` columns and the parent columns they equal, in the same order. */
+  readonly onColumns: readonly string[];
+  readonly onParentColumns: readonly string[];
+  files: TableFile[];
+}
+
+/** A row of one table, ready to join. */
+class TableRow {
+  node: SourceNode | undefined;
+  constructor(
+    readonly file: TableFile,
+    readonly csv: CsvRow,
+    readonly keyParts: string[],
+    readonly key: string,
+    readonly missingKey: boolean,
+  ) {}
+  get plan(): TablePlan {
+    return this.file.plan;
+  }
+}
+
+/** Locates a CSV row or one of its cells. */
+class CsvOrigin implements NodeOrigin {
+  constructor(
+    private readonly file: TableFile,
+    private readonly line: number,
+    private readonly row: number,
+    private readonly recordKey: string,
+  ) {}
+
+  locate(field?: string): InputSpan {
+    const base = { file: this.file.file, table: this.file.plan.name, line: this.line, row: this.row, recordKey: this.recordKey };
+    if (field === undefined) return base;
+    const index = this.file.headers.indexOf(field);
+    return index === -1 ? { ...base, field } : { ...base, field, fieldIndex: index + 1 };
+  }
+}
+
+const keySeparator = '|';
+const indexSeparator = '\u0000';
+
+/** Builds the join plan: parents, children (in declaration order) and the columns carrying the root key. */
+function planTables(spec: SourceSpec, diagnostics: Diagnostic[]): { root: TablePlan; order: TablePlan[] } | undefined {
+  const plans = new Map<string, TablePlan>();
+  for (const table of spec.tables) {
+    const onColumns = Object.keys(table.on);
+    plans.set(table.name, {
+      table,
+      name: table.name,
+      parent: undefined,
+      children: [],
+      rootKeyColumns: [],
+      onColumns,
+      onParentColumns: onColumns.map((column) => table.on[column]!),
+      files: [],
+    });
+  }
+  const fatal = (code: DiagnosticCode, message: string, hint: string, table: CsvTable): void => {
+    diagnostics.push({ code, severity: 'fatal', message, hint, rule: table.span });
+  };
+  const roots = [...plans.values()].filter((plan) => plan.table.parent === undefined);
+  for (const plan of plans.values()) {
+    const parentName = plan.table.parent;
+    if (parentName === undefined) continue;
+    const parent = plans.get(parentName);
+    if (parent === undefined)
+      fatal('MAP_UNKNOWN_TABLE', `Table "${plan.name}" joins to "${parentName}", which is not declared.`, 'Name a declared table as `parent`.', plan.table);
+    else {
+      plan.parent = parent;
+      parent.children.push(plan);
+    }
+  }
+  if (roots.length !== 1) {
+    const first = spec.tables[0];
+    diagnostics.push({
+      code: 'MAP_SCHEMA',
+      severity: 'fatal',
+      message: `source.tables must have exactly one root table (without \`parent\`); found ${roots.length === 0 ? 'none' : roots.map((r) => r.name).join(', ')}.`,
+      hint: 'Give every table but the one holding the calls a `parent`.',
+      rule: first?.span ?? spec.span,
+    });
+    return undefined;
+  }
+  const root = roots[0]!;
+  root.rootKeyColumns = [...root.table.key];
+  if (root.rootKeyColumns.length === 0)
+    fatal('MAP_SCHEMA', `The root table "${root.name}" declares no key column.`, 'Add `key: <column>` to the root table.', root.table);
+  const order: TablePlan[] = [];
+  const visit = (plan: TablePlan): void => {
+    for (const child of plan.children) {
+      child.rootKeyColumns = plan.rootKeyColumns.map((carrier) => {
+        const index = child.onParentColumns.indexOf(carrier);
+        return index === -1 ? '' : child.onColumns[index]!;
+      });
+      const lost = child.rootKeyColumns.findIndex((column) => column === '');
+      if (lost !== -1)
+        fatal(
+          'MAP_UNKNOWN_COLUMN',
+          `Table "${child.name}" joins to "${plan.name}" without carrying the root key column "${root.table.key[lost]}" (on: ${JSON.stringify(child.table.on)}).`,
+          `Add the column holding ${root.table.key[lost]} to \`on\`: every child table must carry the root key.`,
+          child.table,
+        );
+      order.push(child);
+      visit(child);
+    }
+  };
+  visit(root);
+  for (const plan of plans.values())
+    if (plan !== root && !order.includes(plan))
+      fatal('MAP_SCHEMA', `Table "${plan.name}" does not reach the root table through its parents (a cycle?).`, 'Make every parent chain end at the root table.', plan.table);
+  return { root, order };
+}
+
+function requiredColumns(plan: TablePlan, extra: readonly string[] | undefined): Map<string, 'fatal' | 'error'> {
+  const required = new Map<string, 'fatal' | 'error'>();
+  for (const column of [...plan.table.columns, ...(extra ?? [])]) required.set(column, 'error');
+  for (const column of [...plan.rootKeyColumns, ...plan.onColumns]) if (column !== '') required.set(column, 'fatal');
+  for (const child of plan.children) for (const column of child.onParentColumns) required.set(column, 'fatal');
+  return required;
+}
+
+/** Opens a CSV source: matches inputs to tables, reads every header and checks the columns the join and mapping need. */
+export async function openCsvSource(
+  spec: SourceSpec,
+  inputs: readonly InputFile[],
+  options: OpenSourceOptions,
+): Promise<OpenedSource> {
+  const diagnostics: Diagnostic[] = [];
+  const files: SourceFileInfo[] = [];
+  const planned = planTables(spec, diagnostics);
+  const { matched, diagnostics: matchDiagnostics } = matchInputs(spec, inputs);
+  diagnostics.push(...matchDiagnostics);
+  const readers: CsvFileReader[] = [];
+  if (planned !== undefined) {
+    const plans = new Map([planned.root, ...planned.order].map((plan) => [plan.name, plan]));
+    for (const { table, input, file } of matched) {
+      const plan = plans.get(table)!;
+      const reader = new CsvFileReader(new TextChunks(inputBytes(input), spec.encoding), spec.csv, file, table);
+      readers.push(reader);
+      const headerProblems = await reader.readHeader();
+      diagnostics.push(...headerProblems);
+      const headers = reader.headers;
+      files.push(headers === undefined ? { table, file } : { table, file, headers });
+      if (headers === undefined) continue;
+      for (const [column, severity] of requiredColumns(plan, options.requiredColumns?.[table]))
+        if (!headers.includes(column))
+          diagnostics.push({
+            code: 'SRC_CSV_MISSING_COLUMN',
+            severity,
+            message: `${file} (table ${table}) has no column "${column}"; its columns are: ${headers.join(', ')}.`,
+            hint: 'Check the delimiter and the column names against the export, or correct the mapping.',
+            input: { file, table, line: 1, field: column },
+          });
+      for (const child of plan.children)
+        if (headers.includes(child.name))
+          diagnostics.push({
+            code: 'SRC_CSV_HEADER',
+            severity: 'fatal',
+            message: `${file} (table ${table}) has a column named "${child.name}", the name of its child table: the joined rows would replace the column.`,
+            hint: `Rename the child table "${child.name}" in source.tables.`,
+            input: { file, table, line: 1, field: child.name },
+          });
+      const indexes = (columns: readonly string[]): number[] => columns.map((column) => headers.indexOf(column));
+      plan.files.push({
+        plan,
+        reader,
+        file,
+        headers,
+        rootKeyIndexes: indexes(plan.rootKeyColumns),
+        onIndexes: indexes(plan.onColumns),
+        parentIndexes: new Map(plan.children.map((child) => [child, indexes(child.onParentColumns)])),
+      });
+    }
+  }
+  const fatal = planned === undefined || diagnostics.some((d) => d.severity === 'fatal');
+  if (fatal) await Promise.all(readers.map((reader) => reader.close()));
+  return {
+    files,
+    diagnostics,
+    records: () =>
+      fatal || planned === undefined ? emptyRecords() : new CsvJoin(spec, planned.root, planned.order).records(),
+  };
+}
+
+// eslint-disable-next-line @typescript-eslint/require-await
+async function* emptyRecords(): AsyncGenerator<SourceRecord> {}
+
+/** Reads the files of one table in order, one row ahead. */
+class TableStream {
+  head: TableRow | undefined;
+  last: string[] | undefined;
+  private fileIndex = 0;
+
+  constructor(
+    readonly plan: TablePlan,
+    private readonly emit: (record: SourceRecord) => void,
+  ) {}
+
+  /** The current row (reading more text when needed), or undefined at the end of the table. */
+  async peek(): Promise<TableRow | undefined> {
+    for (;;) {
+      if (this.head !== undefined) return this.head;
+      const file = this.plan.files[this.fileIndex];
+      if (file === undefined) return undefined;
+      const csv = file.reader.readRow();
+      if (csv === NEED_MORE) {
+        await file.reader.fill();
+        continue;
+      }
+      if (csv === undefined) {
+        const error = file.reader.readError;
+        if (error !== undefined)
+          this.emit({ key: '', data: undefined, origin: { file: file.file, table: this.plan.name }, raw: {}, diagnostics: [{ ...unreadable(file.file, error, this.plan.name), severity: 'error' }] });
+        this.fileIndex++;
+        continue;
+      }
+      this.head = makeRow(file, csv);
+    }
+  }
+}
+
+function makeRow(file: TableFile, csv: CsvRow): TableRow {
+  const fields = csv.fields;
+  const indexes = file.rootKeyIndexes;
+  let missingKey = false;
+  const keyParts: string[] = [];
+  for (let k = 0; k < indexes.length; k++) {
+    const value = fields[indexes[k]!] ?? '';
+    if (value === '') missingKey = true;
+    keyParts.push(value);
+  }
+  const key = keyParts.length === 1 ? keyParts[0]! : keyParts.join(keySeparator);
+  const row = new TableRow(file, csv, keyParts, key, missingKey);
+  const headers = file.headers;
+  if (fields.length !== headers.length) {
+    (csv.problems ??= []).push({
+      code: 'SRC_CSV_RAGGED_ROW',
+      severity: 'error',
+      message: `Row ${csv.row} (line ${csv.line}) of ${file.file} has ${fields.length} field${fields.length === 1 ? '' : 's'}; the header has ${headers.length}.`,
+      hint: 'Check for an unquoted delimiter or line break inside a value, or a missing value.',
+      input: { file: file.file, table: file.plan.name, line: csv.line, row: csv.row, ...(key === '' ? {} : { recordKey: key }) },
+    });
+    return row;
+  }
+  const node: SourceNode = Object.create(null) as SourceNode;
+  for (let k = 0; k < headers.length; k++) node[headers[k]!] = fields[k]!;
+  setOrigin(node, new CsvOrigin(file, csv.line, csv.row, key));
+  row.node = node;
+  return row;
+}
+
+const spanOf = (row: TableRow): InputSpan => ({
+  file: row.file.file,
+  table: row.plan.name,
+  line: row.csv.line,
+  row: row.csv.row,
+  ...(row.key === '' ? {} : { recordKey: row.key }),
+});
+
+/** Joins the tables of a CSV source into one record per root row. */
+class CsvJoin {
+  private readonly queue: SourceRecord[] = [];
+  private readonly rootStream: TableStream;
+  private readonly childStreams: TableStream[];
+
+  constructor(
+    private readonly spec: SourceSpec,
+    private readonly root: TablePlan,
+    private readonly order: readonly TablePlan[],
+  ) {
+    const emit = (record: SourceRecord): void => {
+      this.queue.push(record);
+    };
+    this.rootStream = new TableStream(root, emit);
+    this.childStreams = order.map((plan) => new TableStream(plan, emit));
+  }
+
+  async *records(): AsyncGenerator<SourceRecord> {
+    const queue = this.queue;
+    try {
+      if (this.spec.order === 'any') await this.indexChildren();
+      let previous: string[] | undefined;
+      const seen = this.spec.order === 'any' ? new Set<string>() : undefined;
+      for (;;) {
+        const row = this.rootStream.head ?? (await this.rootStream.peek());
+        if (row === undefined) break;
+        this.rootStream.head = undefined;
+        if (row.missingKey) this.reject(row, 'SRC_MISSING_KEY', `Row ${row.csv.row} (line ${row.csv.line}) of ${row.file.file} has no value for the key column(s) ${this.root.rootKeyColumns.join(', ')}.`, 'Every call row needs its key; the row is set aside.');
+        else if (seen !== undefined) {
+          const id = row.keyParts.join(indexSeparator);
+          if (seen.has(id)) this.duplicate(row);
+          else {
+            seen.add(id);
+            this.assemble(row, this.takeIndexed(row));
+          }
+        } else {
+          const order = previous === undefined ? 1 : compareKey(row.keyParts, previous);
+          if (order < 0) this.outOfOrder(row, previous!);
+          else if (order === 0) this.duplicate(row);
+          else {
+            previous = row.keyParts;
+            const groups = new Map<TablePlan, TableRow[]>();
+            for (const stream of this.childStreams) groups.set(stream.plan, await this.collect(stream, row.keyParts));
+            this.assemble(row, groups);
+          }
+        }
+        while (queue.length > 0) yield queue.shift()!;
+      }
+      if (seen !== undefined) this.orphanIndexed();
+      else for (const stream of this.childStreams) await this.collect(stream, undefined);
+      while (queue.length > 0) yield queue.shift()!;
+    } finally {
+      for (const plan of [this.root, ...this.order]) for (const file of plan.files) await file.reader.close();
+    }
+  }
+
+  /** Takes the rows of one table up to root key `key` (all of them when undefined); earlier keys are orphans. */
+  private async collect(stream: TableStream, key: string[] | undefined): Promise<TableRow[]> {
+    const rows: TableRow[] = [];
+    for (;;) {
+      const row = stream.head ?? (await stream.peek());
+      if (row === undefined) return rows;
+      if (row.missingKey) {
+        stream.head = undefined;
+        this.orphan(row);
+        continue;
+      }
+      if (stream.last !== undefined && compareKey(row.keyParts, stream.last) < 0) {
+        stream.head = undefined;
+        this.outOfOrder(row, stream.last);
+        continue;
+      }
+      const order = key === undefined ? -1 : compareKey(row.keyParts, key);
+      if (order > 0) return rows;
+      stream.head = undefined;
+      stream.last = row.keyParts;
+      if (order < 0) this.orphan(row);
+      else rows.push(row);
+    }
+  }
+
+  private indexed = new Map<TablePlan, Map<string, TableRow[]>>();
+
+  private async indexChildren(): Promise<void> {
+    for (const stream of this.childStreams) {
+      const index = new Map<string, TableRow[]>();
+      this.indexed.set(stream.plan, index);
+      for (;;) {
+        const row = stream.head ?? (await stream.peek());
+        if (row === undefined) break;
+        stream.head = undefined;
+        if (row.missingKey) {
+          this.orphan(row);
+          continue;
+        }
+        const id = row.keyParts.join(indexSeparator);
+        const rows = index.get(id);
+        if (rows === undefined) index.set(id, [row]);
+        else rows.push(row);
+      }
+    }
+  }
+
+  private takeIndexed(root: TableRow): Map<TablePlan, TableRow[]> {
+    const id = root.keyParts.join(indexSeparator);
+    const groups = new Map<TablePlan, TableRow[]>();
+    for (const [plan, index] of this.indexed) {
+      groups.set(plan, index.get(id) ?? []);
+      index.delete(id);
+    }
+    return groups;
+  }
+
+  private orphanIndexed(): void {
+    for (const index of this.indexed.values()) for (const rows of index.values()) for (const row of rows) this.orphan(row);
+    this.indexed.clear();
+  }
+
+  /** Nests the child rows under their parents and emits the record (rejected when any row has an error). */
+  private assemble(root: TableRow, groups: Map<TablePlan, TableRow[]>): void {
+    const diagnostics: Diagnostic[] = [];
+    if (root.csv.problems !== undefined) diagnostics.push(...root.csv.problems);
+    const raw: Record<string, string[]> = { [root.plan.name]: [root.csv.raw] };
+    const kept = new Map<TablePlan, TableRow[]>([[this.root, [root]]]);
+    for (const plan of this.order) {
+      const parentRows = kept.get(plan.parent!) ?? [];
+      for (const parent of parentRows) if (parent.node !== undefined) parent.node[plan.name] = [];
+      const rows = groups.get(plan) ?? [];
+      const keep: TableRow[] = [];
+      for (const row of rows) {
+        const parent = findParent(row, parentRows);
+        if (parent === undefined) {
+          this.orphan(row);
+          continue;
+        }
+        keep.push(row);
+        if (row.csv.problems !== undefined) diagnostics.push(...row.csv.problems);
+        if (row.node !== undefined && parent.node !== undefined) (parent.node[plan.name] as SourceNode[]).push(row.node);
+      }
+      kept.set(plan, keep);
+      if (keep.length > 0) raw[plan.name] = keep.map((row) => row.csv.raw);
+    }
+    const failed = diagnostics.some((d) => d.severity === 'error' || d.severity === 'fatal');
+    this.queue.push({ key: root.key, data: failed ? undefined : root.node, origin: spanOf(root), raw, diagnostics });
+  }
+
+  private reject(row: TableRow, code: DiagnosticCode, message: string, hint: string): void {
+    const diagnostics: Diagnostic[] = [{ code, severity: 'error', message, hint, input: spanOf(row) }];
+    if (row.csv.problems !== undefined) diagnostics.push(...row.csv.problems);
+    this.queue.push({ key: row.key, data: undefined, origin: spanOf(row), raw: { [row.plan.name]: [row.csv.raw] }, diagnostics });
+  }
+
+  private orphan(row: TableRow): void {
+    const parent = row.plan.parent!;
+    this.reject(
+      row,
+      'SRC_JOIN_ORPHAN',
+      row.missingKey
+        ? `Row ${row.csv.row} (line ${row.csv.line}) of ${row.file.file} has no value in its join column(s) ${row.plan.rootKeyColumns.join(', ')}, so it belongs to no ${parent.name} row.`
+        : `Row ${row.csv.row} (line ${row.csv.line}) of ${row.file.file} joins to no ${parent.name} row (${joinDescription(row)}).`,
+      this.spec.order === 'sorted'
+        ? `Check that the ${parent.name} row exists; with order: sorted every file must be in ascending key order.`
+        : `Check that the ${parent.name} row exists in the export.`,
+    );
+  }
+
+  private duplicate(row: TableRow): void {
+    this.reject(
+      row,
+      'SRC_DUPLICATE_KEY',
+      `Row ${row.csv.row} (line ${row.csv.line}) of ${row.file.file} repeats the key ${row.key} of an earlier row; only the first is used.`,
+      'Remove the duplicate row or choose key columns that are unique.',
+    );
+  }
+
+  private outOfOrder(row: TableRow, previous: readonly string[]): void {
+    this.reject(
+      row,
+      'SRC_JOIN_ORDER',
+      `Row ${row.csv.row} (line ${row.csv.line}) of ${row.file.file} has key ${row.key}, which comes before the key ${previous.join(keySeparator)} of an earlier row; the streaming join needs ascending key order.`,
+      'Sort the file by its key column(s), or declare `order: any` to index the child files in memory.',
+    );
+  }
+}
+
+function joinDescription(row: TableRow): string {
+  const plan = row.plan;
+  return plan.onColumns.map((column, k) => `${column}=${row.csv.fields[row.file.onIndexes[k]!] ?? ''}`).join(', ');
+}
+
+const linearSearchLimit = 16;
+const parentIndexCache = new WeakMap<readonly TableRow[], Map<string, TableRow>>();
+
+/** The parent row whose join columns equal this row's `on` columns. */
+function findParent(row: TableRow, parents: readonly TableRow[]): TableRow | undefined {
+  const plan = row.plan;
+  const onIndexes = row.file.onIndexes;
+  const fields = row.csv.fields;
+  if (parents.length > linearSearchLimit) {
+    let index = parentIndexCache.get(parents);
+    if (index === undefined) {
+      index = new Map();
+      for (const parent of parents) {
+        const indexes = parent.file.parentIndexes.get(plan)!;
+        const id = indexes.map((at) => parent.csv.fields[at] ?? '').join(indexSeparator);
+        if (!index.has(id)) index.set(id, parent);
+      }
+      parentIndexCache.set(parents, index);
+    }
+    return index.get(onIndexes.map((at) => fields[at] ?? '').join(indexSeparator));
+  }
+  for (const parent of parents) {
+    const indexes = parent.file.parentIndexes.get(plan)!;
+    const parentFields = parent.csv.fields;
+    let equal = true;
+    for (let k = 0; k < onIndexes.length; k++)
+      if ((fields[onIndexes[k]!] ?? '') !== (parentFields[indexes[k]!] ?? '')) {
+        equal = false;
+        break;
+      }
+    if (equal) return parent;
+  }
+  return undefined;
+}

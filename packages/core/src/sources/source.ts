@@ -1,0 +1,27 @@
+import type { Diagnostic } from '../diagnostics/diagnostic.js';
+import type { SourceRecord } from './types.js';
+
+/** Which input feeds which table (CSV headers once read). For XML, JSON and NDJSON `table` is ''. */
+export interface SourceFileInfo {
+  readonly table: string;
+  readonly file: string;
+  readonly headers?: readonly string[];
+}
+
+/** An opened export: its files, the problems found before the first record, and the records themselves. */
+export interface OpenedSource {
+  /** Which input feeds which table; CSV headers once read. */
+  readonly files: readonly SourceFileInfo[];
+  /**
+   * Problems found before the first record: unmatched inputs, tables without input, inputs matching several
+   * tables, unreadable files, bad headers, missing columns. When one is fatal, records() yields nothing.
+   */
+  readonly diagnostics: readonly Diagnostic[];
+  /** The records in input order, rejected input included (with `data` undefined). Iterate once. */
+  records(): AsyncIterable<SourceRecord>;
+}
+
+export interface OpenSourceOptions {
+  /** Table → columns the mapping reads; a CSV file without one of them gets SRC_CSV_MISSING_COLUMN. */
+  readonly requiredColumns?: Readonly<Record<string, readonly string[]>>;
+}
