@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { demoCommand, demoHelp } from './commands/demo.js';
 import { explainCommand, explainHelp } from './commands/explain.js';
 import { lintCommand, lintHelp } from './commands/lint.js';
 import { mapCommand, mapHelp } from './commands/map.js';
@@ -12,6 +13,7 @@ const commands: Record<string, { run: Command; help: string; summary: string }> 
   map: { run: mapCommand, help: mapHelp, summary: 'map CAD export files to FHIR bundles' },
   lint: { run: lintCommand, help: lintHelp, summary: 'check a mapping without data' },
   test: { run: testCommand, help: testHelp, summary: 'run the golden cases of a mapping' },
+  demo: { run: demoCommand, help: demoHelp, summary: 'map the bundled sample exports of every vendor (the README main job)' },
   explain: { run: explainCommand, help: explainHelp, summary: 'show which rule and cell produced each element of one record' },
 };
 

@@ -5,6 +5,7 @@ export class RunSummary {
   records = 0;
   mapped = 0;
   failed = 0;
+  skipped = 0;
   entries = 0;
   readonly byCode = new Map<string, { severity: Diagnostic['severity']; count: number; first: Diagnostic }>();
   private readonly started = performance.now();
@@ -29,6 +30,7 @@ export class RunSummary {
       records: this.records,
       mapped: this.mapped,
       failed: this.failed,
+      skipped: this.skipped,
       entries: this.entries,
       seconds: Number(this.seconds.toFixed(3)),
       diagnostics: Object.fromEntries([...this.byCode].map(([code, { severity, count }]) => [code, { severity, count }])),
@@ -38,7 +40,7 @@ export class RunSummary {
   render(): string {
     const n = (value: number): string => value.toLocaleString('en-GB');
     const lines = [
-      `${n(this.records)} records: ${n(this.mapped)} mapped (${n(this.entries)} entries), ${n(this.failed)} failed, in ${this.seconds.toFixed(2)} s (${n(Math.round(this.records / Math.max(this.seconds, 0.001)))} records/s)`,
+      `${n(this.records)} records: ${n(this.mapped)} mapped (${n(this.entries)} entries), ${n(this.failed)} failed,${this.skipped > 0 ? ` ${n(this.skipped)} skipped by conditions,` : ''} in ${this.seconds.toFixed(2)} s (${n(Math.round(this.records / Math.max(this.seconds, 0.001)))} records/s)`,
     ];
     const codes = [...this.byCode].sort((a, b) => b[1].count - a[1].count);
     for (const [code, { severity, count }] of codes) {

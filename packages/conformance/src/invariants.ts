@@ -23,7 +23,7 @@ export class InvariantEngine {
     let fn = this.compiled.get(key);
     if (fn === undefined) {
       try {
-        fn = fhirpath.compile({ base: basePath, expression }, r4Model) as Compiled;
+        fn = fhirpath.compile({ base: basePath, expression }, r4Model, { traceFn: () => undefined }) as Compiled;
       } catch (error) {
         fn = `does not compile: ${error instanceof Error ? error.message : String(error)}`;
       }
@@ -32,7 +32,8 @@ export class InvariantEngine {
     if (typeof fn === 'string') return { error: fn };
     try {
       const result = fn(data, { resource, rootResource });
-      return { ok: result.length === 1 && result[0] === true };
+      // An empty result satisfies the invariant (display-only references and ref-1, as the HL7 validator does).
+      return { ok: !(result.length === 1 && result[0] === false) };
     } catch (error) {
       return { error: error instanceof Error ? error.message : String(error) };
     }

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSy
 import { homedir } from 'node:os';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
-import type { CodeSystem, StructureDefinition, ValueSet } from 'fhir/r4';
+import type { CodeSystem, StructureDefinition, ValueSet } from 'fhir/r4.js';
 import * as tar from 'tar';
 
 /** A conformance resource the registry can hold (StructureDefinition, ValueSet, CodeSystem, …). */
@@ -229,6 +229,11 @@ export class FhirPackageRegistry {
   /** Makes `from` resolve as `to` (a trust's real canonical URL ⟶ the profile URL this registry holds). */
   addAlias(from: string, to: string): void {
     this.aliases.set(from, to);
+  }
+
+  /** The URL a canonical stands for after applying aliases. */
+  canonicalOf(url: string): string {
+    return this.aliases.get(url) ?? url;
   }
 
   /** Resolves a canonical (`url` or `url|version`) to a resource of the given type, if any. */

@@ -1,4 +1,4 @@
-import type { ElementDefinition, StructureDefinition } from 'fhir/r4';
+import type { ElementDefinition, StructureDefinition } from 'fhir/r4.js';
 import type { FhirPackageRegistry, PackageProblem } from './registry.js';
 
 type MutableElement = ElementDefinition & Record<string, unknown>;
@@ -58,6 +58,7 @@ export class SnapshotGenerator {
       return undefined;
     }
     const elements = structuredClone(base.snapshot.element) as MutableElement[];
+    const original = new Map(base.snapshot.element.map((e) => [e.id ?? e.path, e]));
     const root = elements[0];
     if (root) {
       // The root of a derived profile does not inherit the base's short/definition identity fields.
@@ -65,7 +66,7 @@ export class SnapshotGenerator {
     }
     for (const diff of sd.differential?.element ?? []) {
       const id = diff.id ?? idFromPath(diff);
-      const found = this.ensureElement(elements, id, sd.url);
+      const found = this.ensureElement(elements, id, sd.url, original);
       if (found === undefined) {
         this.problems.push({ source: sd.url, message: `Differential element ${id} of ${sd.url} matches no element of ${sd.baseDefinition}` });
         continue;
@@ -77,7 +78,7 @@ export class SnapshotGenerator {
   }
 
   /** Index of the element with this id, creating slices and expanding types along the way. */
-  private ensureElement(elements: MutableElement[], id: string, source: string): number | undefined {
+  private ensureElement(elements: MutableElement[], id: string, source: string, original: ReadonlyMap<string, ElementDefinition>): number | undefined {
     const existing = elements.findIndex((e) => e.id === id);
     if (existing >= 0) return existing;
     const segments = splitId(id);
@@ -89,11 +90,13 @@ export class SnapshotGenerator {
       const name = last.slice(0, colon);
       const sliceName = last.slice(colon + 1);
       const slicedId = `${parentId}.${name}`;
-      const slicedIndex = this.ensureElement(elements, slicedId, source);
+      const slicedIndex = this.ensureElement(elements, slicedId, source, original);
       if (slicedIndex === undefined) return undefined;
-      return createSlice(elements, slicedIndex, sliceName);
+      const expanded = elements.findIndex((e) => e.id === id);
+      if (expanded >= 0) return expanded;
+      return createSlice(elements, slicedIndex, sliceName, undefined, original.get(slicedId));
     }
-    const parentIndex = this.ensureElement(elements, parentId, source);
+    const parentIndex = this.ensureElement(elements, parentId, source, original);
     if (parentIndex === undefined) return undefined;
     const childId = `${parentId}.${last}`;
     let index = elements.findIndex((e) => e.id === childId);
@@ -114,7 +117,7 @@ export class SnapshotGenerator {
       const typeName = last.slice(stem.length);
       const type = candidate.type?.find((t) => upperFirst(t.code) === typeName);
       if (type) {
-        return createSlice(elements, i, last, [type]);
+        return createSlice(elements, i, last, [type], undefined);
       }
     }
     return undefined;
@@ -173,7 +176,7 @@ export class SnapshotGenerator {
   }
 }
 
-function createSlice(elements: MutableElement[], slicedIndex: number, sliceName: string, types?: ElementDefinition['type']): number {
+function createSlice(elements: MutableElement[], slicedIndex: number, sliceName: string, types: ElementDefinition['type'] | undefined, baseElement: ElementDefinition | undefined): number {
   const sliced = elements[slicedIndex];
   if (!sliced?.id) return -1;
   const slicedId = sliced.id;
@@ -194,10 +197,12 @@ function createSlice(elements: MutableElement[], slicedIndex: number, sliceName:
   }
   const sliceId = `${slicedId}:${sliceName}`;
   const copies = block.map((e, i) => {
-    const copy = structuredClone(e);
+    // The slice root starts from the base profile's element (before this differential constrained it).
+    const copy = structuredClone(i === 0 && baseElement ? (baseElement as MutableElement) : e);
     copy.id = sliceId + (e.id ?? '').slice(slicedId.length);
     if (i === 0) {
       copy.sliceName = sliceName;
+      if (!baseElement) copy.min = 0;
       delete copy.slicing;
       if (types) copy.type = structuredClone(types);
     }

@@ -1,4 +1,4 @@
-import type { ElementDefinition, ElementDefinitionConstraint, StructureDefinition } from 'fhir/r4';
+import type { ElementDefinition, ElementDefinitionConstraint, StructureDefinition } from 'fhir/r4.js';
 
 /** A type allowed on an element, with the JSON property name it takes in a choice element. */
 export interface ElementType {

@@ -1,4 +1,4 @@
-import type { CodeSystem, CodeSystemConcept, ValueSet, ValueSetComposeInclude } from 'fhir/r4';
+import type { CodeSystem, CodeSystemConcept, ValueSet, ValueSetComposeInclude } from 'fhir/r4.js';
 import type { FhirPackageRegistry } from './registry.js';
 
 /** Outcome of checking one code against a value set offline. */
@@ -119,9 +119,10 @@ export class Terminology {
       const add = (items: NonNullable<NonNullable<ValueSet['expansion']>['contains']>): void => {
         for (const item of items) {
           if (item.system !== undefined && item.code !== undefined) {
-            let set = expansion?.get(item.system);
-            if (!set) expansion?.set(item.system, (set = new Set()));
+            const target = expansion ?? new Map<string, Set<string>>();
+            const set = target.get(item.system) ?? new Set<string>();
             set.add(item.code);
+            target.set(item.system, set);
           }
           if (item.contains) add(item.contains);
         }

@@ -354,13 +354,14 @@ export function buildCall(rng: Random, incidentId: string, spec: CallSpec): Samp
  */
 const edgeCaseSpecs: readonly CallSpec[] = [
   {
-    connected: '2024-03-31T01:12:40',
-    category: 2,
-    outcome: 'see-and-convey',
+    connected: '2024-03-31T01:05:10',
+    category: 1,
+    outcome: 'see-and-treat',
     patients: 1,
     twoVehiclesOnPatient: false,
     standDownExtra: false,
-    edgeCases: ['BST starts: local times inside the 01:00–02:00 gap on 2024-03-31'],
+    onSceneMinutes: 25,
+    edgeCases: ['BST starts: every local time of the call inside the 01:00–02:00 gap on 2024-03-31'],
   },
   {
     connected: '2024-03-31T01:48:05',

@@ -89,7 +89,9 @@ export async function mapCommand(io: CliIo, argv: readonly string[]): Promise<nu
   for await (const result of run.results()) {
     summary.records++;
     summary.add(result.diagnostics);
-    if (result.ok && result.bundle) {
+    if (result.skipped === true) {
+      summary.skipped++;
+    } else if (result.ok && result.bundle) {
       summary.mapped++;
       summary.entries += result.bundle.entry?.length ?? 0;
       await sink.write(result);

@@ -91,6 +91,7 @@ export const diagnosticCodes = {
   MAP_NHS_NUMBER_INVALID: 'An NHS number fails the format or modulus 11 check.',
   MAP_POSTCODE_INVALID: 'A value is not a UK postcode.',
   MAP_ODS_CODE_INVALID: 'A value does not have the shape of an ODS code.',
+  MAP_RECORD_SKIPPED: 'No rule produced an entry for a record (every `when` was false), so it has no bundle.',
   MAP_REQUIRED_MISSING: 'A rule marked required produced no value.',
   // sources
   SRC_FILE_UNREADABLE: 'An input file could not be opened or read.',

@@ -159,7 +159,7 @@ export function userInvocationTable(env: ExpressionEnv): Record<string, UserFunc
       fn: (_data, ruleId, ...keys) => {
         const result = functions.ref(
           String(ruleId),
-          keys.map((key) => (Array.isArray(key) ? key : [])),
+          keys.map((key): unknown[] => (Array.isArray(key) ? (key as unknown[]) : [])),
           sinkNow(),
         );
         return result === undefined ? [] : [result];

@@ -242,7 +242,7 @@ function fhirpathEvaluator(text: string, env: ExpressionEnv, usedVariables: read
       }
     }
     try {
-      const result = withCurrentSink(sink, () => compiled(context, vars));
+      const result: unknown = withCurrentSink(sink, (): unknown => compiled(context, vars));
       return Array.isArray(result) ? (result as unknown[]) : [];
     } catch (error) {
       reportEvalError(sink, error);

@@ -349,7 +349,7 @@ function compileArithmetic(node: AstNode, fns: BoundFunctions): Closure {
         return [x - y];
       case '*':
         return [x * y];
-      default:
+      case '/':
         return y === 0 ? [] : [x / y];
     }
   };

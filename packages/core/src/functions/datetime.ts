@@ -103,6 +103,7 @@ function buildParser(pattern: string): { parser?: DateParser; error?: string } {
     return { error: `date pattern "${pattern}" has minutes or seconds without HH` };
   }
   const hasTime = seen.has('hour');
+  const hasMilliseconds = seen.has('millisecond');
   const frozen = segments.slice();
   const parser: DateParser = (text) => {
     let pos = 0;
@@ -166,7 +167,7 @@ function buildParser(pattern: string): { parser?: DateParser; error?: string } {
     if (hour > 23 || minute > 59 || second > 59) {
       return undefined;
     }
-    return { year, month, day, hour, minute, second, ...(seen.has('millisecond') ? { millisecond } : {}) };
+    return hasMilliseconds ? { year, month, day, hour, minute, second, millisecond } : { year, month, day, hour, minute, second };
   };
   return { parser };
 }
@@ -234,41 +235,15 @@ class ZoneOffsets {
   }
 
   private offsetAtExact(instant: number): number {
-    const parts = this.format.formatToParts(new Date(instant));
-    let year = 0;
-    let month = 0;
-    let day = 0;
-    let hour = 0;
-    let minute = 0;
-    let second = 0;
-    let bc = false;
-    for (const part of parts) {
-      switch (part.type) {
-        case 'year':
-          year = Number(part.value);
-          break;
-        case 'month':
-          month = Number(part.value);
-          break;
-        case 'day':
-          day = Number(part.value);
-          break;
-        case 'hour':
-          hour = Number(part.value);
-          break;
-        case 'minute':
-          minute = Number(part.value);
-          break;
-        case 'second':
-          second = Number(part.value);
-          break;
-        case 'era':
-          bc = part.value === 'BC' || part.value === 'B';
-          break;
-        default:
-          break;
-      }
+    const values = new Map<string, string>();
+    for (const part of this.format.formatToParts(new Date(instant))) {
+      values.set(part.type, part.value);
     }
+    const field = (name: string): number => Number(values.get(name) ?? 0);
+    const year = field('year');
+    const era = values.get('era');
+    const bc = era === 'BC' || era === 'B';
+    const [month, day, hour, minute, second] = [field('month'), field('day'), field('hour'), field('minute'), field('second')];
     const wall = utcWall(bc ? 1 - year : year, month, day, hour, minute, second, 0);
     const flooredInstant = instant - (((instant % 1000) + 1000) % 1000);
     return wall - flooredInstant;
@@ -337,6 +312,7 @@ function zoneOffsets(timeZone: string): ZoneOffsets {
   return zone;
 }
 
+/** Milliseconds since the epoch of a wall time read as UTC (proleptic Gregorian; integer arithmetic, no Date). */
 function utcWall(
   year: number,
   month: number,
@@ -346,15 +322,29 @@ function utcWall(
   second: number,
   millisecond: number,
 ): number {
-  const date = new Date(0);
-  date.setUTCFullYear(year, month - 1, day);
-  date.setUTCHours(hour, minute, second, millisecond);
-  return date.getTime();
+  // Days from civil (H. Hinnant): March-based years make leap days fall at the end.
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yearOfEra = y - era * 400;
+  const dayOfYear = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
+  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
+  const days = era * 146_097 + dayOfEra - 719_468;
+  return days * dayMs + hour * hourMs + minute * 60_000 + second * 1000 + millisecond;
 }
 
 const pad2 = (n: number): string => (n < 10 ? `0${n}` : String(n));
 const pad3 = (n: number): string => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : String(n));
 const pad4 = (n: number): string => (n < 10 ? `000${n}` : n < 100 ? `00${n}` : n < 1000 ? `0${n}` : String(n));
+
+const offsetTexts = new Map<number, string>();
+const offsetText = (offsetMs: number): string => {
+  let text = offsetTexts.get(offsetMs);
+  if (text === undefined) {
+    text = formatOffset(offsetMs);
+    offsetTexts.set(offsetMs, text);
+  }
+  return text;
+};
 
 /** `+hh:mm` / `-hh:mm` for an offset in ms; UTC is `+00:00`, never `Z`. */
 export function formatOffset(offsetMs: number): string {
@@ -433,7 +423,9 @@ export function createDateTimeConverter(options: DateTimeOptions): DateTimeConve
       let offset: number;
       let shiftedWall = wall;
       if (resolution.kind === 'single') {
-        offset = resolution.offset;
+        return `${pad4(parsed.year)}-${pad2(parsed.month)}-${pad2(parsed.day)}T${pad2(parsed.hour)}:${pad2(parsed.minute ?? 0)}:${pad2(
+          parsed.second ?? 0,
+        )}${parsed.millisecond === undefined ? '' : `.${pad3(parsed.millisecond)}`}${offsetText(resolution.offset)}`;
       } else if (resolution.kind === 'overlap') {
         offset = options.ambiguousTime === 'earlier' ? resolution.earlier : resolution.later;
         sink.report({

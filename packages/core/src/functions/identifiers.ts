@@ -18,7 +18,7 @@ export function keyPartText(value: unknown): string | undefined {
 
 /**
  * `ref('rule', key…)`: the `urn:uuid:` fullUrl the rule's entry for that natural key gets. Each key part is
- * one value; an empty or missing part reports MAP_EMPTY_KEY and gives undefined.
+ * one value; an empty or missing part gives undefined (no reference), without a diagnostic.
  */
 export function ref(
   namespace: string,
@@ -40,15 +40,24 @@ export function ref(
     }
     const text = keyPartText(part[0]);
     if (text === undefined || text === '') {
-      sink.report({
-        code: 'MAP_EMPTY_KEY',
-        severity: 'error',
-        message: `ref('${ruleId}', …): key part ${index + 1} is empty, so the reference cannot be built.`,
-        hint: 'Make sure the key fields have values, or guard the reference with $when.',
-      });
+      // An empty key means "no such entry" (a patient not conveyed has no destination): the reference is left
+      // out. A required reference left out is caught by the checker; a target rule with an empty key reports it.
       return undefined;
     }
     texts.push(text);
   }
-  return entryFullUrl(namespace, resourceType, joinKey(texts));
+  const naturalKey = joinKey(texts);
+  const cacheKey = `${namespace}\u0000${resourceType}\u0000${naturalKey}`;
+  let url = fullUrls.get(cacheKey);
+  if (url === undefined) {
+    url = entryFullUrl(namespace, resourceType, naturalKey);
+    if (fullUrls.size >= 50_000) {
+      fullUrls.clear();
+    }
+    fullUrls.set(cacheKey, url);
+  }
+  return url;
 }
+
+/** Recent fullUrls: the same references recur across records (submitter, vehicles) and SHA-1 is the cost. */
+const fullUrls = new Map<string, string>();

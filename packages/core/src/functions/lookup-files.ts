@@ -174,10 +174,10 @@ export async function loadConceptMapLookup(path: string, span?: RuleSpan): Promi
       const line = lineOf(`"code": ${JSON.stringify(code)}`) ?? lineOf(`"code":${JSON.stringify(code)}`);
       const targets = Array.isArray(element['target']) ? (element['target'] as ConceptMapTarget[]) : [];
       const usable = targets.find(
-        (t) => isObject(t) && typeof t.code === 'string' && (t.equivalence === undefined || acceptedEquivalences.has(String(t.equivalence))),
+        (t) => isObject(t) && typeof t.code === 'string' && (t.equivalence === undefined || (typeof t.equivalence === 'string' && acceptedEquivalences.has(t.equivalence))),
       );
       if (!usable || typeof usable.code !== 'string') {
-        const equivalences = targets.map((t) => (isObject(t) ? String(t.equivalence ?? 'none') : 'none'));
+        const equivalences = targets.map((t) => (isObject(t) && typeof t.equivalence === 'string' ? t.equivalence : 'none'));
         diagnostics.push({
           ...problem(
             path,

@@ -6,8 +6,8 @@ import { hasErrors } from '../diagnostics/diagnostic.js';
 import { mappingNamespace } from '../bundle/ids.js';
 import { compileExpression } from '../expressions/index.js';
 import type { CompiledExpression, ExpressionEnv } from '../expressions/types.js';
-import { loadLookupFile } from '../functions/index.js';
-import { compileTemplate, type TemplateCompiler, type TemplateNode } from '../transform/template.js';
+import { compileDatePattern, loadLookupFile } from '../functions/index.js';
+import { compileTemplate, pathText, type TemplateCompiler, type TemplateNode } from '../transform/template.js';
 import type { CsvTable, LookupTable, LookupTarget, SourceSpec } from './model.js';
 import { checkAgainstSchema } from './schema.js';
 import { YamlSpans } from './yaml-spans.js';
@@ -124,15 +124,24 @@ export async function loadMapping(file: string, options: LoadMappingOptions = {}
 
   const baseVariables = new Set<string>([...engineVariables, ...Object.keys(constants)]);
   const scope: string[] = [];
-  const env = (): ExpressionEnv => ({
-    timeZone: source.timeZone,
-    dateFormats: source.dateFormats,
-    ambiguousTime: source.ambiguousTime,
-    lookups,
-    namespace,
-    rules: ruleTypes,
-    variables: new Set([...baseVariables, ...scope]),
-  });
+  const envs = new Map<string, ExpressionEnv>();
+  const env = (): ExpressionEnv => {
+    const scopeKey = scope.join(',');
+    let current = envs.get(scopeKey);
+    if (!current) {
+      current = {
+        timeZone: source.timeZone,
+        dateFormats: source.dateFormats,
+        ambiguousTime: source.ambiguousTime,
+        lookups,
+        namespace,
+        rules: ruleTypes,
+        variables: new Set([...baseVariables, ...scope]),
+      };
+      envs.set(scopeKey, current);
+    }
+    return current;
+  };
   const makeCompiler = (ruleId: string | undefined): TemplateCompiler => ({
     spans,
     ruleId,
@@ -196,7 +205,7 @@ export async function loadMapping(file: string, options: LoadMappingOptions = {}
     lookups,
     bundle,
     rules,
-    env: { ...env(), variables: baseVariables },
+    env: env(),
     files,
   };
   return { mapping, diagnostics };
@@ -294,7 +303,7 @@ function yamlHint(code: string): string {
     case 'TAB_AS_INDENT':
       return 'Replace the tab with spaces.';
     default:
-      return 'Fix the YAML syntax at this position; an editor with the cadmap schema shows such errors as you type.';
+      return 'Fix the YAML syntax here. In an unquoted value, ": " and " #" have a meaning in YAML: quote expressions that contain them, e.g. `text: "=Code + \': \' + Text"`.';
   }
 }
 
@@ -407,6 +416,18 @@ function buildSource(value: SourceDocument, doc: Document, spans: YamlSpans, dia
   if (value.format === 'json' && value.json?.record === undefined) {
     diagnostics.push({ code: 'MAP_SCHEMA', severity: 'error', message: 'A JSON source needs source.json.record, the JSON pointer of the record array.', hint: "Use `json: { record: '' }` for a top-level array, or e.g. `/incidents`.", rule: span });
   }
+  (value.dateFormats ?? []).forEach((pattern, index) => {
+    const compiled = compileDatePattern(pattern);
+    if (compiled.error !== undefined) {
+      diagnostics.push({
+        code: 'MAP_SCHEMA',
+        severity: 'error',
+        message: `Date format ${JSON.stringify(pattern)} is not valid: ${compiled.error}`,
+        hint: "Use the tokens yyyy MM dd HH mm ss SSS, with literal text in single quotes, e.g. \"dd/MM/yyyy HH:mm:ss\" or \"yyyy-MM-dd'T'HH:mm\".",
+        rule: spans.ofNode(nodeAt(doc, ['source', 'dateFormats', String(index)]), { yamlPath: `source.dateFormats[${index}]` }),
+      });
+    }
+  });
   const timeZone = value.timeZone ?? 'Europe/London';
   if (!isTimeZone(timeZone)) {
     diagnostics.push({
@@ -498,7 +519,7 @@ function compileField(text: string, at: readonly string[], doc: Document, compil
   if (!node) {
     return undefined;
   }
-  return compiler.compile(text.slice(1), compiler.spans.ofExpression(node, { ...(compiler.ruleId !== undefined ? { ruleId: compiler.ruleId } : {}), yamlPath: at.join('.') }));
+  return compiler.compile(text.slice(1), compiler.spans.ofExpression(node, { ...(compiler.ruleId !== undefined ? { ruleId: compiler.ruleId } : {}), yamlPath: pathText(at) }));
 }
 
 function compileKeyPart(text: string, at: readonly string[], doc: Document, compiler: TemplateCompiler): KeyPart {

@@ -19,7 +19,7 @@ let validators: SchemaValidators | undefined;
 function getValidators(): SchemaValidators {
   if (!validators) {
     const schema = JSON.parse(readFileSync(mappingSchemaPath, 'utf8')) as Record<string, unknown>;
-    const ajv = new Ajv({ allErrors: true, strict: false });
+    const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
     const mapping = ajv.compile(schema);
     const library = ajv.getSchema(`${String(schema.$id)}#/definitions/library`);
     if (!library) {

@@ -55,7 +55,7 @@ const callsResourcesPatients = (order: 'sorted' | 'any' = 'sorted'): SourceSpec 
 async function readAll(spec: SourceSpec, inputs: InputFile[], options = {}) {
   const source = await openSource(spec, inputs, options);
   const records: SourceRecord[] = [];
-  for await (const record of source.records()) records.push(record);
+  for await (const record of source.records()) {records.push(record);}
   return { source, records };
 }
 
@@ -101,7 +101,7 @@ describe('CSV reading', () => {
     const bytes = Buffer.concat([Buffer.from('Id,Name\n1,ok\n2,"ab\nc'), Buffer.from([0xe9]), Buffer.from('d"\n3,fin '), Buffer.from('€', 'utf8'), Buffer.from('\n')]);
     const chunks = [...bytes].map((b) => Uint8Array.of(b));
     async function* stream() {
-      yield* chunks;
+      for (const chunk of chunks) {yield await Promise.resolve(chunk);}
     }
     const { records } = await readAll(oneTable(), [{ name: 'stdin', stream: stream(), table: 'calls' }]);
     expect(records.map((r) => r.key)).toEqual(['1', '2', '3']);
@@ -246,10 +246,10 @@ describe('CSV joins', () => {
     let pulled = 0;
     const total = 2000;
     async function* rows(header: string, line: (i: number) => string) {
-      yield Buffer.from(header);
+      yield await Promise.resolve(Buffer.from(header));
       for (let i = 1; i <= total; i++) {
         pulled++;
-        yield Buffer.from(line(i));
+        yield await Promise.resolve(Buffer.from(line(i)));
       }
     }
     const spec = csvSpec([table('calls', '*_calls.csv', { key: ['Id'] }), table('resources', '*_resources.csv', { parent: 'calls', on: { Id: 'Id' } })]);
@@ -298,10 +298,10 @@ describe('CSV properties', () => {
           rows.forEach(([cells], index) => {
             const record = records[index]!;
             expect(record.key).toBe(String(index + 1));
-            if (cells.length === 2) expect(plain(record.data)).toEqual({ Id: String(index + 1), A: cells[0], B: cells[1] });
-            else expect(record.diagnostics.map((d) => d.code)).toEqual(['SRC_CSV_RAGGED_ROW']);
+            if (cells.length === 2) {expect(plain(record.data)).toEqual({ Id: String(index + 1), A: cells[0], B: cells[1] });}
+            else {expect(record.diagnostics.map((d) => d.code)).toEqual(['SRC_CSV_RAGGED_ROW']);}
           });
-        } else expect(accounted).toBeGreaterThan(0);
+        } else {expect(accounted).toBeGreaterThan(0);}
       }),
       { numRuns: 150 },
     );

@@ -25,6 +25,8 @@ export interface MapResult {
   readonly ok: boolean;
   /** The bundle, when one could be built (also when `ok` is false, for explanation). */
   readonly bundle?: Bundle;
+  /** True when the mapping deliberately built nothing for this record (every rule's `when` was false). */
+  readonly skipped?: boolean;
   readonly diagnostics: readonly Diagnostic[];
   /** Present when provenance was requested. */
   readonly provenance?: readonly ProvenanceEntry[];
@@ -136,6 +138,18 @@ class RecordTransform implements EvalSink {
       }
     }
 
+    if (entries.length === 0) {
+      this.diagnostics.push({
+        code: 'MAP_RECORD_SKIPPED',
+        severity: 'information',
+        message: `No rule built an entry for record '${source.key}', so it has no bundle.`,
+        hint: 'This is expected when `when` conditions filter records out (e.g. test calls); otherwise check the conditions.',
+        rule: mapping.rules[0]?.span ?? mapping.bundle.span,
+        input: source.origin,
+      });
+      const ok = !hasErrors(this.diagnostics);
+      return { key: source.key, ok, ...(ok ? { skipped: true } : {}), diagnostics: this.diagnostics, source };
+    }
     const bundleVars = baseVars;
     const bundleKey = mapping.bundle.key ? this.key(mapping.bundle.key, data, bundleVars, mapping.bundle.span) : source.key;
     const bundleType = this.keyPart(mapping.bundle.type, data, bundleVars) ?? 'collection';
@@ -213,7 +227,10 @@ class RecordTransform implements EvalSink {
       this.multiple(part.expression, context, vars, values.length, 'a key');
     }
     const value = values[0];
-    return value === undefined ? undefined : typeof value === 'object' ? JSON.stringify(value) : String(value as string | number | boolean);
+    if (value === undefined) {
+      return undefined;
+    }
+    return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : JSON.stringify(value);
   }
 
   private key(parts: readonly KeyPart[], context: unknown, vars: Vars, span: RuleSpan): string | undefined {

@@ -81,7 +81,7 @@ export function compileTemplate(node: Node, path: readonly (string | number)[], 
           const asNode = item.get('$as', true) as Node | undefined;
           const asName = isScalar(asNode) && typeof asNode.value === 'string' ? asNode.value : undefined;
           const forEach = compileDirective(forEachNode, [...itemPath, '$forEach'], compiler);
-          const compileBody = (): TemplateNode => compileTemplate(item as Node, itemPath, compiler);
+          const compileBody = (): TemplateNode => compileTemplate(item, itemPath, compiler);
           const body = asName !== undefined ? compiler.withVariable(asName, compileBody) : compileBody();
           items.push({ node: body, ...(forEach ? { forEach } : {}), ...(asName !== undefined ? { as: asName } : {}) });
           return;

@@ -1,0 +1,820 @@
+import type { ElementDefinitionConstraint, StructureDefinition } from 'fhir/r4.js';
+import type { ConformanceCode, ConformanceIssue, Severity } from './codes.js';
+import { InvariantEngine } from './invariants.js';
+import { primitiveProblem } from './primitives.js';
+import type { FhirPackageRegistry } from './registry.js';
+import { SnapshotGenerator } from './snapshot.js';
+import { compileStructure, keyMapOf, primitiveTypes } from './structure.js';
+import type { CompiledStructure, ElementNode, ElementType } from './structure.js';
+import { Terminology } from './terminology.js';
+
+/** How best-practice invariants (e.g. dom-6) are reported. */
+export type BestPracticeMode = 'warning' | 'information' | 'ignore';
+
+export interface ValidatorSettings {
+  /** Profiles to apply by resource type when a resource declares no `meta.profile`. */
+  readonly defaultProfiles?: Readonly<Record<string, string | readonly string[]>>;
+  readonly bestPractice?: BestPracticeMode;
+}
+
+type Json = Record<string, unknown>;
+
+interface BundleScope {
+  readonly references: PendingReference[];
+  currentEntry: number;
+}
+
+interface PendingReference {
+  readonly reference: string;
+  readonly expression: string;
+  readonly targetTypes: readonly string[];
+  readonly entry: number;
+}
+
+interface WalkContext {
+  readonly issues: ConformanceIssue[];
+  resource: Json;
+  rootResource: Json;
+  bundle: BundleScope | undefined;
+  /** Set while testing slice membership by profile: issues are collected, not reported. */
+  readonly silent: boolean;
+}
+
+interface Item {
+  readonly key: string;
+  readonly value: unknown;
+  readonly under: unknown;
+  readonly type: ElementType | undefined;
+  readonly expression: string;
+}
+
+const NATIVE_CONSTRAINTS = new Set(['ele-1', 'ext-1']);
+const BEST_PRACTICE_EXTENSION = 'http://hl7.org/fhir/StructureDefinition/elementdefinition-bestpractice';
+const RESOURCE_ROOT_CONTEXTS = ['Resource', 'DomainResource', 'Base'];
+
+/**
+ * Walks FHIR JSON against compiled snapshots and collects {@link ConformanceIssue}s. One instance caches compiled
+ * structures, value sets and FHIRPath expressions; reuse it across resources.
+ */
+export class Validator {
+  private readonly structures = new Map<string, CompiledStructure | null>();
+  private readonly keyMaps = new WeakMap<readonly ElementNode[], ReturnType<typeof keyMapOf>>();
+  private readonly extensionSlices = new WeakMap<ElementNode, Map<string, ElementNode>>();
+  readonly snapshots: SnapshotGenerator;
+  readonly terminology: Terminology;
+  readonly invariants = new InvariantEngine();
+  private readonly bestPractice: BestPracticeMode;
+
+  constructor(
+    readonly registry: FhirPackageRegistry,
+    private readonly settings: ValidatorSettings = {},
+  ) {
+    this.snapshots = new SnapshotGenerator(registry);
+    this.terminology = new Terminology(registry);
+    this.bestPractice = settings.bestPractice ?? 'warning';
+  }
+
+  /** The compiled structure of a profile or type (canonical URL or core type name). */
+  structure(canonical: string): CompiledStructure | undefined {
+    let compiled = this.structures.get(canonical);
+    if (compiled === undefined) {
+      let sd: StructureDefinition | undefined;
+      if (canonical.includes('/')) sd = this.snapshots.snapshotOf(canonical);
+      else {
+        const core = this.registry.coreType(canonical);
+        sd = core ? this.snapshots.ensure(core) : undefined;
+      }
+      compiled = sd?.snapshot?.element?.length ? compileStructure(sd) : null;
+      this.structures.set(canonical, compiled);
+    }
+    return compiled ?? undefined;
+  }
+
+  /** Validates a top-level resource; `profiles` are applied in addition to its `meta.profile`. */
+  validate(resource: unknown, profiles: readonly string[] = []): ConformanceIssue[] {
+    const issues: ConformanceIssue[] = [];
+    const root = isRecord(resource) ? resource : {};
+    const ctx: WalkContext = { issues, resource: root, rootResource: root, bundle: undefined, silent: false };
+    const rt = isRecord(resource) && typeof resource['resourceType'] === 'string' ? resource['resourceType'] : 'Resource';
+    this.validateResource(resource, rt, profiles, ctx);
+    return dedupe(issues);
+  }
+
+  private validateResource(value: unknown, expression: string, explicit: readonly string[], ctx: WalkContext): void {
+    if (!isRecord(value)) {
+      this.report(ctx, 'CONF_TYPE', 'error', expression, `Expected a resource (JSON object), found ${describe(value)}.`);
+      return;
+    }
+    const rt = value['resourceType'];
+    if (typeof rt !== 'string' || !this.registry.isResourceType(rt)) {
+      this.report(ctx, 'CONF_RESOURCE_TYPE', 'error', expression, typeof rt === 'string' ? `Unknown resourceType "${rt}".` : 'The resource has no resourceType.', 'Set resourceType to an R4 resource type name.');
+      return;
+    }
+    const urls = new Set<string>(explicit);
+    const meta = value['meta'];
+    if (isRecord(meta) && Array.isArray(meta['profile'])) for (const p of meta['profile']) if (typeof p === 'string') urls.add(p);
+    if (urls.size === 0) {
+      const defaults = this.settings.defaultProfiles?.[rt];
+      if (typeof defaults === 'string') urls.add(defaults);
+      else if (defaults) for (const d of defaults) urls.add(d);
+    }
+    const structures: CompiledStructure[] = [];
+    for (const url of urls) {
+      const compiled = this.structure(url);
+      if (!compiled) {
+        this.report(ctx, 'CONF_PROFILE_UNKNOWN', 'warning', expression, `Profile ${url} cannot be resolved, so the resource was not checked against it.`, 'Load the package that defines it (--package) or add a canonical alias.');
+      } else if (compiled.sd.type !== rt) {
+        this.report(ctx, 'CONF_PROFILE_UNKNOWN', 'error', expression, `Profile ${url} is for ${compiled.sd.type}, not ${rt}.`);
+      } else {
+        structures.push(compiled);
+      }
+    }
+    if (structures.length === 0) {
+      const base = this.structure(rt);
+      if (!base) {
+        this.report(ctx, 'CONF_PACKAGE', 'error', expression, `No definition of ${rt} is loaded.`);
+        return;
+      }
+      structures.push(base);
+    }
+    const savedResource = ctx.resource;
+    const savedRoot = ctx.rootResource;
+    const savedBundle = ctx.bundle;
+    const isContained = /\.contained\[\d+\]$/.test(expression);
+    ctx.resource = value;
+    if (!isContained) ctx.rootResource = value;
+    if (rt === 'Bundle') ctx.bundle = { references: [], currentEntry: -1 };
+    for (const structure of structures) {
+      this.checkComplex(value, structure.root, { code: rt, profiles: [], targetProfiles: [] }, expression, ctx, structure, true);
+    }
+    const id = value['id'];
+    if (typeof id === 'string' && !/^[A-Za-z0-9\-.]{1,64}$/.test(id)) {
+      this.report(ctx, 'CONF_PRIMITIVE', 'error', `${expression}.id`, `"${id}" is not a valid resource id (1-64 of A-Z a-z 0-9 - .).`);
+    }
+    if (rt === 'Bundle' && ctx.bundle) this.checkBundleReferences(value, expression, ctx.bundle, ctx);
+    ctx.resource = savedResource;
+    ctx.rootResource = savedRoot;
+    ctx.bundle = savedBundle;
+  }
+
+  /** Checks an object value (complex type, backbone element or resource) against a node and its type. */
+  private checkComplex(value: unknown, node: ElementNode, type: ElementType, expression: string, ctx: WalkContext, structure: CompiledStructure, isResourceRoot = false): void {
+    if (!isRecord(value)) {
+      this.report(ctx, 'CONF_TYPE', 'error', expression, `Expected ${type.code} (a JSON object), found ${describe(value)}.`);
+      return;
+    }
+    let children = node.children;
+    let rootConstraints: readonly ElementDefinitionConstraint[] = [];
+    let rootBase = '';
+    let childStructure = structure;
+    let typeRoot: ElementNode | undefined;
+    if (node.def.contentReference) {
+      const target = structure.byId.get(node.def.contentReference.replace(/^.*#/, ''));
+      if (target) children = target.children;
+    } else if (children.length === 0) {
+      const typeStructure = this.typeStructure(type, expression, ctx);
+      if (typeStructure) {
+        children = typeStructure.root.children;
+        rootConstraints = typeStructure.root.constraints;
+        rootBase = typeStructure.root.path;
+        childStructure = typeStructure;
+        typeRoot = typeStructure.root;
+      }
+    }
+    this.checkChildren(value, children, node, type, expression, ctx, childStructure, isResourceRoot);
+    // Element-level rules.
+    if (!isResourceRoot && Object.keys(value).every((k) => k === 'id' || k === 'fhir_comments')) {
+      this.report(ctx, 'CONF_INVARIANT', 'error', expression, 'ele-1: All FHIR elements must have a @value or children.', 'Remove the empty element.', 'ele-1');
+    }
+    if (type.code === 'Extension') {
+      const hasExtensions = Array.isArray(value['extension']) && value['extension'].length > 0;
+      const hasValue = Object.keys(value).some((k) => k.startsWith('value'));
+      if (hasExtensions === hasValue) {
+        this.report(ctx, 'CONF_INVARIANT', 'error', expression, 'ext-1: Must have either extensions or value[x], not both.', undefined, 'ext-1');
+      }
+    }
+    this.checkFixedAndPattern(value, node, expression, ctx);
+    if (typeRoot && typeRoot !== node) this.checkFixedAndPattern(value, typeRoot, expression, ctx);
+    this.checkBinding(value, type.code, node, expression, ctx);
+    this.checkConstraints(value, node.constraints, node.path, expression, ctx, rootConstraints, rootBase);
+    if (type.code === 'Reference') this.collectReference(value, type, node, expression, ctx);
+  }
+
+  private typeStructure(type: ElementType, expression: string, ctx: WalkContext): CompiledStructure | undefined {
+    for (const profile of type.profiles) {
+      const s = this.structure(profile);
+      if (s) return s;
+      this.report(ctx, 'CONF_PROFILE_UNKNOWN', 'warning', expression, `Type profile ${profile} cannot be resolved; checked against the base type ${type.code} only.`);
+    }
+    return this.structure(type.code);
+  }
+
+  private checkChildren(obj: Json, children: readonly ElementNode[], parent: ElementNode, parentType: ElementType, expression: string, ctx: WalkContext, structure: CompiledStructure, isResourceRoot: boolean): void {
+    let keyMap = this.keyMaps.get(children);
+    if (!keyMap) {
+      keyMap = keyMapOf(children);
+      this.keyMaps.set(children, keyMap);
+    }
+    const groups = new Map<ElementNode, { keys: Set<string>; type: ElementType | undefined }[]>();
+    for (const key of Object.keys(obj)) {
+      if (key === 'fhir_comments' || (isResourceRoot && key === 'resourceType')) continue;
+      const underscore = key.charCodeAt(0) === 95;
+      const name = underscore ? key.slice(1) : key;
+      const entry = keyMap.get(name);
+      if (!entry || (underscore && !(entry.type && primitiveTypes.has(entry.type.code)))) {
+        const choice = entry ? undefined : this.disallowedChoice(name, children);
+        if (choice) {
+          this.report(ctx, 'CONF_TYPE', 'error', `${expression}.${key}`, `${choice.path} does not allow type ${name.slice(choice.name.length - 3)}; allowed: ${choice.types.map((t) => t.code).join(', ')}.`, `Use ${choice.types.map((t) => choice.name.replace('[x]', t.code.charAt(0).toUpperCase() + t.code.slice(1))).join(' or ')}.`);
+          continue;
+        }
+        this.report(ctx, 'CONF_UNKNOWN_ELEMENT', 'error', `${expression}.${key}`, `Unknown element "${key}" in ${parentType.code === parent.path ? parent.path : `${parent.path} (${parentType.code})`}.`, hintForUnknown(name, keyMap));
+        continue;
+      }
+      let list = groups.get(entry.node);
+      if (!list) groups.set(entry.node, (list = []));
+      const existing = list.find((g) => g.type === entry.type);
+      if (existing) existing.keys.add(name);
+      else list.push({ keys: new Set([name]), type: entry.type });
+    }
+    for (const child of children) {
+      const group = groups.get(child);
+      const childExpression = `${expression}.${child.name.replace('[x]', '')}`;
+      if (!group) {
+        if (child.min > 0) {
+          this.report(ctx, 'CONF_CARDINALITY', 'error', childExpression, `${child.path} is required (min ${child.min}) but missing.`, `Add ${child.name}.`);
+        }
+        for (const slice of child.slices) {
+          if (slice.min > 0) this.report(ctx, 'CONF_SLICE', 'error', childExpression, `Slice ${child.path}:${slice.sliceName ?? ''} requires at least ${slice.min} item(s), found 0.`, undefined, slice.sliceName);
+        }
+        continue;
+      }
+      if (group.length > 1) {
+        this.report(ctx, 'CONF_CARDINALITY', 'error', childExpression, `Only one type of ${child.name} is allowed; found ${group.map((g) => [...g.keys][0]).join(', ')}.`);
+      }
+      const items: Item[] = [];
+      for (const g of group) {
+        const key = [...g.keys][0] as string;
+        const plain = obj[key];
+        const under = obj[`_${key}`];
+        if (child.isArray) {
+          if ((plain !== undefined && !Array.isArray(plain)) || (under !== undefined && !Array.isArray(under))) {
+            this.report(ctx, 'CONF_TYPE', 'error', `${expression}.${key}`, `${child.path} repeats (max ${child.def.base?.max ?? child.def.max}): its JSON value must be an array.`, `Write "${key}": [ … ].`);
+          }
+          const p = toArray(plain);
+          const u = toArray(under);
+          if ((plain !== undefined && p.length === 0) || (under !== undefined && u.length === 0)) {
+            this.report(ctx, 'CONF_TYPE', 'error', `${expression}.${key}`, `Empty array for ${child.path}.`, 'Leave the property out when it has no values.');
+          }
+          const n = Math.max(p.length, u.length);
+          for (let i = 0; i < n; i++) {
+            const v = p[i] ?? undefined;
+            const w = u[i] ?? undefined;
+            if ((v === null || v === undefined) && (w === null || w === undefined)) {
+              this.report(ctx, 'CONF_TYPE', 'error', `${expression}.${key}[${i}]`, `Null item in ${child.path}.`);
+              continue;
+            }
+            items.push({ key, value: v === null ? undefined : v, under: w === null ? undefined : w, type: g.type, expression: `${expression}.${key}[${i}]` });
+          }
+        } else {
+          if (Array.isArray(plain) || Array.isArray(under)) {
+            this.report(ctx, 'CONF_TYPE', 'error', `${expression}.${key}`, `${child.path} does not repeat (max 1): its JSON value must not be an array.`);
+            const p = toArray(plain);
+            p.forEach((v, i) => items.push({ key, value: v, under: undefined, type: g.type, expression: `${expression}.${key}[${i}]` }));
+            continue;
+          }
+          if (plain === null) {
+            this.report(ctx, 'CONF_TYPE', 'error', `${expression}.${key}`, `Null value for ${child.path}.`, 'Leave the property out instead of null.');
+            continue;
+          }
+          items.push({ key, value: plain, under, type: g.type, expression: `${expression}.${key}` });
+        }
+      }
+      if (items.length < child.min) {
+        this.report(ctx, 'CONF_CARDINALITY', 'error', childExpression, `${child.path} requires at least ${child.min} item(s), found ${items.length}.`);
+      } else if (items.length > child.max) {
+        this.report(ctx, 'CONF_CARDINALITY', 'error', items[child.max]?.expression ?? childExpression, `${child.path} allows at most ${child.def.max}, found ${items.length}.`);
+      }
+      const targets = this.assignSlices(items, child, parent, parentType, isResourceRoot, ctx, structure);
+      items.forEach((item, i) => {
+        const target = targets[i] ?? { node: child, structure };
+        if (ctx.bundle && child.path === 'Bundle.entry') ctx.bundle.currentEntry = itemIndex(item.expression);
+        this.checkItem(item, target.node, ctx, target.structure);
+      });
+    }
+  }
+
+  /** A choice element whose name stem matches `name` with a real FHIR type suffix that the profile does not allow. */
+  private disallowedChoice(name: string, children: readonly ElementNode[]): ElementNode | undefined {
+    for (const child of children) {
+      if (!child.name.endsWith('[x]')) continue;
+      const stem = child.name.slice(0, -3);
+      if (!name.startsWith(stem) || name.length === stem.length) continue;
+      const suffix = name.slice(stem.length);
+      const typeName = primitiveTypes.has(suffix.charAt(0).toLowerCase() + suffix.slice(1)) ? suffix.charAt(0).toLowerCase() + suffix.slice(1) : suffix;
+      if (this.registry.coreType(typeName)) return child;
+    }
+    return undefined;
+  }
+
+  private checkItem(item: Item, node: ElementNode, ctx: WalkContext, structure: CompiledStructure): void {
+    let type = item.type;
+    if (!type) {
+      if (node.types.length === 1) type = node.types[0];
+      else if (node.types.length === 0 && node.path.split('.').length === 1) type = { code: node.path, profiles: [], targetProfiles: [] };
+    } else if (node.types.length > 0 && !node.types.some((t) => t.code === type?.code)) {
+      this.report(ctx, 'CONF_TYPE', 'error', item.expression, `Type ${type.code} is not allowed here (${node.types.map((t) => t.code).join(', ')}).`);
+      return;
+    } else if (node.types.length > 0) {
+      type = node.types.find((t) => t.code === type?.code) ?? type;
+    }
+    if (!type) {
+      this.report(ctx, 'CONF_TYPE', 'error', item.expression, `Cannot tell the type of ${node.path}.`);
+      return;
+    }
+    if (primitiveTypes.has(type.code)) {
+      this.checkPrimitive(item, node, type, ctx, structure);
+    } else if (type.code === 'Resource' || this.registry.isResourceType(type.code)) {
+      this.validateResource(item.value, item.expression, type.profiles, ctx);
+    } else {
+      this.checkComplex(item.value, node, type, item.expression, ctx, structure);
+    }
+  }
+
+  private checkPrimitive(item: Item, node: ElementNode, type: ElementType, ctx: WalkContext, structure: CompiledStructure): void {
+    if (item.value !== undefined) {
+      const problem = primitiveProblem(type.code, item.value);
+      if (problem) {
+        this.report(ctx, 'CONF_PRIMITIVE', 'error', item.expression, `Invalid ${type.code} for ${node.path}: ${problem}.`);
+        return;
+      }
+      if (node.def.maxLength !== undefined && typeof item.value === 'string' && item.value.length > node.def.maxLength) {
+        this.report(ctx, 'CONF_PRIMITIVE', 'error', item.expression, `${node.path} is longer than maxLength ${node.def.maxLength}.`);
+      }
+      this.checkFixedAndPattern(item.value, node, item.expression, ctx);
+      if (type.code === 'code' || type.code === 'string' || type.code === 'uri') this.checkBinding(item.value, type.code, node, item.expression, ctx);
+    } else if (node.min > 0 && node.fixed) {
+      this.checkFixedAndPattern(undefined, node, item.expression, ctx);
+    }
+    if (item.under !== undefined) {
+      if (!isRecord(item.under)) {
+        this.report(ctx, 'CONF_TYPE', 'error', item.expression, `_${item.key} must be a JSON object (id and extension of the primitive).`);
+        return;
+      }
+      let children = node.children.filter((c) => c.name !== 'value');
+      let childStructure = structure;
+      if (children.length === 0) {
+        const typeStructure = this.structure(type.code);
+        if (typeStructure) {
+          children = typeStructure.root.children.filter((c) => c.name !== 'value');
+          childStructure = typeStructure;
+        }
+      }
+      this.checkChildren(item.under, children, node, type, item.expression, ctx, childStructure, false);
+    }
+  }
+
+  /** Matches repeated items to slices; returns the node (and structure) each item is checked against. */
+  private assignSlices(items: readonly Item[], child: ElementNode, parent: ElementNode, parentType: ElementType, isResourceRoot: boolean, ctx: WalkContext, structure: CompiledStructure): ({ node: ElementNode; structure: CompiledStructure } | undefined)[] {
+    const isExtension = child.name === 'extension' || child.name === 'modifierExtension';
+    if (child.slices.length === 0 && !isExtension) return [];
+    const result: ({ node: ElementNode; structure: CompiledStructure } | undefined)[] = [];
+    const counts = new Map<ElementNode, number>();
+    const slicing = child.def.slicing;
+    let lastSliceIndex = -1;
+    let sawUnmatched = false;
+    items.forEach((item, i) => {
+      let slice: ElementNode | undefined;
+      if (isExtension && (!slicing || slicing.discriminator?.every((d) => d.type === 'value' && d.path === 'url'))) {
+        const url = isRecord(item.value) ? item.value['url'] : undefined;
+        if (typeof url !== 'string') {
+          this.report(ctx, 'CONF_EXTENSION', 'error', item.expression, 'An extension must have a url.');
+          return;
+        }
+        slice = this.extensionSliceMap(child).get(this.registry.canonicalOf(url));
+        if (!slice) {
+          const resolved = this.resolveExtension(url, item, child, parent, parentType, isResourceRoot, ctx);
+          if (resolved) result[i] = resolved;
+        }
+      } else {
+        slice = child.slices.find((s) => this.sliceMatches(item, s, slicing?.discriminator ?? [], ctx, structure));
+      }
+      if (slice) {
+        result[i] = { node: slice, structure };
+        counts.set(slice, (counts.get(slice) ?? 0) + 1);
+        const index = child.slices.indexOf(slice);
+        if (slicing?.ordered && index < lastSliceIndex) {
+          this.report(ctx, 'CONF_SLICE', 'error', item.expression, `Slices of ${child.path} are ordered: ${slice.sliceName ?? ''} comes too late.`, undefined, slice.sliceName);
+        }
+        if (slicing?.rules === 'openAtEnd' && sawUnmatched) {
+          this.report(ctx, 'CONF_SLICE', 'error', item.expression, `Slicing of ${child.path} is openAtEnd: items outside the slices must come last.`);
+        }
+        lastSliceIndex = Math.max(lastSliceIndex, index);
+      } else {
+        sawUnmatched = true;
+        if (slicing?.rules === 'closed' && !isExtension) {
+          this.report(ctx, 'CONF_SLICE', 'error', item.expression, `The item matches none of the slices of ${child.path} (${child.slices.map((s) => s.sliceName).join(', ')}), and the slicing is closed.`);
+        }
+      }
+    });
+    for (const slice of child.slices) {
+      const n = counts.get(slice) ?? 0;
+      if (n < slice.min) {
+        this.report(ctx, 'CONF_SLICE', 'error', `${itemsBase(items)}`, `Slice ${child.path}:${slice.sliceName ?? ''} requires at least ${slice.min} item(s), found ${n}.`, undefined, slice.sliceName);
+      } else if (n > slice.max) {
+        this.report(ctx, 'CONF_SLICE', 'error', `${itemsBase(items)}`, `Slice ${child.path}:${slice.sliceName ?? ''} allows at most ${slice.def.max}, found ${n}.`, undefined, slice.sliceName);
+      }
+    }
+    return result;
+  }
+
+  private extensionSliceMap(child: ElementNode): Map<string, ElementNode> {
+    let map = this.extensionSlices.get(child);
+    if (!map) {
+      map = new Map();
+      for (const slice of child.slices) {
+        const urlChild = slice.children.find((c) => c.name === 'url');
+        const fixed = urlChild?.fixed?.value;
+        const url = typeof fixed === 'string' ? fixed : slice.types[0]?.profiles[0];
+        if (url !== undefined) map.set(this.registry.canonicalOf(url), slice);
+      }
+      this.extensionSlices.set(child, map);
+    }
+    return map;
+  }
+
+  private resolveExtension(url: string, item: Item, child: ElementNode, parent: ElementNode, parentType: ElementType, isResourceRoot: boolean, ctx: WalkContext): { node: ElementNode; structure: CompiledStructure } | undefined {
+    const structure = url.includes('/') ? this.structure(url) : undefined;
+    const modifier = child.name === 'modifierExtension';
+    if (!structure) {
+      if (parent.path.endsWith('.extension') || parentType.code === 'Extension') {
+        // A sub-extension of a complex extension whose definition does not list it.
+        const closed = child.def.slicing?.rules === 'closed';
+        if (closed || child.slices.length > 0) {
+          this.report(ctx, 'CONF_EXTENSION', closed ? 'error' : 'warning', item.expression, `Sub-extension "${url}" is not defined by the extension.`);
+        }
+        return undefined;
+      }
+      const core = url.startsWith('http://hl7.org/fhir/StructureDefinition/');
+      this.report(ctx, 'CONF_EXTENSION', modifier || core ? 'error' : 'warning', item.expression, `Unknown extension ${url}: no loaded package defines it, so it was not checked.`, 'Load the package that defines it (--package), or map its URL with a canonical alias.');
+      return undefined;
+    }
+    if (structure.sd.type !== 'Extension') {
+      this.report(ctx, 'CONF_EXTENSION', 'error', item.expression, `${url} is a ${structure.sd.type} definition, not an extension.`);
+      return undefined;
+    }
+    const contexts = structure.sd.context ?? [];
+    if (contexts.length > 0) {
+      const here = new Set<string>([parent.path, parent.def.base?.path ?? parent.path, parentType.code, 'Element']);
+      if (isResourceRoot) for (const r of RESOURCE_ROOT_CONTEXTS) here.add(r);
+      if (parentType.code === 'BackboneElement' || parent.types.some((t) => t.code === 'BackboneElement')) here.add('BackboneElement');
+      const parentUrl = parentType.code === 'Extension' && isRecord(ctx.resource) ? undefined : undefined;
+      const ok = contexts.some((c) => {
+        if (c.type === 'extension') return parentType.code === 'Extension' || parentUrl !== undefined;
+        if (c.type === 'fhirpath') return true;
+        return here.has(c.expression) || here.has(c.expression.replace(/^.*#/, ''));
+      });
+      if (!ok) {
+        this.report(ctx, 'CONF_EXTENSION', 'error', item.expression, `Extension ${url} is not allowed on ${parent.path}; its contexts are ${contexts.map((c) => c.expression).join(', ')}.`);
+      }
+    }
+    if (modifier !== (structure.root.def.isModifier === true)) {
+      const declared = structure.sd.snapshot?.element?.find((e) => e.path === 'Extension')?.isModifier === true;
+      if (modifier !== declared && modifier) {
+        this.report(ctx, 'CONF_EXTENSION', 'error', item.expression, `${url} is not a modifier extension but is used in modifierExtension.`);
+      }
+    }
+    return { node: structure.root, structure };
+  }
+
+  private sliceMatches(item: Item, slice: ElementNode, discriminators: readonly { type: string; path: string }[], ctx: WalkContext, structure: CompiledStructure): boolean {
+    if (discriminators.length === 0) return false;
+    for (const d of discriminators) {
+      if (d.path.includes('resolve()')) {
+        const target = this.resolveInBundle(item.value, ctx);
+        if (!target) return false;
+        const rest = d.path.replace(/^resolve\(\)\.?/, '');
+        const values = rest ? valuesAt(target, rest) : [target];
+        const expectedNode = this.nodeAtPath(slice, d.path);
+        if (!matchExpected(values, expectedNode)) return false;
+        continue;
+      }
+      if (d.type === 'type') {
+        const actual = d.path === '$this' ? item.type?.code ?? (isRecord(item.value) ? (item.value['resourceType'] as string | undefined) : undefined) : undefined;
+        const node = this.nodeAtPath(slice, d.path);
+        if (actual === undefined || !node?.types.some((t) => t.code === actual)) return false;
+        continue;
+      }
+      const values = d.path === '$this' ? [item.value] : valuesAt(item.value, d.path);
+      if (d.type === 'exists') {
+        const node = this.nodeAtPath(slice, d.path);
+        const mustExist = (node?.min ?? 0) > 0;
+        const mustNotExist = node?.max === 0;
+        if (mustExist && values.length === 0) return false;
+        if (mustNotExist && values.length > 0) return false;
+        continue;
+      }
+      if (d.type === 'profile') {
+        const profile = this.nodeAtPath(slice, d.path)?.types[0]?.profiles[0];
+        const target = profile ? this.structure(profile) : undefined;
+        if (!target) return false;
+        const probe: WalkContext = { issues: [], resource: ctx.resource, rootResource: ctx.rootResource, bundle: undefined, silent: true };
+        for (const v of values) this.checkComplex(v, target.root, { code: target.sd.type, profiles: [], targetProfiles: [] }, item.expression, probe, target);
+        if (probe.issues.some((i) => i.severity === 'error')) return false;
+        continue;
+      }
+      // value / pattern
+      const expectedNode = this.nodeAtPath(slice, d.path);
+      if (!expectedNode) return false;
+      if (!expectedNode.fixed && !expectedNode.pattern && expectedNode.def.binding?.strength === 'required' && expectedNode.def.binding.valueSet) {
+        const vs = expectedNode.def.binding.valueSet;
+        if (!values.some((v) => codesOf(v).some((c) => this.terminology.check(vs, c.system, c.code).status === 'member'))) return false;
+        continue;
+      }
+      if (!matchExpected(values, expectedNode)) return false;
+    }
+    void structure;
+    return true;
+  }
+
+  /** The node at a simple dotted path below a slice, following type profiles when the slice has no children. */
+  private nodeAtPath(slice: ElementNode, path: string): ElementNode | undefined {
+    let node: ElementNode | undefined = slice;
+    const segments = path.replace(/^resolve\(\)\.?/, '').split('.').filter((s) => s && s !== '$this');
+    for (const segment of segments) {
+      if (!node) return undefined;
+      const name = segment.replace(/\.?ofType\(.*\)$/, '');
+      let next: ElementNode | undefined = node.children.find((c) => c.name === name || c.name === `${name}[x]`);
+      if (!next && node.children.length === 0) {
+        const profile: string | undefined = node.types[0]?.profiles[0];
+        const typeStructure: CompiledStructure | undefined = profile ? this.structure(profile) : node.types[0] ? this.structure(node.types[0].code) : undefined;
+        if (typeStructure && name === 'url' && profile && typeStructure.sd.type === 'Extension') {
+          return { ...typeStructure.root.children.find((c) => c.name === 'url'), fixed: { key: 'fixedUri', value: profile } } as ElementNode;
+        }
+        next = typeStructure?.root.children.find((c) => c.name === name || c.name === `${name}[x]`);
+      }
+      node = next;
+    }
+    return node;
+  }
+
+  private resolveInBundle(reference: unknown, ctx: WalkContext): Json | undefined {
+    void reference;
+    void ctx;
+    return undefined;
+  }
+
+  private checkFixedAndPattern(value: unknown, node: ElementNode, expression: string, ctx: WalkContext): void {
+    if (node.fixed) {
+      if (value === undefined || !deepEqual(value, node.fixed.value)) {
+        this.report(ctx, 'CONF_FIXED', 'error', expression, `${node.path}${node.sliceName ? `:${node.sliceName}` : ''} must be exactly ${JSON.stringify(node.fixed.value)} (${node.fixed.key}), found ${JSON.stringify(value)}.`);
+      }
+    }
+    if (node.pattern && value !== undefined && !matchesPattern(value, node.pattern.value)) {
+      this.report(ctx, 'CONF_PATTERN', 'error', expression, `${node.path}${node.sliceName ? `:${node.sliceName}` : ''} must contain ${JSON.stringify(node.pattern.value)} (${node.pattern.key}), found ${JSON.stringify(value)}.`);
+    }
+  }
+
+  private checkBinding(value: unknown, typeCode: string, node: ElementNode, expression: string, ctx: WalkContext): void {
+    const binding = node.def.binding;
+    if (!binding?.valueSet || (binding.strength !== 'required' && binding.strength !== 'extensible')) return;
+    if (!['code', 'Coding', 'CodeableConcept', 'Quantity', 'string', 'uri'].includes(typeCode)) return;
+    const codes = typeCode === 'code' || typeCode === 'string' || typeCode === 'uri' ? (typeof value === 'string' ? [{ system: undefined, code: value }] : []) : codesOf(value);
+    if (codes.length === 0) return;
+    const vs = binding.valueSet;
+    const required = binding.strength === 'required';
+    let notChecked: string | undefined;
+    let unavailable: string | undefined;
+    for (const c of codes) {
+      const result = this.terminology.check(vs, c.system, c.code);
+      if (result.status === 'member') return;
+      if (result.status === 'not-checked') notChecked ??= result.system;
+      if (result.status === 'unavailable') unavailable ??= result.what;
+    }
+    const shown = codes.map((c) => (c.system ? `${c.system}|${c.code}` : c.code)).join(', ');
+    if (notChecked !== undefined) {
+      this.report(ctx, 'CONF_NOT_CHECKED_OFFLINE', 'information', expression, `${shown} was not checked against ${vs}: its ${systemName(notChecked)} content needs a terminology server.`);
+    } else if (unavailable !== undefined) {
+      this.report(ctx, 'CONF_CODE_SYSTEM_UNAVAILABLE', required ? 'warning' : 'information', expression, `${shown} could not be checked against ${vs}: ${unavailable} is not available offline.`, 'Load a package that defines it to check these codes.');
+    } else {
+      this.report(ctx, 'CONF_BINDING', required ? 'error' : 'warning', expression, `${shown} is not in the ${binding.strength} value set ${vs}.`, required ? 'Use a code from the value set (or map the source value with a lookup).' : 'Use a code from the value set when one fits.');
+    }
+  }
+
+  private checkConstraints(value: unknown, constraints: readonly ElementDefinitionConstraint[], basePath: string, expression: string, ctx: WalkContext, rootConstraints: readonly ElementDefinitionConstraint[], rootBase: string): void {
+    const seen = new Set<string>();
+    const run = (list: readonly ElementDefinitionConstraint[], base: string): void => {
+      for (const c of list) {
+        if (NATIVE_CONSTRAINTS.has(c.key) || seen.has(c.key) || !c.expression) continue;
+        seen.add(c.key);
+        const bestPractice = c.extension?.some((e) => e.url === BEST_PRACTICE_EXTENSION && e.valueBoolean === true) === true;
+        if (bestPractice && this.bestPractice === 'ignore') continue;
+        const result = this.invariants.evaluate(c.expression, base, value, ctx.resource, ctx.rootResource);
+        if ('error' in result) {
+          this.report(ctx, 'CONF_INVARIANT_ERROR', 'warning', expression, `${c.key}: could not evaluate "${c.expression}": ${result.error}.`, undefined, c.key);
+        } else if (!result.ok) {
+          const severity: Severity = bestPractice ? this.bestPractice === 'information' ? 'information' : 'warning' : c.severity === 'warning' ? 'warning' : 'error';
+          this.report(ctx, 'CONF_INVARIANT', severity, expression, `${c.key}: ${c.human}`, `FHIRPath: ${c.expression}`, c.key);
+        }
+      }
+    };
+    run(constraints, basePath);
+    if (rootConstraints.length) run(rootConstraints, rootBase);
+  }
+
+  private collectReference(value: Json, type: ElementType, node: ElementNode, expression: string, ctx: WalkContext): void {
+    const reference = value['reference'];
+    if (typeof reference !== 'string') return;
+    const targetTypes = this.targetTypes(type.targetProfiles.length ? type.targetProfiles : node.types.find((t) => t.code === 'Reference')?.targetProfiles ?? []);
+    const at = `${expression}.reference`;
+    if (reference.startsWith('#')) {
+      const id = reference.slice(1);
+      const contained = ctx.resource['contained'];
+      const target = id === '' ? ctx.resource : Array.isArray(contained) ? contained.find((c) => isRecord(c) && c['id'] === id) : undefined;
+      if (!isRecord(target)) {
+        this.report(ctx, 'CONF_REFERENCE', 'error', at, `Reference ${reference} does not match any contained resource.`);
+      } else {
+        this.checkTargetType(target, targetTypes, reference, at, ctx);
+      }
+      return;
+    }
+    const relative = /^([A-Z][A-Za-z]+)\/[A-Za-z0-9\-.]{1,64}(\/_history\/[A-Za-z0-9\-.]{1,64})?$/.exec(reference);
+    if (relative?.[1] && targetTypes.length && !targetTypes.includes('Resource') && !targetTypes.includes(relative[1])) {
+      this.report(ctx, 'CONF_REFERENCE', 'error', at, `Reference ${reference} points to a ${relative[1]}, but ${node.path} allows ${targetTypes.join(', ')}.`);
+      return;
+    }
+    if (ctx.bundle && ctx.bundle.currentEntry >= 0) {
+      ctx.bundle.references.push({ reference, expression: at, targetTypes, entry: ctx.bundle.currentEntry });
+    }
+  }
+
+  private targetTypes(profiles: readonly string[]): string[] {
+    return profiles.map((p) => {
+      if (p.startsWith('http://hl7.org/fhir/StructureDefinition/')) return p.slice('http://hl7.org/fhir/StructureDefinition/'.length);
+      return this.structure(p)?.sd.type ?? p.slice(p.lastIndexOf('/') + 1);
+    });
+  }
+
+  private checkTargetType(target: Json, targetTypes: readonly string[], reference: string, at: string, ctx: WalkContext): void {
+    const rt = target['resourceType'];
+    if (typeof rt === 'string' && targetTypes.length > 0 && !targetTypes.includes('Resource') && !targetTypes.includes(rt)) {
+      this.report(ctx, 'CONF_REFERENCE', 'error', at, `Reference ${reference} resolves to a ${rt}, but only ${targetTypes.join(', ')} may be referenced here.`, 'Point the reference at an entry of an allowed type.');
+    }
+  }
+
+  /** Resolves every collected reference against the bundle's entries in one pass; also flags duplicate fullUrls. */
+  private checkBundleReferences(bundle: Json, expression: string, scope: BundleScope, ctx: WalkContext): void {
+    const entries = Array.isArray(bundle['entry']) ? bundle['entry'] : [];
+    const byFullUrl = new Map<string, number>();
+    const byTypeAndId = new Map<string, number>();
+    const history = bundle['type'] === 'history';
+    entries.forEach((entry, i) => {
+      if (!isRecord(entry)) return;
+      const fullUrl = entry['fullUrl'];
+      if (typeof fullUrl === 'string') {
+        const first = byFullUrl.get(fullUrl);
+        if (first !== undefined && !history) {
+          this.report(ctx, 'CONF_DUPLICATE_FULLURL', 'error', `${expression}.entry[${i}].fullUrl`, `fullUrl ${fullUrl} is also used by entry[${first}].`, 'Give every entry its own fullUrl.');
+        } else if (first === undefined) {
+          byFullUrl.set(fullUrl, i);
+        }
+      }
+      const resource = entry['resource'];
+      if (isRecord(resource) && typeof resource['resourceType'] === 'string' && typeof resource['id'] === 'string') {
+        byTypeAndId.set(`${resource['resourceType']}/${resource['id']}`, i);
+      }
+    });
+    for (const ref of scope.references) {
+      let index: number | undefined;
+      const r = ref.reference.replace(/\/_history\/[^/]+$/, '');
+      if (r.startsWith('urn:')) {
+        index = byFullUrl.get(r);
+      } else if (/^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/.test(r)) {
+        const source = entries[ref.entry];
+        const sourceUrl = isRecord(source) && typeof source['fullUrl'] === 'string' ? source['fullUrl'] : '';
+        const restBase = /^(https?:\/\/.+\/)[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/.exec(sourceUrl)?.[1];
+        index = (restBase ? byFullUrl.get(restBase + r) : undefined) ?? byTypeAndId.get(r);
+      } else {
+        index = byFullUrl.get(r);
+        if (index === undefined) continue; // an absolute URL outside the bundle is not resolvable offline
+      }
+      if (index === undefined) {
+        const lenient = !r.startsWith('urn:') && (bundle['type'] === 'collection' || bundle['type'] === 'searchset' || bundle['type'] === 'history');
+        this.report(ctx, 'CONF_REFERENCE', lenient ? 'warning' : 'error', ref.expression, `Reference ${ref.reference} does not resolve to any entry of the Bundle.`, 'Every urn:uuid and relative reference must match an entry.fullUrl (or Type/id) in the same Bundle.');
+        continue;
+      }
+      const target = entries[index];
+      const resource = isRecord(target) ? target['resource'] : undefined;
+      if (isRecord(resource)) this.checkTargetType(resource, ref.targetTypes, ref.reference, ref.expression, ctx);
+    }
+  }
+
+  private report(ctx: WalkContext, code: ConformanceCode, severity: Severity, expression: string, message: string, hint?: string, ruleKey?: string): void {
+    ctx.issues.push({ code, severity, expression, message, ...(hint !== undefined ? { hint } : {}), ...(ruleKey !== undefined ? { ruleKey } : {}) });
+  }
+}
+
+function matchExpected(values: readonly unknown[], node: ElementNode | undefined): boolean {
+  if (!node) return false;
+  if (node.fixed) return values.some((v) => deepEqual(v, node.fixed?.value));
+  if (node.pattern) return values.some((v) => matchesPattern(v, node.pattern?.value));
+  return false;
+}
+
+function valuesAt(value: unknown, path: string): unknown[] {
+  let current: unknown[] = [value];
+  for (const segment of path.split('.')) {
+    const next: unknown[] = [];
+    for (const v of current) {
+      if (!isRecord(v)) continue;
+      const child = v[segment];
+      if (Array.isArray(child)) next.push(...child);
+      else if (child !== undefined) next.push(child);
+    }
+    current = next;
+  }
+  return current;
+}
+
+function codesOf(value: unknown): { system: string | undefined; code: string }[] {
+  if (!isRecord(value)) return [];
+  const out: { system: string | undefined; code: string }[] = [];
+  const add = (c: unknown): void => {
+    if (isRecord(c) && typeof c['code'] === 'string') out.push({ system: typeof c['system'] === 'string' ? c['system'] : undefined, code: c['code'] });
+  };
+  if (Array.isArray(value['coding'])) value['coding'].forEach(add);
+  else add(value);
+  return out;
+}
+
+function systemName(system: string): string {
+  if (system === 'http://snomed.info/sct') return 'SNOMED CT';
+  if (system.includes('dmd')) return 'dm+d';
+  return system;
+}
+
+/** Exact equality of JSON values (fixed[x]). */
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a === 'number' && typeof b === 'number') return a === b;
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
+  if (isRecord(a) && isRecord(b)) {
+    const ka = Object.keys(a);
+    const kb = Object.keys(b);
+    return ka.length === kb.length && ka.every((k) => deepEqual(a[k], b[k]));
+  }
+  return false;
+}
+
+/** Whether `value` contains everything in `pattern` (pattern[x] semantics: arrays match element-wise by containment). */
+export function matchesPattern(value: unknown, pattern: unknown): boolean {
+  if (Array.isArray(pattern)) {
+    const values = Array.isArray(value) ? value : [value];
+    return pattern.every((p) => values.some((v) => matchesPattern(v, p)));
+  }
+  if (isRecord(pattern)) {
+    if (!isRecord(value)) return false;
+    return Object.entries(pattern).every(([k, p]) => value[k] !== undefined && matchesPattern(value[k], p));
+  }
+  return value === pattern;
+}
+
+function isRecord(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function toArray(value: unknown): unknown[] {
+  if (value === undefined) return [];
+  return Array.isArray(value) ? value : [value];
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'string' ? `the string "${value}"` : typeof value;
+}
+
+function itemIndex(expression: string): number {
+  const m = /\[(\d+)\]$/.exec(expression);
+  return m?.[1] ? Number(m[1]) : -1;
+}
+
+function itemsBase(items: readonly Item[]): string {
+  const first = items[0]?.expression ?? '';
+  return first.replace(/\[\d+\]$/, '');
+}
+
+function hintForUnknown(name: string, keyMap: ReadonlyMap<string, unknown>): string | undefined {
+  const lower = name.toLowerCase();
+  for (const key of keyMap.keys()) if (key.toLowerCase() === lower) return `Did you mean "${key}"? Property names are case-sensitive.`;
+  return undefined;
+}
+
+function dedupe(issues: ConformanceIssue[]): ConformanceIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const key = `${i.code}|${i.severity}|${i.expression}|${i.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

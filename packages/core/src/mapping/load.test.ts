@@ -1,0 +1,160 @@
+import { describe, expect, it } from 'vitest';
+import { fixtureTree } from '../../../../test/support/fixtures.js';
+import { loadMapping } from './load.js';
+
+const minimalSource = `source:
+  format: csv
+  tables:
+    calls: { files: "*.csv", key: IncidentId }
+`;
+
+async function load(text: string, extra: Record<string, string> = {}) {
+  const dir = fixtureTree({ 'mapping.yaml': text, ...extra });
+  const result = await loadMapping(`${dir}/mapping.yaml`);
+  return { ...result, dir };
+}
+
+describe('loadMapping', () => {
+  it('loads a valid mapping with defaults filled in', async () => {
+    const { mapping, diagnostics } = await load(`cadmap: 1
+id: demo
+${minimalSource}resources:
+  - id: call
+    resourceType: Communication
+    key: =IncidentId
+    template: { status: completed }
+`);
+    expect(diagnostics).toEqual([]);
+    expect(mapping?.source.timeZone).toBe('Europe/London');
+    expect(mapping?.source.encoding).toBe('utf-8');
+    expect(mapping?.source.order).toBe('sorted');
+    expect(mapping?.rules.map((r) => r.id)).toEqual(['call']);
+    expect(mapping?.namespace).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('reports YAML syntax errors with line and column', async () => {
+    const { mapping, diagnostics } = await load('cadmap: 1\nid: demo\nsource:\n  format: csv\n   bad: indent\n');
+    expect(mapping).toBeUndefined();
+    expect(diagnostics[0]).toMatchObject({ code: 'MAP_YAML_SYNTAX', severity: 'error', rule: { line: 4, column: 11 } });
+  });
+
+  it('explains a comma inside a flow mapping', async () => {
+    const { diagnostics } = await load(`cadmap: 1
+id: demo
+${minimalSource}resources:
+  - id: call
+    resourceType: Communication
+    key: =IncidentId
+    template:
+      subject: { reference: =ref('call', %record.IncidentId, X) }
+`);
+    expect(diagnostics[0]).toMatchObject({ code: 'MAP_YAML_SYNTAX', rule: { line: 12, column: 42 } });
+    expect(diagnostics[0]?.hint).toMatch(/quote expressions that contain commas/);
+  });
+
+  it('points an unknown key at its own line and suggests the intended one', async () => {
+    const { diagnostics } = await load(`cadmap: 1
+id: demo
+${minimalSource}resources:
+  - id: call
+    resourceType: Communication
+    kee: =IncidentId
+    template: {}
+`);
+    const unknown = diagnostics.find((d) => d.message.includes("'kee'"));
+    expect(unknown).toMatchObject({ code: 'MAP_SCHEMA', rule: { line: 10, column: 5, yamlPath: 'resources[0].kee' } });
+    expect(unknown?.hint).toMatch(/Did you mean 'key'\?/);
+    expect(diagnostics.some((d) => d.message.includes("Missing required key 'key'"))).toBe(true);
+  });
+
+  it('rejects an unsupported language version with MAP_VERSION', async () => {
+    const { diagnostics } = await load(`cadmap: 2\nid: demo\n${minimalSource}resources: []\n`);
+    expect(diagnostics.find((d) => d.code === 'MAP_VERSION')).toMatchObject({ rule: { line: 1, column: 9 } });
+  });
+
+  it('places expression errors inside the YAML line', async () => {
+    const { diagnostics } = await load(`cadmap: 1
+id: demo
+${minimalSource}resources:
+  - id: call
+    resourceType: Communication
+    key: =IncidentId
+    template:
+      sent: =CallConnected.dateTme()
+`);
+    const error = diagnostics.find((d) => d.code === 'MAP_UNKNOWN_FUNCTION');
+    expect(error?.rule).toMatchObject({ line: 12, ruleId: 'call' });
+    expect(error?.rule?.column).toBeGreaterThanOrEqual(14);
+    expect(error?.hint).toMatch(/dateTime/);
+  });
+
+  it('reports duplicate rule ids, unknown rules in ref() and unknown %variables', async () => {
+    const { diagnostics } = await load(`cadmap: 1
+id: demo
+${minimalSource}resources:
+  - id: call
+    resourceType: Communication
+    key: =IncidentId
+    template:
+      sender:
+        reference: =ref('org', %submitter)
+  - id: call
+    resourceType: Encounter
+    key: =IncidentId
+    template: { status: finished }
+`);
+    const codes = diagnostics.map((d) => d.code).sort();
+    expect(codes).toEqual(['MAP_DUPLICATE_ID', 'MAP_UNKNOWN_RULE', 'MAP_UNKNOWN_VARIABLE']);
+  });
+
+  it('merges constants and lookups from imports, the mapping overriding them', async () => {
+    const { mapping, diagnostics } = await load(
+      `cadmap: 1
+id: demo
+imports: [common/base.yaml]
+constants: { b: from-mapping }
+${minimalSource}resources:
+  - id: call
+    resourceType: Communication
+    key: =IncidentId
+    template: { status: =%a, note: [{ text: =%b }] }
+`,
+      {
+        'common/base.yaml': 'constants: { a: from-import, b: from-import }\nlookups:\n  origin:\n    file: origin.csv\n',
+        'common/origin.csv': 'source,code,display\n999,01,999\n',
+      },
+    );
+    expect(diagnostics).toEqual([]);
+    expect(mapping?.constants).toMatchObject({ a: 'from-import', b: 'from-mapping' });
+    expect(mapping?.lookups.get('origin')?.entries.get('999')).toMatchObject({ code: '01' });
+  });
+
+  it('reports a missing import and an import cycle', async () => {
+    const missing = await load(`cadmap: 1\nid: demo\nimports: [nope.yaml]\n${minimalSource}resources:\n  - { id: c, resourceType: Communication, key: =IncidentId, template: {} }\n`);
+    expect(missing.diagnostics.find((d) => d.code === 'MAP_FILE_UNREADABLE')).toMatchObject({ rule: { line: 3 } });
+    const cycle = await load(`cadmap: 1\nid: demo\nimports: [a.yaml]\n${minimalSource}resources:\n  - { id: c, resourceType: Communication, key: =IncidentId, template: {} }\n`, {
+      'a.yaml': 'imports: [b.yaml]\n',
+      'b.yaml': 'imports: [a.yaml]\n',
+    });
+    expect(cycle.diagnostics.some((d) => d.message.startsWith('Import cycle'))).toBe(true);
+  });
+
+  it('checks CSV table structure', async () => {
+    const { diagnostics } = await load(`cadmap: 1
+id: demo
+source:
+  format: csv
+  tables:
+    calls: { files: "a.csv" }
+    resources: { files: "b.csv", parent: nowhere, on: { A: B } }
+resources:
+  - { id: c, resourceType: Communication, key: =IncidentId, template: {} }
+`);
+    expect(diagnostics.map((d) => d.code).sort()).toEqual(['MAP_SCHEMA', 'MAP_UNKNOWN_TABLE']);
+  });
+
+  it('rejects unknown time zones', async () => {
+    const { diagnostics } = await load(`cadmap: 1\nid: demo\nsource:\n  format: ndjson\n  timeZone: Europe/Londn\nresources:\n  - { id: c, resourceType: Communication, key: =id, template: {} }\n`);
+    expect(diagnostics[0]).toMatchObject({ code: 'MAP_TIME_ZONE', rule: { line: 5 } });
+  });
+});
