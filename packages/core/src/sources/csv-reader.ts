@@ -64,7 +64,9 @@ export class CsvFileReader {
   async readHeader(): Promise<Diagnostic[]> {
     const row = await this.next();
     const diagnostics: Diagnostic[] = [];
-    if (this.chunks.readError !== undefined) {return [unreadable(this.file, this.chunks.readError, this.table)];}
+    if (this.chunks.readError !== undefined) {
+      return [unreadable(this.file, this.chunks.readError, this.table)];
+    }
     if (row === undefined) {
       diagnostics.push({
         code: 'SRC_CSV_HEADER',
@@ -76,27 +78,31 @@ export class CsvFileReader {
       return diagnostics;
     }
     this.rows = 0;
-    for (const problem of row.problems ?? []) {diagnostics.push({ ...problem, severity: 'fatal' });}
+    for (const problem of row.problems ?? []) {
+      diagnostics.push({ ...problem, severity: 'fatal' });
+    }
     const seen = new Map<string, number>();
     row.fields.forEach((name, index) => {
       const input = { file: this.file, table: this.table, line: row.line, fieldIndex: index + 1 };
-      if (name.trim() === '')
-        {diagnostics.push({
+      if (name.trim() === '') {
+        diagnostics.push({
           code: 'SRC_CSV_HEADER',
           severity: 'fatal',
           message: `Column ${index + 1} of the header of ${this.file} has no name.`,
           hint: 'Every column needs a unique name in the header row (check for a trailing delimiter).',
           input,
-        });}
-      else if (seen.has(name))
-        {diagnostics.push({
+        });
+      } else if (seen.has(name)) {
+        diagnostics.push({
           code: 'SRC_CSV_HEADER',
           severity: 'fatal',
           message: `Column ${index + 1} of the header of ${this.file} repeats the name "${name}" (column ${seen.get(name)! + 1}).`,
           hint: 'Rename one of the columns so that every column name is unique.',
           input: { ...input, field: name },
-        });}
-      else {seen.set(name, index);}
+        });
+      } else {
+        seen.set(name, index);
+      }
     });
     this.headers = row.fields;
     return diagnostics;
@@ -106,7 +112,9 @@ export class CsvFileReader {
   async next(): Promise<CsvRow | undefined> {
     for (;;) {
       const row = this.readRow();
-      if (row !== NEED_MORE) {return row;}
+      if (row !== NEED_MORE) {
+        return row;
+      }
       await this.fill();
     }
   }
@@ -114,13 +122,17 @@ export class CsvFileReader {
   /** The next row from buffered text; NEED_MORE when {@link fill} must be awaited first. */
   readRow(): CsvRow | undefined | typeof NEED_MORE {
     const row = this.scanRow(this.ended, false);
-    if (row === NEED_MORE && this.text.length - this.pos > maxRowChars) {return this.scanRow(true, true);}
+    if (row === NEED_MORE && this.text.length - this.pos > maxRowChars) {
+      return this.scanRow(true, true);
+    }
     return row;
   }
 
   /** Reads more text; at the end of the input marks the reader ended. */
   async fill(): Promise<void> {
-    if (this.ended) {return;}
+    if (this.ended) {
+      return;
+    }
     const more = await this.chunks.next();
     if (more === undefined) {
       this.ended = true;
@@ -160,10 +172,14 @@ export class CsvFileReader {
     let line = this.line;
     // skip empty and comment lines
     for (;;) {
-      if (start >= n) {return final && !forced ? this.claimTrailingIssues() : NEED_MORE;}
+      if (start >= n) {
+        return final && !forced ? this.claimTrailingIssues() : NEED_MORE;
+      }
       const c = text.charCodeAt(start);
       if (c === LF || c === CR) {
-        if (c === CR && start + 1 >= n && !final) {return NEED_MORE;}
+        if (c === CR && start + 1 >= n && !final) {
+          return NEED_MORE;
+        }
         start += c === CR && text.charCodeAt(start + 1) === LF ? 2 : 1;
         line++;
         this.pos = start;
@@ -172,8 +188,12 @@ export class CsvFileReader {
       }
       if (this.comment !== undefined && text.startsWith(this.comment, start)) {
         let end = start;
-        while (end < n && text.charCodeAt(end) !== LF && text.charCodeAt(end) !== CR) {end++;}
-        if (end >= n && !final) {return NEED_MORE;}
+        while (end < n && text.charCodeAt(end) !== LF && text.charCodeAt(end) !== CR) {
+          end++;
+        }
+        if (end >= n && !final) {
+          return NEED_MORE;
+        }
         start = end;
         this.pos = start;
         continue;
@@ -190,7 +210,11 @@ export class CsvFileReader {
     for (;;) {
       // one field per iteration
       let fieldStart = i;
-      if (trim) {while (i < n && (text.charCodeAt(i) === SPACE || text.charCodeAt(i) === TAB)) {i++;}}
+      if (trim) {
+        while (i < n && (text.charCodeAt(i) === SPACE || text.charCodeAt(i) === TAB)) {
+          i++;
+        }
+      }
       if (i < n && text.charCodeAt(i) === quote) {
         const quoteAt = i;
         const quoteLine = line + newlines;
@@ -202,7 +226,9 @@ export class CsvFileReader {
         while (i < n) {
           const c = text.charCodeAt(i);
           if (c === escape && escape !== quote) {
-            if (i + 1 >= n) {break;}
+            if (i + 1 >= n) {
+              break;
+            }
             const after = text.charCodeAt(i + 1);
             if (after === quote || after === escape) {
               value += text.slice(segment, i);
@@ -211,7 +237,9 @@ export class CsvFileReader {
               continue;
             }
           } else if (c === quote) {
-            if (i + 1 >= n && !final) {break;}
+            if (i + 1 >= n && !final) {
+              break;
+            }
             if (escape === quote && text.charCodeAt(i + 1) === quote) {
               value += text.slice(segment, i + 1);
               i += 2;
@@ -229,10 +257,14 @@ export class CsvFileReader {
           i++;
         }
         if (!closed) {
-          if (!final) {return NEED_MORE;}
+          if (!final) {
+            return NEED_MORE;
+          }
           // The quote never closes: read the row up to the end of the line the quote opened on, resume after it.
           let cut = quoteAt;
-          while (cut < n && text.charCodeAt(cut) !== LF && text.charCodeAt(cut) !== CR) {cut++;}
+          while (cut < n && text.charCodeAt(cut) !== LF && text.charCodeAt(cut) !== CR) {
+            cut++;
+          }
           fields.push(text.slice(quoteAt + 1, cut));
           (problems ??= []).push(
             this.problem(
@@ -249,8 +281,14 @@ export class CsvFileReader {
           end = cut;
           break;
         }
-        if (trim) {while (i < n && (text.charCodeAt(i) === SPACE || text.charCodeAt(i) === TAB)) {i++;}}
-        if (i >= n && !final) {return NEED_MORE;}
+        if (trim) {
+          while (i < n && (text.charCodeAt(i) === SPACE || text.charCodeAt(i) === TAB)) {
+            i++;
+          }
+        }
+        if (i >= n && !final) {
+          return NEED_MORE;
+        }
         const c = i < n ? text.charCodeAt(i) : LF;
         if (c !== delimiter && c !== LF && c !== CR) {
           (problems ??= []).push(
@@ -265,28 +303,40 @@ export class CsvFileReader {
           fieldStart = i;
           while (i < n) {
             const d = text.charCodeAt(i);
-            if (d === delimiter || d === LF || d === CR) {break;}
+            if (d === delimiter || d === LF || d === CR) {
+              break;
+            }
             i++;
           }
-          if (i >= n && !final) {return NEED_MORE;}
+          if (i >= n && !final) {
+            return NEED_MORE;
+          }
           value += text.slice(fieldStart, i);
         }
         fields.push(value);
       } else {
         while (i < n) {
           const c = text.charCodeAt(i);
-          if (c === delimiter || c === LF || c === CR) {break;}
+          if (c === delimiter || c === LF || c === CR) {
+            break;
+          }
           i++;
         }
-        if (i >= n && !final) {return NEED_MORE;}
+        if (i >= n && !final) {
+          return NEED_MORE;
+        }
         if (trim) {
           let last = i;
-          while (last > fieldStart && (text.charCodeAt(last - 1) === SPACE || text.charCodeAt(last - 1) === TAB))
-            {last--;}
-          while (fieldStart < last && (text.charCodeAt(fieldStart) === SPACE || text.charCodeAt(fieldStart) === TAB))
-            {fieldStart++;}
+          while (last > fieldStart && (text.charCodeAt(last - 1) === SPACE || text.charCodeAt(last - 1) === TAB)) {
+            last--;
+          }
+          while (fieldStart < last && (text.charCodeAt(fieldStart) === SPACE || text.charCodeAt(fieldStart) === TAB)) {
+            fieldStart++;
+          }
           fields.push(text.slice(fieldStart, last));
-        } else {fields.push(text.slice(fieldStart, i));}
+        } else {
+          fields.push(text.slice(fieldStart, i));
+        }
       }
       if (i < n && text.charCodeAt(i) === delimiter) {
         i++;
@@ -298,8 +348,8 @@ export class CsvFileReader {
     // line break after the row
     if (end >= n) {
       next = n;
-      if (forced)
-        {(problems ??= []).push(
+      if (forced) {
+        (problems ??= []).push(
           this.problem(
             'SRC_LIMIT',
             `Row at line ${line} of ${this.file} is longer than ${maxRowChars} characters; it is cut there.`,
@@ -307,10 +357,13 @@ export class CsvFileReader {
             line,
             1,
           ),
-        );}
+        );
+      }
     } else {
       const c = text.charCodeAt(end);
-      if (c === CR && end + 1 >= n && !final) {return NEED_MORE;}
+      if (c === CR && end + 1 >= n && !final) {
+        return NEED_MORE;
+      }
       next = c === CR && text.charCodeAt(end + 1) === LF ? end + 2 : end + 1;
     }
     const raw = text.slice(start, end);
@@ -318,7 +371,9 @@ export class CsvFileReader {
     this.line = line + newlines + 1;
     const row: CsvRow = { fields, line, row: ++this.rows, raw, problems };
     const issues = this.chunks.issues;
-    if (issues.length > 0 && issues[0]!.offset < this.base + next) {this.claimIssues(row, start);}
+    if (issues.length > 0 && issues[0]!.offset < this.base + next) {
+      this.claimIssues(row, start);
+    }
     return row;
   }
 
@@ -350,7 +405,9 @@ export class CsvFileReader {
 
   /** Encoding problems in trailing empty or comment lines still surface, on a rejected row of their own. */
   private claimTrailingIssues(): CsvRow | undefined {
-    if (this.chunks.issues.length === 0) {return undefined;}
+    if (this.chunks.issues.length === 0) {
+      return undefined;
+    }
     const row: CsvRow = { fields: [], line: this.line, row: ++this.rows, raw: '', problems: undefined };
     this.claimIssues(row, this.pos);
     this.chunks.issues.length = 0;

@@ -55,7 +55,9 @@ const callsResourcesPatients = (order: 'sorted' | 'any' = 'sorted'): SourceSpec 
 async function readAll(spec: SourceSpec, inputs: InputFile[], options = {}) {
   const source = await openSource(spec, inputs, options);
   const records: SourceRecord[] = [];
-  for await (const record of source.records()) {records.push(record);}
+  for await (const record of source.records()) {
+    records.push(record);
+  }
   return { source, records };
 }
 
@@ -98,10 +100,12 @@ describe('CSV reading', () => {
   });
 
   it('reports invalid UTF-8 with its line and column, even split across chunks, and reads on', async () => {
-    const bytes = Buffer.concat([Buffer.from('Id,Name\n1,ok\n2,"ab\nc'), Buffer.from([0xe9]), Buffer.from('d"\n3,fin '), Buffer.from('€', 'utf8'), Buffer.from('\n')]);
+    const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('Id,Name\n1,ok\n2,"ab\nc'), Buffer.from([0xe9]), Buffer.from('d"\n3,fin '), Buffer.from('€', 'utf8'), Buffer.from('\n')]);
     const chunks = [...bytes].map((b) => Uint8Array.of(b));
     async function* stream() {
-      for (const chunk of chunks) {yield await Promise.resolve(chunk);}
+      for (const chunk of chunks) {
+        yield await Promise.resolve(chunk);
+      }
     }
     const { records } = await readAll(oneTable(), [{ name: 'stdin', stream: stream(), table: 'calls' }]);
     expect(records.map((r) => r.key)).toEqual(['1', '2', '3']);
@@ -242,6 +246,32 @@ describe('CSV joins', () => {
     ]);
   });
 
+  it('joins on composite keys and reads several files of one table in order', async () => {
+    const spec = csvSpec([
+      table('calls', '*_calls*.csv', { key: ['Site', 'Id'] }),
+      table('resources', '*_resources.csv', { parent: 'calls', on: { S: 'Site', I: 'Id' } }),
+    ]);
+    const { source, records } = await readAll(spec, [
+      { path: file('o_calls1.csv', 'Site,Id\nA,1\nA,2\n') },
+      { path: file('o_calls2.csv', 'Id,Site\n3,A\n1,B\n') },
+      { path: file('o_resources.csv', 'S,I,CallSign\nA,2,X\nB,1,Y\n') },
+    ]);
+    expect(source.diagnostics).toEqual([]);
+    expect(records.map((r) => [r.key, plain(r.data)])).toEqual([
+      ['A|1', { Site: 'A', Id: '1', resources: [] }],
+      ['A|2', { Site: 'A', Id: '2', resources: [{ S: 'A', I: '2', CallSign: 'X' }] }],
+      ['A|3', { Id: '3', Site: 'A', resources: [] }],
+      ['B|1', { Id: '1', Site: 'B', resources: [{ S: 'B', I: '1', CallSign: 'Y' }] }],
+    ]);
+    expect(originOf(records[3]!.data)!.locate('Site')).toMatchObject({ line: 3, row: 2, fieldIndex: 2, recordKey: 'B|1' });
+  });
+
+  it('reports a child table that does not carry the root key', async () => {
+    const spec = csvSpec([table('calls', '*_calls.csv', { key: ['Id'] }), table('notes', '*_notes.csv', { parent: 'calls', on: { Other: 'Other' } })]);
+    const source = await openSource(spec, [{ path: file('r_calls.csv', 'Id,Other\n1,x\n') }, { path: file('r_notes.csv', 'Other\nx\n') }]);
+    expect(source.diagnostics.map((d) => [d.code, d.severity])).toEqual([['MAP_UNKNOWN_COLUMN', 'fatal']]);
+  });
+
   it('yields the first record before the files are read to the end (streaming join)', async () => {
     let pulled = 0;
     const total = 2000;
@@ -298,10 +328,15 @@ describe('CSV properties', () => {
           rows.forEach(([cells], index) => {
             const record = records[index]!;
             expect(record.key).toBe(String(index + 1));
-            if (cells.length === 2) {expect(plain(record.data)).toEqual({ Id: String(index + 1), A: cells[0], B: cells[1] });}
-            else {expect(record.diagnostics.map((d) => d.code)).toEqual(['SRC_CSV_RAGGED_ROW']);}
+            if (cells.length === 2) {
+              expect(plain(record.data)).toEqual({ Id: String(index + 1), A: cells[0], B: cells[1] });
+            } else {
+              expect(record.diagnostics.map((d) => d.code)).toEqual(['SRC_CSV_RAGGED_ROW']);
+            }
           });
-        } else {expect(accounted).toBeGreaterThan(0);}
+        } else {
+          expect(accounted).toBeGreaterThan(0);
+        }
       }),
       { numRuns: 150 },
     );

@@ -60,7 +60,9 @@ class CsvOrigin implements NodeOrigin {
 
   locate(field?: string): InputSpan {
     const base = { file: this.file.file, table: this.file.plan.name, line: this.line, row: this.row, recordKey: this.recordKey };
-    if (field === undefined) {return base;}
+    if (field === undefined) {
+      return base;
+    }
     const index = this.file.headers.indexOf(field);
     return index === -1 ? { ...base, field } : { ...base, field, fieldIndex: index + 1 };
   }
@@ -91,11 +93,13 @@ function planTables(spec: SourceSpec, diagnostics: Diagnostic[]): { root: TableP
   const roots = [...plans.values()].filter((plan) => plan.table.parent === undefined);
   for (const plan of plans.values()) {
     const parentName = plan.table.parent;
-    if (parentName === undefined) {continue;}
+    if (parentName === undefined) {
+      continue;
+    }
     const parent = plans.get(parentName);
-    if (parent === undefined)
-      {fatal('MAP_UNKNOWN_TABLE', `Table "${plan.name}" joins to "${parentName}", which is not declared.`, 'Name a declared table as `parent`.', plan.table);}
-    else {
+    if (parent === undefined) {
+      fatal('MAP_UNKNOWN_TABLE', `Table "${plan.name}" joins to "${parentName}", which is not declared.`, 'Name a declared table as `parent`.', plan.table);
+    } else {
       plan.parent = parent;
       parent.children.push(plan);
     }
@@ -113,8 +117,9 @@ function planTables(spec: SourceSpec, diagnostics: Diagnostic[]): { root: TableP
   }
   const root = roots[0]!;
   root.rootKeyColumns = [...root.table.key];
-  if (root.rootKeyColumns.length === 0)
-    {fatal('MAP_SCHEMA', `The root table "${root.name}" declares no key column.`, 'Add `key: <column>` to the root table.', root.table);}
+  if (root.rootKeyColumns.length === 0) {
+    fatal('MAP_SCHEMA', `The root table "${root.name}" declares no key column.`, 'Add `key: <column>` to the root table.', root.table);
+  }
   const order: TablePlan[] = [];
   const visit = (plan: TablePlan): void => {
     for (const child of plan.children) {
@@ -123,29 +128,42 @@ function planTables(spec: SourceSpec, diagnostics: Diagnostic[]): { root: TableP
         return index === -1 ? '' : child.onColumns[index]!;
       });
       const lost = child.rootKeyColumns.findIndex((column) => column === '');
-      if (lost !== -1)
-        {fatal(
+      if (lost !== -1) {
+        fatal(
           'MAP_UNKNOWN_COLUMN',
           `Table "${child.name}" joins to "${plan.name}" without carrying the root key column "${root.table.key[lost]}" (on: ${JSON.stringify(child.table.on)}).`,
           `Add the column holding ${root.table.key[lost]} to \`on\`: every child table must carry the root key.`,
           child.table,
-        );}
+        );
+      }
       order.push(child);
       visit(child);
     }
   };
   visit(root);
-  for (const plan of plans.values())
-    {if (plan !== root && !order.includes(plan))
-      {fatal('MAP_SCHEMA', `Table "${plan.name}" does not reach the root table through its parents (a cycle?).`, 'Make every parent chain end at the root table.', plan.table);}}
+  for (const plan of plans.values()) {
+    if (plan !== root && !order.includes(plan)) {
+      fatal('MAP_SCHEMA', `Table "${plan.name}" does not reach the root table through its parents (a cycle?).`, 'Make every parent chain end at the root table.', plan.table);
+    }
+  }
   return { root, order };
 }
 
 function requiredColumns(plan: TablePlan, extra: readonly string[] | undefined): Map<string, 'fatal' | 'error'> {
   const required = new Map<string, 'fatal' | 'error'>();
-  for (const column of [...plan.table.columns, ...(extra ?? [])]) {required.set(column, 'error');}
-  for (const column of [...plan.rootKeyColumns, ...plan.onColumns]) {if (column !== '') {required.set(column, 'fatal');}}
-  for (const child of plan.children) {for (const column of child.onParentColumns) {required.set(column, 'fatal');}}
+  for (const column of [...plan.table.columns, ...(extra ?? [])]) {
+    required.set(column, 'error');
+  }
+  for (const column of [...plan.rootKeyColumns, ...plan.onColumns]) {
+    if (column !== '') {
+      required.set(column, 'fatal');
+    }
+  }
+  for (const child of plan.children) {
+    for (const column of child.onParentColumns) {
+      required.set(column, 'fatal');
+    }
+  }
   return required;
 }
 
@@ -171,25 +189,31 @@ export async function openCsvSource(
       diagnostics.push(...headerProblems);
       const headers = reader.headers;
       files.push(headers === undefined ? { table, file } : { table, file, headers });
-      if (headers === undefined) {continue;}
-      for (const [column, severity] of requiredColumns(plan, options.requiredColumns?.[table]))
-        {if (!headers.includes(column))
-          {diagnostics.push({
+      if (headers === undefined) {
+        continue;
+      }
+      for (const [column, severity] of requiredColumns(plan, options.requiredColumns?.[table])) {
+        if (!headers.includes(column)) {
+          diagnostics.push({
             code: 'SRC_CSV_MISSING_COLUMN',
             severity,
             message: `${file} (table ${table}) has no column "${column}"; its columns are: ${headers.join(', ')}.`,
             hint: 'Check the delimiter and the column names against the export, or correct the mapping.',
             input: { file, table, line: 1, field: column },
-          });}}
-      for (const child of plan.children)
-        {if (headers.includes(child.name))
-          {diagnostics.push({
+          });
+        }
+      }
+      for (const child of plan.children) {
+        if (headers.includes(child.name)) {
+          diagnostics.push({
             code: 'SRC_CSV_HEADER',
             severity: 'fatal',
             message: `${file} (table ${table}) has a column named "${child.name}", the name of its child table: the joined rows would replace the column.`,
             hint: `Rename the child table "${child.name}" in source.tables.`,
             input: { file, table, line: 1, field: child.name },
-          });}}
+          });
+        }
+      }
       const indexes = (columns: readonly string[]): number[] => columns.map((column) => headers.indexOf(column));
       plan.files.push({
         plan,
@@ -203,7 +227,9 @@ export async function openCsvSource(
     }
   }
   const fatal = planned === undefined || diagnostics.some((d) => d.severity === 'fatal');
-  if (fatal) {await Promise.all(readers.map((reader) => reader.close()));}
+  if (fatal) {
+    await Promise.all(readers.map((reader) => reader.close()));
+  }
   return {
     files,
     diagnostics,
@@ -229,9 +255,13 @@ class TableStream {
   /** The current row (reading more text when needed), or undefined at the end of the table. */
   async peek(): Promise<TableRow | undefined> {
     for (;;) {
-      if (this.head !== undefined) {return this.head;}
+      if (this.head !== undefined) {
+        return this.head;
+      }
       const file = this.plan.files[this.fileIndex];
-      if (file === undefined) {return undefined;}
+      if (file === undefined) {
+        return undefined;
+      }
       const csv = file.reader.readRow();
       if (csv === NEED_MORE) {
         await file.reader.fill();
@@ -239,8 +269,9 @@ class TableStream {
       }
       if (csv === undefined) {
         const error = file.reader.readError;
-        if (error !== undefined)
-          {this.emit({ key: '', data: undefined, origin: { file: file.file, table: this.plan.name }, raw: {}, diagnostics: [{ ...unreadable(file.file, error, this.plan.name), severity: 'error' }] });}
+        if (error !== undefined) {
+          this.emit({ key: '', data: undefined, origin: { file: file.file, table: this.plan.name }, raw: {}, diagnostics: [{ ...unreadable(file.file, error, this.plan.name), severity: 'error' }] });
+        }
         this.fileIndex++;
         continue;
       }
@@ -256,7 +287,9 @@ function makeRow(file: TableFile, csv: CsvRow): TableRow {
   const keyParts: string[] = [];
   for (let k = 0; k < indexes.length; k++) {
     const value = fields[indexes[k]!] ?? '';
-    if (value === '') {missingKey = true;}
+    if (value === '') {
+      missingKey = true;
+    }
     keyParts.push(value);
   }
   const key = keyParts.length === 1 ? keyParts[0]! : keyParts.join(keySeparator);
@@ -273,7 +306,9 @@ function makeRow(file: TableFile, csv: CsvRow): TableRow {
     return row;
   }
   const node: SourceNode = Object.create(null) as SourceNode;
-  for (let k = 0; k < headers.length; k++) {node[headers[k]!] = fields[k]!;}
+  for (let k = 0; k < headers.length; k++) {
+    node[headers[k]!] = fields[k]!;
+  }
   setOrigin(node, new CsvOrigin(file, csv.line, csv.row, key));
   row.node = node;
   return row;
@@ -308,39 +343,62 @@ class CsvJoin {
   async *records(): AsyncGenerator<SourceRecord> {
     const queue = this.queue;
     try {
-      if (this.spec.order === 'any') {await this.indexChildren();}
+      if (this.spec.order === 'any') {
+        await this.indexChildren();
+      }
       let previous: string[] | undefined;
       const seen = this.spec.order === 'any' ? new Set<string>() : undefined;
       for (;;) {
         const row = this.rootStream.head ?? (await this.rootStream.peek());
-        if (row === undefined) {break;}
+        if (row === undefined) {
+          break;
+        }
         this.rootStream.head = undefined;
-        if (row.missingKey) {this.reject(row, 'SRC_MISSING_KEY', `Row ${row.csv.row} (line ${row.csv.line}) of ${row.file.file} has no value for the key column(s) ${this.root.rootKeyColumns.join(', ')}.`, 'Every call row needs its key; the row is set aside.');}
-        else if (seen !== undefined) {
+        if (row.missingKey) {
+          this.reject(row, 'SRC_MISSING_KEY', `Row ${row.csv.row} (line ${row.csv.line}) of ${row.file.file} has no value for the key column(s) ${this.root.rootKeyColumns.join(', ')}.`, 'Every call row needs its key; the row is set aside.');
+        } else if (seen !== undefined) {
           const id = row.keyParts.join(indexSeparator);
-          if (seen.has(id)) {this.duplicate(row);}
-          else {
+          if (seen.has(id)) {
+            this.duplicate(row);
+          } else {
             seen.add(id);
             this.assemble(row, this.takeIndexed(row));
           }
         } else {
           const order = previous === undefined ? 1 : compareKey(row.keyParts, previous);
-          if (order < 0) {this.outOfOrder(row, previous!);}
-          else if (order === 0) {this.duplicate(row);}
-          else {
+          if (order < 0) {
+            this.outOfOrder(row, previous!);
+          } else if (order === 0) {
+            this.duplicate(row);
+          } else {
             previous = row.keyParts;
             const groups = new Map<TablePlan, TableRow[]>();
-            for (const stream of this.childStreams) {groups.set(stream.plan, await this.collect(stream, row.keyParts));}
+            for (const stream of this.childStreams) {
+              groups.set(stream.plan, await this.collect(stream, row.keyParts));
+            }
             this.assemble(row, groups);
           }
         }
-        while (queue.length > 0) {yield queue.shift()!;}
+        while (queue.length > 0) {
+          yield queue.shift()!;
+        }
       }
-      if (seen !== undefined) {this.orphanIndexed();}
-      else {for (const stream of this.childStreams) {await this.collect(stream, undefined);}}
-      while (queue.length > 0) {yield queue.shift()!;}
+      if (seen !== undefined) {
+        this.orphanIndexed();
+      } else {
+        for (const stream of this.childStreams) {
+          await this.collect(stream, undefined);
+        }
+      }
+      while (queue.length > 0) {
+        yield queue.shift()!;
+      }
     } finally {
-      for (const plan of [this.root, ...this.order]) {for (const file of plan.files) {await file.reader.close();}}
+      for (const plan of [this.root, ...this.order]) {
+        for (const file of plan.files) {
+          await file.reader.close();
+        }
+      }
     }
   }
 
@@ -349,7 +407,9 @@ class CsvJoin {
     const rows: TableRow[] = [];
     for (;;) {
       const row = stream.head ?? (await stream.peek());
-      if (row === undefined) {return rows;}
+      if (row === undefined) {
+        return rows;
+      }
       if (row.missingKey) {
         stream.head = undefined;
         this.orphan(row);
@@ -361,11 +421,16 @@ class CsvJoin {
         continue;
       }
       const order = key === undefined ? -1 : compareKey(row.keyParts, key);
-      if (order > 0) {return rows;}
+      if (order > 0) {
+        return rows;
+      }
       stream.head = undefined;
       stream.last = row.keyParts;
-      if (order < 0) {this.orphan(row);}
-      else {rows.push(row);}
+      if (order < 0) {
+        this.orphan(row);
+      } else {
+        rows.push(row);
+      }
     }
   }
 
@@ -377,7 +442,9 @@ class CsvJoin {
       this.indexed.set(stream.plan, index);
       for (;;) {
         const row = stream.head ?? (await stream.peek());
-        if (row === undefined) {break;}
+        if (row === undefined) {
+          break;
+        }
         stream.head = undefined;
         if (row.missingKey) {
           this.orphan(row);
@@ -385,8 +452,11 @@ class CsvJoin {
         }
         const id = row.keyParts.join(indexSeparator);
         const rows = index.get(id);
-        if (rows === undefined) {index.set(id, [row]);}
-        else {rows.push(row);}
+        if (rows === undefined) {
+          index.set(id, [row]);
+        } else {
+          rows.push(row);
+        }
       }
     }
   }
@@ -402,19 +472,31 @@ class CsvJoin {
   }
 
   private orphanIndexed(): void {
-    for (const index of this.indexed.values()) {for (const rows of index.values()) {for (const row of rows) {this.orphan(row);}}}
+    for (const index of this.indexed.values()) {
+      for (const rows of index.values()) {
+        for (const row of rows) {
+          this.orphan(row);
+        }
+      }
+    }
     this.indexed.clear();
   }
 
   /** Nests the child rows under their parents and emits the record (rejected when any row has an error). */
   private assemble(root: TableRow, groups: Map<TablePlan, TableRow[]>): void {
     const diagnostics: Diagnostic[] = [];
-    if (root.csv.problems !== undefined) {diagnostics.push(...root.csv.problems);}
+    if (root.csv.problems !== undefined) {
+      diagnostics.push(...root.csv.problems);
+    }
     const raw: Record<string, string[]> = { [root.plan.name]: [root.csv.raw] };
     const kept = new Map<TablePlan, TableRow[]>([[this.root, [root]]]);
     for (const plan of this.order) {
       const parentRows = kept.get(plan.parent!) ?? [];
-      for (const parent of parentRows) {if (parent.node !== undefined) {parent.node[plan.name] = [];}}
+      for (const parent of parentRows) {
+        if (parent.node !== undefined) {
+          parent.node[plan.name] = [];
+        }
+      }
       const rows = groups.get(plan) ?? [];
       const keep: TableRow[] = [];
       for (const row of rows) {
@@ -424,11 +506,17 @@ class CsvJoin {
           continue;
         }
         keep.push(row);
-        if (row.csv.problems !== undefined) {diagnostics.push(...row.csv.problems);}
-        if (row.node !== undefined && parent.node !== undefined) {(parent.node[plan.name] as SourceNode[]).push(row.node);}
+        if (row.csv.problems !== undefined) {
+          diagnostics.push(...row.csv.problems);
+        }
+        if (row.node !== undefined && parent.node !== undefined) {
+          (parent.node[plan.name] as SourceNode[]).push(row.node);
+        }
       }
       kept.set(plan, keep);
-      if (keep.length > 0) {raw[plan.name] = keep.map((row) => row.csv.raw);}
+      if (keep.length > 0) {
+        raw[plan.name] = keep.map((row) => row.csv.raw);
+      }
     }
     const failed = diagnostics.some((d) => d.severity === 'error' || d.severity === 'fatal');
     this.queue.push({ key: root.key, data: failed ? undefined : root.node, origin: spanOf(root), raw, diagnostics });
@@ -436,7 +524,9 @@ class CsvJoin {
 
   private reject(row: TableRow, code: DiagnosticCode, message: string, hint: string): void {
     const diagnostics: Diagnostic[] = [{ code, severity: 'error', message, hint, input: spanOf(row) }];
-    if (row.csv.problems !== undefined) {diagnostics.push(...row.csv.problems);}
+    if (row.csv.problems !== undefined) {
+      diagnostics.push(...row.csv.problems);
+    }
     this.queue.push({ key: row.key, data: undefined, origin: spanOf(row), raw: { [row.plan.name]: [row.csv.raw] }, diagnostics });
   }
 
@@ -493,7 +583,9 @@ function findParent(row: TableRow, parents: readonly TableRow[]): TableRow | und
       for (const parent of parents) {
         const indexes = parent.file.parentIndexes.get(plan)!;
         const id = indexes.map((at) => parent.csv.fields[at] ?? '').join(indexSeparator);
-        if (!index.has(id)) {index.set(id, parent);}
+        if (!index.has(id)) {
+          index.set(id, parent);
+        }
       }
       parentIndexCache.set(parents, index);
     }
@@ -503,12 +595,15 @@ function findParent(row: TableRow, parents: readonly TableRow[]): TableRow | und
     const indexes = parent.file.parentIndexes.get(plan)!;
     const parentFields = parent.csv.fields;
     let equal = true;
-    for (let k = 0; k < onIndexes.length; k++)
-      {if ((fields[onIndexes[k]!] ?? '') !== (parentFields[indexes[k]!] ?? '')) {
+    for (let k = 0; k < onIndexes.length; k++) {
+      if ((fields[onIndexes[k]!] ?? '') !== (parentFields[indexes[k]!] ?? '')) {
         equal = false;
         break;
-      }}
-    if (equal) {return parent;}
+      }
+    }
+    if (equal) {
+      return parent;
+    }
   }
   return undefined;
 }

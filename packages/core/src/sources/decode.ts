@@ -12,7 +12,9 @@ export interface EncodingIssue {
 
 const hex = (bytes: Uint8Array, start: number, end: number): string => {
   const parts: string[] = [];
-  for (let k = start; k < end; k++) {parts.push((bytes[k] ?? 0).toString(16).padStart(2, '0'));}
+  for (let k = start; k < end; k++) {
+    parts.push((bytes[k] ?? 0).toString(16).padStart(2, '0'));
+  }
   return parts.join(' ');
 };
 
@@ -22,24 +24,39 @@ const hex = (bytes: Uint8Array, start: number, end: number): string => {
  */
 function utf8SequenceLength(bytes: Uint8Array, i: number, end: number): number {
   const lead = bytes[i] ?? 0;
-  if (lead < 0x80) {return 1;}
+  if (lead < 0x80) {
+    return 1;
+  }
   let need: number;
   let low = 0x80;
   let high = 0xbf;
-  if (lead >= 0xc2 && lead <= 0xdf) {need = 2;}
-  else if (lead >= 0xe0 && lead <= 0xef) {
+  if (lead >= 0xc2 && lead <= 0xdf) {
+    need = 2;
+  } else if (lead >= 0xe0 && lead <= 0xef) {
     need = 3;
-    if (lead === 0xe0) {low = 0xa0;}
-    else if (lead === 0xed) {high = 0x9f;}
+    if (lead === 0xe0) {
+      low = 0xa0;
+    } else if (lead === 0xed) {
+      high = 0x9f;
+    }
   } else if (lead >= 0xf0 && lead <= 0xf4) {
     need = 4;
-    if (lead === 0xf0) {low = 0x90;}
-    else if (lead === 0xf4) {high = 0x8f;}
-  } else {return 0;}
+    if (lead === 0xf0) {
+      low = 0x90;
+    } else if (lead === 0xf4) {
+      high = 0x8f;
+    }
+  } else {
+    return 0;
+  }
   for (let k = 1; k < need; k++) {
-    if (i + k >= end) {return -1;}
+    if (i + k >= end) {
+      return -1;
+    }
     const b = bytes[i + k] ?? 0;
-    if (k === 1 ? b < low || b > high : b < 0x80 || b > 0xbf) {return 0;}
+    if (k === 1 ? b < low || b > high : b < 0x80 || b > 0xbf) {
+      return 0;
+    }
   }
   return need;
 }
@@ -49,7 +66,9 @@ function completeUtf8End(bytes: Uint8Array): number {
   const n = bytes.length;
   for (let k = 1; k <= 3 && n - k >= 0; k++) {
     const b = bytes[n - k] ?? 0;
-    if ((b & 0xc0) === 0x80) {continue;}
+    if ((b & 0xc0) === 0x80) {
+      continue;
+    }
     return utf8SequenceLength(bytes, n - k, n) === -1 ? n - k : n;
   }
   return n;
@@ -92,11 +111,15 @@ export class TextChunks {
       if (chunk === undefined) {
         this.done = true;
         const tail = this.finish();
-        if (tail !== '') {return this.count(tail);}
+        if (tail !== '') {
+          return this.count(tail);
+        }
         return undefined;
       }
       const text = this.decode(chunk);
-      if (text !== '') {return this.count(text);}
+      if (text !== '') {
+        return this.count(text);
+      }
     }
     return undefined;
   }
@@ -131,7 +154,9 @@ export class TextChunks {
         return '';
       }
       this.started = true;
-      if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {bytes = bytes.subarray(3);}
+      if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
+        bytes = bytes.subarray(3);
+      }
     }
     const end = completeUtf8End(bytes);
     this.carry = end === bytes.length ? Buffer.alloc(0) : Buffer.from(bytes.subarray(end));
@@ -140,12 +165,18 @@ export class TextChunks {
   }
 
   private finish(): string {
-    if (this.singleByte !== undefined) {return this.singleByte.end() ?? '';}
+    if (this.singleByte !== undefined) {
+      return this.singleByte.end() ?? '';
+    }
     let bytes = this.carry;
     this.carry = Buffer.alloc(0);
-    if (!this.started && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {bytes = bytes.subarray(3);}
+    if (!this.started && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
+      bytes = bytes.subarray(3);
+    }
     this.started = true;
-    if (bytes.length === 0) {return '';}
+    if (bytes.length === 0) {
+      return '';
+    }
     return isUtf8(bytes) ? bytes.toString('utf8') : this.decodeLenient(bytes);
   }
 
@@ -172,7 +203,9 @@ export class TextChunks {
       }
       text += bytes.toString('utf8', runStart, i);
       let bad = i + 1;
-      while (bad < n && (bytes[bad]! & 0xc0) === 0x80 && bad - i < 3) {bad++;}
+      while (bad < n && (bytes[bad]! & 0xc0) === 0x80 && bad - i < 3) {
+        bad++;
+      }
       this.issues.push({ offset: this.decodedLength + text.length, bytes: hex(bytes, i, bad) });
       text += '\uFFFD';
       i = bad;

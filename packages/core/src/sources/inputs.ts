@@ -14,9 +14,11 @@ export function globToRegExp(glob: string): RegExp {
   let source = '';
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i]!;
-    if (c === '*') {source += '.*';}
-    else if (c === '?') {source += '.';}
-    else if (c === '[') {
+    if (c === '*') {
+      source += '.*';
+    } else if (c === '?') {
+      source += '.';
+    } else if (c === '[') {
       const close = glob.indexOf(']', i + 2);
       if (close === -1) {
         source += '\\[';
@@ -24,10 +26,14 @@ export function globToRegExp(glob: string): RegExp {
       }
       let body = glob.slice(i + 1, close);
       const negated = body.startsWith('!') || body.startsWith('^');
-      if (negated) {body = body.slice(1);}
+      if (negated) {
+        body = body.slice(1);
+      }
       source += `[${negated ? '^' : ''}${body.replace(/[\\\]^]/g, '\\$&')}]`;
       i = close;
-    } else {source += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');}
+    } else {
+      source += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    }
   }
   return new RegExp(`^${source}$`, 'is');
 }
@@ -53,47 +59,52 @@ export function matchInputs(
   for (const input of inputs) {
     const file = inputName(input);
     if (input.table !== undefined) {
-      if (tables.some((table) => table.name === input.table)) {matched.push({ table: input.table, input, file });}
-      else
-        {diagnostics.push({
+      if (tables.some((table) => table.name === input.table)) {
+        matched.push({ table: input.table, input, file });
+      } else {
+        diagnostics.push({
           code: 'SRC_UNMATCHED_INPUT',
           severity: 'fatal',
           message: `Input ${file} is assigned to table "${input.table}", which the mapping does not declare (tables: ${tables.map((t) => t.name).join(', ')}).`,
           hint: 'Name one of the declared source tables, or add the table to source.tables.',
           input: { file },
-        });}
+        });
+      }
       continue;
     }
     const name = baseName(file);
     const hits: CsvTable[] = tables.filter((_, index) => patterns[index]!.some((pattern) => pattern.test(name)));
-    if (hits.length === 1) {matched.push({ table: hits[0]!.name, input, file });}
-    else if (hits.length === 0)
-      {diagnostics.push({
+    if (hits.length === 1) {
+      matched.push({ table: hits[0]!.name, input, file });
+    } else if (hits.length === 0) {
+      diagnostics.push({
         code: 'SRC_UNMATCHED_INPUT',
         severity: 'error',
         message: `Input ${file} matches no source table (patterns: ${tables.map((t) => `${t.name}: ${t.files.join(' ')}`).join('; ')}); it is not read.`,
         hint: 'Rename the file, widen a table `files` pattern, or pass the table explicitly.',
         input: { file },
-      });}
-    else
-      {diagnostics.push({
+      });
+    } else {
+      diagnostics.push({
         code: 'SRC_AMBIGUOUS_INPUT',
         severity: 'fatal',
         message: `Input ${file} matches several source tables: ${hits.map((t) => t.name).join(', ')}.`,
         hint: 'Make the table `files` patterns disjoint, or pass the table explicitly.',
         input: { file },
-      });}
+      });
+    }
   }
   for (const table of tables) {
-    if (!matched.some((m) => m.table === table.name))
-      {diagnostics.push({
+    if (!matched.some((m) => m.table === table.name)) {
+      diagnostics.push({
         code: 'SRC_NO_INPUT',
         severity: 'fatal',
         message: `No input file for source table "${table.name}" (patterns: ${table.files.join(' ')}).`,
         hint: 'Pass the missing export file, or check the table `files` pattern against the file names.',
         input: { file: table.files.join(' '), table: table.name },
         rule: table.span,
-      });}
+      });
+    }
   }
   return { matched, diagnostics };
 }

@@ -32,7 +32,9 @@ const spec = (format: 'json' | 'ndjson', extra: Partial<SourceSpec> = {}): Sourc
 async function readAll(source: SourceSpec, inputs: InputFile[]) {
   const opened = await openSource(source, inputs);
   const records: SourceRecord[] = [];
-  for await (const record of opened.records()) {records.push(record);}
+  for await (const record of opened.records()) {
+    records.push(record);
+  }
   return { opened, records };
 }
 const plain = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
@@ -148,8 +150,11 @@ describe('NDJSON', () => {
         expect(records.length).toBe(values.length);
         records.forEach((record, index) => {
           const value = values[index];
-          if (typeof value === 'object' && value !== null && !Array.isArray(value)) {expect(plain(record.data)).toEqual(plain(value));}
-          else {expect(record.diagnostics.map((d) => d.code)).toEqual(['SRC_NOT_A_RECORD']);}
+          if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+            expect(plain(record.data)).toEqual(plain(value));
+          } else {
+            expect(record.diagnostics.map((d) => d.code)).toEqual(['SRC_NOT_A_RECORD']);
+          }
         });
       }),
       { numRuns: 100 },

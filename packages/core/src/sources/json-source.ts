@@ -31,22 +31,29 @@ class RecordText {
   position(offset: number): { line: number; column: number } {
     let line = this.line;
     let lineStart = -1;
-    for (let k = 0; k < offset && k < this.text.length; k++)
-      {if (this.text.charCodeAt(k) === LF) {
+    for (let k = 0; k < offset && k < this.text.length; k++) {
+      if (this.text.charCodeAt(k) === LF) {
         line++;
         lineStart = k;
-      }}
+      }
+    }
     return { line, column: lineStart === -1 ? this.column + offset : offset - lineStart };
   }
 
   /** Offset of the value at a pointer relative to the record, located lazily (only when a diagnostic needs it). */
   offsetOf(relative: string): number | undefined {
-    if (this.tree === null) {this.tree = parseTree(this.text);}
-    if (this.tree === undefined) {return undefined;}
+    if (this.tree === null) {
+      this.tree = parseTree(this.text);
+    }
+    if (this.tree === undefined) {
+      return undefined;
+    }
     const path = relative === '' ? [] : relative.slice(1).split('/').map(unescapeToken);
     let node: JsonNode | undefined = this.tree;
     for (const token of path) {
-      if (node === undefined) {return undefined;}
+      if (node === undefined) {
+        return undefined;
+      }
       node = node.type === 'array' ? node.children?.[Number(token)] : findNodeAtLocation(node, [token]);
     }
     return node?.offset;
@@ -80,11 +87,17 @@ class JsonOrigin implements NodeOrigin {
 
 /** Copies parsed JSON into null-prototype objects, each with its origin. */
 function adopt(value: unknown, record: RecordText, relative: string): SourceValue {
-  if (typeof value !== 'object' || value === null) {return value as SourceValue;}
-  if (Array.isArray(value)) {return value.map((item, index) => adopt(item, record, `${relative}/${index}`));}
+  if (typeof value !== 'object' || value === null) {
+    return value as SourceValue;
+  }
+  if (Array.isArray(value)) {
+    return value.map((item, index) => adopt(item, record, `${relative}/${index}`));
+  }
   const node: SourceNode = Object.create(null) as SourceNode;
   const source = value as Record<string, unknown>;
-  for (const key of Object.keys(source)) {node[key] = adopt(source[key], record, `${relative}/${pointerToken(key)}`);}
+  for (const key of Object.keys(source)) {
+    node[key] = adopt(source[key], record, `${relative}/${pointerToken(key)}`);
+  }
   setOrigin(node, new JsonOrigin(record, relative));
   return node;
 }
@@ -119,18 +132,24 @@ function toRecord(spec: SourceSpec, record: RecordText, extra: Diagnostic[]): So
     const what = first === undefined ? (error as Error).message : printParseErrorCode(first.error);
     return reject('SRC_JSON_SYNTAX', `${record.file}:${line}:${column}: the record is not valid JSON (${what}).`, 'Fix the JSON at that position (a missing comma, quote or bracket?).', { ...origin, line, column });
   }
-  if (!isObject(value))
-    {return reject(
+  if (!isObject(value)) {
+    return reject(
       'SRC_NOT_A_RECORD',
       `${record.file}:${record.line}:${record.column}: the record at ${record.pointer === '' ? `line ${record.line}` : record.pointer} is ${Array.isArray(value) ? 'an array' : value === null ? 'null' : `a ${typeof value}`}, not an object.`,
       'Each record must be a JSON object; check source.json.record.',
-    );}
+    );
+  }
   const data = adopt(value, record, '') as SourceNode;
-  if (extra.length > 0) {return { key: '', data: undefined, origin, raw: record.text, diagnostics: extra };}
-  if (spec.key === undefined) {return { key: '', data, origin, raw: record.text, diagnostics: [] };}
+  if (extra.length > 0) {
+    return { key: '', data: undefined, origin, raw: record.text, diagnostics: extra };
+  }
+  if (spec.key === undefined) {
+    return { key: '', data, origin, raw: record.text, diagnostics: [] };
+  }
   const key = keyAt(data, spec.key);
-  if (key === '')
-    {return reject('SRC_MISSING_KEY', `${record.file}:${record.line}:${record.column}: the record has no value at its key path "${spec.key}".`, 'Every record needs a key; check source.key.');}
+  if (key === '') {
+    return reject('SRC_MISSING_KEY', `${record.file}:${record.line}:${record.column}: the record has no value at its key path "${spec.key}".`, 'Every record needs a key; check source.key.');
+  }
   record.key = key;
   return { key, data, origin: { ...origin, recordKey: key }, raw: record.text, diagnostics: [] };
 }
@@ -157,8 +176,9 @@ function claimIssues(chunks: TextChunks, end: number, file: string, at: (offset:
 export async function openJsonSource(spec: SourceSpec, inputs: readonly InputFile[]): Promise<OpenedSource> {
   const files = inputs.map((input) => ({ table: '', file: inputName(input) }));
   const diagnostics: Diagnostic[] = [];
-  if (inputs.length === 0)
-    {diagnostics.push({ code: 'SRC_NO_INPUT', severity: 'fatal', message: 'No input file was given.', hint: 'Pass the export file to read.', input: { file: '' } });}
+  if (inputs.length === 0) {
+    diagnostics.push({ code: 'SRC_NO_INPUT', severity: 'fatal', message: 'No input file was given.', hint: 'Pass the export file to read.', input: { file: '' } });
+  }
   return {
     files,
     diagnostics,
@@ -166,13 +186,17 @@ export async function openJsonSource(spec: SourceSpec, inputs: readonly InputFil
       for (const input of inputs) {
         const chunks = new TextChunks(inputBytes(input), spec.encoding);
         try {
-          if (spec.format === 'ndjson') {yield* readNdjson(spec, inputName(input), chunks);}
-          else {yield* readJson(spec, inputName(input), chunks);}
+          if (spec.format === 'ndjson') {
+            yield* readNdjson(spec, inputName(input), chunks);
+          } else {
+            yield* readJson(spec, inputName(input), chunks);
+          }
         } finally {
           await chunks.close();
         }
-        if (chunks.readError !== undefined)
-          {yield { key: '', data: undefined, origin: { file: inputName(input) }, raw: '', diagnostics: [unreadable(inputName(input), chunks.readError)] };}
+        if (chunks.readError !== undefined) {
+          yield { key: '', data: undefined, origin: { file: inputName(input) }, raw: '', diagnostics: [unreadable(inputName(input), chunks.readError)] };
+        }
       }
     },
   };
@@ -189,20 +213,27 @@ async function* readNdjson(spec: SourceSpec, file: string, chunks: TextChunks): 
     if (more === undefined) {
       ended = true;
       text = carry;
-    } else {text = carry + more;}
+    } else {
+      text = carry + more;
+    }
     let start = 0;
     for (;;) {
       let end = text.indexOf('\n', start);
       if (end === -1) {
-        if (!ended || start >= text.length) {break;}
+        if (!ended || start >= text.length) {
+          break;
+        }
         end = text.length;
       }
       const lineEnd = end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end;
       const content = text.slice(start, lineEnd);
       const absolute = base + start;
       const issues = claimIssues(chunks, base + end + 1, file, (offset) => ({ line, column: offset - absolute + 1 }));
-      if (content.trim() !== '') {yield toRecord(spec, new RecordText(file, content, line, 1, '', line), issues);}
-      else if (issues.length > 0) {yield { key: '', data: undefined, origin: { file, line, row: line }, raw: content, diagnostics: issues };}
+      if (content.trim() !== '') {
+        yield toRecord(spec, new RecordText(file, content, line, 1, '', line), issues);
+      } else if (issues.length > 0) {
+        yield { key: '', data: undefined, origin: { file, line, row: line }, raw: content, diagnostics: issues };
+      }
       line++;
       start = end + 1;
     }
@@ -252,7 +283,9 @@ async function* readJson(spec: SourceSpec, file: string, chunks: TextChunks): As
   const pathMatches = (): boolean => {
     for (let k = 0; k < depth; k++) {
       const frame = stack[k]!;
-      if ((frame.array ? String(frame.index) : frame.key) !== tokens[k]) {return false;}
+      if ((frame.array ? String(frame.index) : frame.key) !== tokens[k]) {
+        return false;
+      }
     }
     return true;
   };
@@ -296,8 +329,9 @@ async function* readJson(spec: SourceSpec, file: string, chunks: TextChunks): As
 
   while (!ended) {
     const more = await chunks.next();
-    if (more === undefined) {ended = true;}
-    else {
+    if (more === undefined) {
+      ended = true;
+    } else {
       const keep = Math.min(recordStart === -1 ? scanned : recordStart, stringStart === -1 ? scanned : stringStart);
       text = text.slice(keep - base) + more;
       base = keep;
@@ -310,9 +344,11 @@ async function* readJson(spec: SourceSpec, file: string, chunks: TextChunks): As
         lineStart = base + i + 1;
       }
       if (inString) {
-        if (escaped) {escaped = false;}
-        else if (c === 92) {escaped = true;}
-        else if (c === 34) {
+        if (escaped) {
+          escaped = false;
+        } else if (c === 92) {
+          escaped = true;
+        } else if (c === 34) {
           inString = false;
           if (keyString) {
             const top = stack[stack.length - 1]!;
@@ -341,12 +377,16 @@ async function* readJson(spec: SourceSpec, file: string, chunks: TextChunks): As
               keyString = true;
               stringStart = base + i;
             }
-          } else {valueStarts(base + i, c);}
+          } else {
+            valueStarts(base + i, c);
+          }
           break;
         }
         case 123:
         case 91: {
-          if (expectValue || stack.length === 0) {valueStarts(base + i, c);}
+          if (expectValue || stack.length === 0) {
+            valueStarts(base + i, c);
+          }
           const records = openRecords;
           openRecords = false;
           stack.push({ array: c === 91, key: '', index: 0, expectKey: c === 123, records });
@@ -366,30 +406,42 @@ async function* readJson(spec: SourceSpec, file: string, chunks: TextChunks): As
         }
         case 58: {
           const top = stack[stack.length - 1];
-          if (top !== undefined) {top.expectKey = false;}
+          if (top !== undefined) {
+            top.expectKey = false;
+          }
           expectValue = true;
           break;
         }
         case 44: {
           const top = stack[stack.length - 1];
-          if (top === undefined) {break;}
-          if (top.records && recordStart !== -1) {endRecord(base + i);}
+          if (top === undefined) {
+            break;
+          }
+          if (top.records && recordStart !== -1) {
+            endRecord(base + i);
+          }
           if (top.array) {
             top.index++;
             expectValue = true;
-          } else {top.expectKey = true;}
+          } else {
+            top.expectKey = true;
+          }
           break;
         }
         default:
-          if (expectValue) {valueStarts(base + i, c);}
+          if (expectValue) {
+            valueStarts(base + i, c);
+          }
       }
     }
     scanned = base + n;
     if (ended) {
-      if (recordStart !== -1) {endRecord(base + n);}
-      else if (pathError !== undefined) {queue.push(rejectFile(file, pathError));}
-      else if (!found)
-        {queue.push(
+      if (recordStart !== -1) {
+        endRecord(base + n);
+      } else if (pathError !== undefined) {
+        queue.push(rejectFile(file, pathError));
+      } else if (!found) {
+        queue.push(
           rejectFile(file, {
             code: 'SRC_RECORD_PATH',
             severity: 'error',
@@ -397,9 +449,9 @@ async function* readJson(spec: SourceSpec, file: string, chunks: TextChunks): As
             hint: 'Point source.json.record at the array that holds the records (\'\' for a top-level array).',
             input: { file, pointer: recordPointer },
           }),
-        );}
-      else if (stack.length > 0)
-        {queue.push(
+        );
+      } else if (stack.length > 0) {
+        queue.push(
           rejectFile(file, {
             code: 'SRC_JSON_SYNTAX',
             severity: 'error',
@@ -407,11 +459,16 @@ async function* readJson(spec: SourceSpec, file: string, chunks: TextChunks): As
             hint: 'The file looks truncated; check that the export finished writing it.',
             input: { file, line, column: base + n - lineStart + 1 },
           }),
-        );}
+        );
+      }
       const rest = claimIssues(chunks, Infinity, file, () => ({ line, column: 1 }));
-      if (rest.length > 0) {queue.push({ key: '', data: undefined, origin: { file }, raw: '', diagnostics: rest });}
+      if (rest.length > 0) {
+        queue.push({ key: '', data: undefined, origin: { file }, raw: '', diagnostics: rest });
+      }
     }
-    while (queue.length > 0) {yield queue.shift()!;}
+    while (queue.length > 0) {
+      yield queue.shift()!;
+    }
   }
 }
 

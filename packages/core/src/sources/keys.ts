@@ -1,10 +1,14 @@
 /** True when the string is non-empty and made only of ASCII digits. */
 function isDigits(value: string): boolean {
   const n = value.length;
-  if (n === 0) {return false;}
+  if (n === 0) {
+    return false;
+  }
   for (let i = 0; i < n; i++) {
     const c = value.charCodeAt(i);
-    if (c < 48 || c > 57) {return false;}
+    if (c < 48 || c > 57) {
+      return false;
+    }
   }
   return true;
 }
@@ -14,18 +18,28 @@ function isDigits(value: string): boolean {
  * so ids of any size compare right), else by UTF-16 code units.
  */
 export function compareKeyPart(a: string, b: string): number {
-  if (a === b) {return 0;}
+  if (a === b) {
+    return 0;
+  }
   if (isDigits(a) && isDigits(b)) {
     let i = 0;
     let j = 0;
-    while (i < a.length - 1 && a.charCodeAt(i) === 48) {i++;}
-    while (j < b.length - 1 && b.charCodeAt(j) === 48) {j++;}
+    while (i < a.length - 1 && a.charCodeAt(i) === 48) {
+      i++;
+    }
+    while (j < b.length - 1 && b.charCodeAt(j) === 48) {
+      j++;
+    }
     const lengthA = a.length - i;
     const lengthB = b.length - j;
-    if (lengthA !== lengthB) {return lengthA < lengthB ? -1 : 1;}
+    if (lengthA !== lengthB) {
+      return lengthA < lengthB ? -1 : 1;
+    }
     for (; i < a.length; i++, j++) {
       const d = a.charCodeAt(i) - b.charCodeAt(j);
-      if (d !== 0) {return d < 0 ? -1 : 1;}
+      if (d !== 0) {
+        return d < 0 ? -1 : 1;
+      }
     }
     return a < b ? -1 : 1;
   }
@@ -37,7 +51,9 @@ export function compareKey(a: readonly string[], b: readonly string[]): number {
   const n = Math.min(a.length, b.length);
   for (let k = 0; k < n; k++) {
     const c = compareKeyPart(a[k]!, b[k]!);
-    if (c !== 0) {return c;}
+    if (c !== 0) {
+      return c;
+    }
   }
   return a.length - b.length;
 }

@@ -26,7 +26,6 @@ const spec = (xml: Partial<XmlOptions> = {}, extra: Partial<SourceSpec> = {}): S
   tables: [],
   order: 'sorted',
   xml: { record: '/CadExport/Incidents/Incident', attributePrefix: '', textName: 'text', namespaces: 'strip', ...xml },
-  key: 'id',
   span,
   ...extra,
 });
@@ -34,7 +33,9 @@ const spec = (xml: Partial<XmlOptions> = {}, extra: Partial<SourceSpec> = {}): S
 async function readAll(source: SourceSpec, inputs: InputFile[]) {
   const opened = await openSource(source, inputs);
   const records: SourceRecord[] = [];
-  for await (const record of opened.records()) {records.push(record);}
+  for await (const record of opened.records()) {
+    records.push(record);
+  }
   return { opened, records };
 }
 const plain = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
@@ -63,7 +64,7 @@ const document = `<?xml version="1.0" encoding="UTF-8"?>
 describe('XML', () => {
   it('cuts records, builds elements with attributes, text and repeats, and keeps values as text', async () => {
     const path = file('export.xml', document);
-    const { opened, records } = await readAll(spec(), [{ path }]);
+    const { opened, records } = await readAll(spec({}, { key: 'id' }), [{ path }]);
     expect(opened.diagnostics).toEqual([]);
     expect(summary(records)).toEqual([['0042', false, ''], ['0043', false, ''], ['0044', false, '']]);
     expect(plain(records[0]!.data)).toEqual({
@@ -101,7 +102,7 @@ describe('XML', () => {
 
   it('sets a broken record aside with its position and text and reads the next one', async () => {
     const path = file('bad.xml', '<CadExport><Incidents>\n<Incident id="1"><A>x</B></Incident>\n<Incident id="2" id="3"/>\n<Incident id="4"><A>ok</A></Incident>\n<Incident><A>no key</A></Incident>\n</Incidents></CadExport>');
-    const { records } = await readAll(spec(), [{ path }]);
+    const { records } = await readAll(spec({}, { key: 'id' }), [{ path }]);
     expect(summary(records)).toEqual([
       ['', true, 'SRC_XML_SYNTAX@2:22'],
       ['', true, 'SRC_XML_SYNTAX@3:18'],
@@ -112,20 +113,22 @@ describe('XML', () => {
   });
 
   it('refuses DOCTYPE entities, and reports a truncated file and a record path that matches nothing', async () => {
-    const hostile = await readAll(spec(), [{ path: file('dtd.xml', '<!DOCTYPE x [<!ENTITY e "boom">]>\n<CadExport><Incidents><Incident id="1">&e;</Incident></Incidents></CadExport>') }]);
+    const hostile = await readAll(spec({}, { key: 'id' }), [{ path: file('dtd.xml', '<!DOCTYPE x [<!ENTITY e "boom">]>\n<CadExport><Incidents><Incident id="1">&e;</Incident></Incidents></CadExport>') }]);
     expect(summary(hostile.records)).toEqual([['', true, 'SRC_XML_SYNTAX@1:1']]);
-    const truncated = await readAll(spec(), [{ path: file('cut.xml', '<CadExport><Incidents><Incident id="1"/>\n<Incident id="2"><A>') }]);
+    const truncated = await readAll(spec({}, { key: 'id' }), [{ path: file('cut.xml', '<CadExport><Incidents><Incident id="1"/>\n<Incident id="2"><A>') }]);
     expect(summary(truncated.records)).toEqual([['1', false, ''], ['', true, 'SRC_XML_SYNTAX@2:1']]);
-    const nothing = await readAll(spec({ record: '/Other/Incident' }), [{ path: file('none.xml', document) }]);
+    const nothing = await readAll(spec({ record: '/Other/Incident' }, { key: 'id' }), [{ path: file('none.xml', document) }]);
     expect(summary(nothing.records)).toEqual([['', true, 'SRC_RECORD_PATH@undefined:undefined']]);
   });
 
   it('never throws on arbitrary text inside a record', async () => {
     await fc.assert(
       fc.asyncProperty(fc.string({ unit: fc.constantFrom('<', '>', '/', 'a', '"', '=', '!', '-', '[', ']', '&', ' ', '\n', '?'), maxLength: 40 }), async (body) => {
-        const { records } = await readAll(spec({ record: '/R/I' }, { key: undefined as unknown as string }), [{ path: file('p.xml', `<R><I>${body}</I><I>z</I></R>`) }]);
+        const { records } = await readAll(spec({ record: '/R/I' }), [{ path: file('p.xml', `<R><I>${body}</I><I>z</I></R>`) }]);
         expect(records.length).toBeGreaterThan(0);
-        for (const record of records) {expect(record.data !== undefined || record.diagnostics.length > 0).toBe(true);}
+        for (const record of records) {
+          expect(record.data !== undefined || record.diagnostics.length > 0).toBe(true);
+        }
       }),
       { numRuns: 150 },
     );

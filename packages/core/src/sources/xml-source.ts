@@ -15,9 +15,13 @@ const metadata = XMLParser.getMetaDataSymbol() as unknown as symbol;
 const entityPattern = /&(?:#x([0-9a-fA-F]{1,6})|#([0-9]{1,7})|(lt|gt|amp|apos|quot));/g;
 const predefined: Readonly<Record<string, string>> = { lt: '<', gt: '>', amp: '&', apos: "'", quot: '"' };
 function decodeEntities(text: string): string {
-  if (!text.includes('&')) {return text;}
+  if (!text.includes('&')) {
+    return text;
+  }
   return text.replace(entityPattern, (whole, hex: string | undefined, decimal: string | undefined, name: string | undefined) => {
-    if (name !== undefined) {return predefined[name]!;}
+    if (name !== undefined) {
+      return predefined[name]!;
+    }
     const code = hex !== undefined ? parseInt(hex, 16) : Number(decimal);
     return code <= 0x10ffff ? String.fromCodePoint(code) : whole;
   });
@@ -38,11 +42,12 @@ class XmlRecordText {
   position(offset: number): { line: number; column: number } {
     let line = this.line;
     let lineStart = -1;
-    for (let k = 0; k < offset && k < this.text.length; k++)
-      {if (this.text.charCodeAt(k) === LF) {
+    for (let k = 0; k < offset && k < this.text.length; k++) {
+      if (this.text.charCodeAt(k) === LF) {
         line++;
         lineStart = k;
-      }}
+      }
+    }
     return { line, column: lineStart === -1 ? this.column + offset : offset - lineStart };
   }
 }
@@ -72,18 +77,21 @@ class XmlOrigin implements NodeOrigin {
         xpath = `${this.xpath}/@${bare}`;
         const tag = this.record.text.slice(start, this.record.text.indexOf('>', start) + 1);
         const match = new RegExp(`[\\s:]${bare.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*=`).exec(tag);
-        if (match !== null) {offset = start + match.index + 1;}
+        if (match !== null) {
+          offset = start + match.index + 1;
+        }
       } else {
         xpath = `${this.xpath}/${field}`;
         const children = this.entry[this.name];
-        if (Array.isArray(children))
-          {for (const child of children as OrderedEntry[]) {
+        if (Array.isArray(children)) {
+          for (const child of children as OrderedEntry[]) {
             const childName = Object.keys(child).find((key) => key !== ':@');
             if (childName !== undefined && localName(childName) === field) {
               offset = startOf(child) ?? offset;
               break;
             }
-          }}
+          }
+        }
       }
     }
     const { line, column } = this.record.position(offset);
@@ -105,32 +113,47 @@ function buildElement(entry: OrderedEntry, name: string, xpath: string, record: 
   let text = '';
   let hasElements = false;
   for (const child of children) {
-    if ('#text' in child) {text += decodeEntities(String(child['#text']));}
-    else if ('#cdata' in child) {text += (child['#cdata'] as { '#text'?: string }[])[0]?.['#text'] ?? '';}
-    else if (!('#comment' in child) && !Object.keys(child).some((key) => key.startsWith('?'))) {hasElements = true;}
+    if ('#text' in child) {
+      text += decodeEntities(String(child['#text']));
+    } else if ('#cdata' in child) {
+      text += (child['#cdata'] as { '#text'?: string }[])[0]?.['#text'] ?? '';
+    } else if (!('#comment' in child) && !Object.keys(child).some((key) => key.startsWith('?'))) {
+      hasElements = true;
+    }
   }
-  if (attributes === undefined && !hasElements) {return text;}
+  if (attributes === undefined && !hasElements) {
+    return text;
+  }
   const node: SourceNode = Object.create(null) as SourceNode;
   const attributeNames: string[] = [];
-  if (attributes !== undefined)
-    {for (const attribute of Object.keys(attributes)) {
+  if (attributes !== undefined) {
+    for (const attribute of Object.keys(attributes)) {
       const key = options.attributePrefix + attribute;
       attributeNames.push(key);
       node[key] = decodeEntities(String(attributes[attribute]));
-    }}
+    }
+  }
   const positions = new Map<string, number>();
   for (const child of children) {
     const childName = Object.keys(child).find((key) => key !== ':@');
-    if (childName === undefined || childName === '#text' || childName === '#cdata' || childName === '#comment' || childName.startsWith('?')) {continue;}
+    if (childName === undefined || childName === '#text' || childName === '#cdata' || childName === '#comment' || childName.startsWith('?')) {
+      continue;
+    }
     const position = (positions.get(childName) ?? 0) + 1;
     positions.set(childName, position);
     const value = buildElement(child, childName, `${xpath}/${childName}[${position}]`, record, options);
     const existing = node[childName];
-    if (existing === undefined) {node[childName] = value;}
-    else if (Array.isArray(existing) && position > 1) {(existing as SourceValue[]).push(value);}
-    else {node[childName] = [existing, value];}
+    if (existing === undefined) {
+      node[childName] = value;
+    } else if (Array.isArray(existing) && position > 1) {
+      (existing as SourceValue[]).push(value);
+    } else {
+      node[childName] = [existing, value];
+    }
   }
-  if (text !== '' && (!hasElements || text.trim() !== '')) {node[options.textName] = text;}
+  if (text !== '' && (!hasElements || text.trim() !== '')) {
+    node[options.textName] = text;
+  }
   setOrigin(node, new XmlOrigin(record, xpath, entry, name, attributeNames, options.attributePrefix));
   return node;
 }
@@ -141,10 +164,12 @@ export async function openXmlSource(spec: SourceSpec, inputs: readonly InputFile
   const options = { ...defaultXml, ...spec.xml };
   const diagnostics: Diagnostic[] = [];
   const recordPath = options.record.split('/').filter((step) => step !== '');
-  if (recordPath.length === 0)
-    {diagnostics.push({ code: 'SRC_RECORD_PATH', severity: 'fatal', message: 'source.xml.record is empty: the slash path of the record elements is needed.', hint: 'Set source.xml.record, e.g. /CadExport/Incidents/Incident.', rule: spec.span });}
-  if (inputs.length === 0)
-    {diagnostics.push({ code: 'SRC_NO_INPUT', severity: 'fatal', message: 'No input file was given.', hint: 'Pass the export file to read.', input: { file: '' } });}
+  if (recordPath.length === 0) {
+    diagnostics.push({ code: 'SRC_RECORD_PATH', severity: 'fatal', message: 'source.xml.record is empty: the slash path of the record elements is needed.', hint: 'Set source.xml.record, e.g. /CadExport/Incidents/Incident.', rule: spec.span });
+  }
+  if (inputs.length === 0) {
+    diagnostics.push({ code: 'SRC_NO_INPUT', severity: 'fatal', message: 'No input file was given.', hint: 'Pass the export file to read.', input: { file: '' } });
+  }
   const parser = new XMLParser({
     preserveOrder: true,
     captureMetaData: true,
@@ -164,7 +189,9 @@ export async function openXmlSource(spec: SourceSpec, inputs: readonly InputFile
     files: inputs.map((input) => ({ table: '', file: inputName(input) })),
     diagnostics,
     async *records() {
-      if (diagnostics.some((d) => d.severity === 'fatal')) {return;}
+      if (diagnostics.some((d) => d.severity === 'fatal')) {
+        return;
+      }
       for (const input of inputs) {
         const file = inputName(input);
         const chunks = new TextChunks(inputBytes(input), spec.encoding);
@@ -173,8 +200,9 @@ export async function openXmlSource(spec: SourceSpec, inputs: readonly InputFile
         } finally {
           await chunks.close();
         }
-        if (chunks.readError !== undefined)
-          {yield { key: '', data: undefined, origin: { file }, raw: '', diagnostics: [unreadable(file, chunks.readError)] };}
+        if (chunks.readError !== undefined) {
+          yield { key: '', data: undefined, origin: { file }, raw: '', diagnostics: [unreadable(file, chunks.readError)] };
+        }
       }
     },
   };
@@ -200,20 +228,28 @@ function parseRecord(spec: SourceSpec, options: XmlOptions, parser: XMLParser, r
   }
   const entry = parsed.find((item) => Object.keys(item).some((key) => key !== ':@' && !key.startsWith('?') && key !== '#comment' && key !== '#text'));
   const name = entry === undefined ? undefined : Object.keys(entry).find((key) => key !== ':@');
-  if (entry === undefined || name === undefined) {return reject(syntax(record.file, record.line, record.column, `the record ${xpath} holds no element.`, 'Check source.xml.record.', { xpath }));}
+  if (entry === undefined || name === undefined) {
+    return reject(syntax(record.file, record.line, record.column, `the record ${xpath} holds no element.`, 'Check source.xml.record.', { xpath }));
+  }
   const built = buildElement(entry, name, xpath, record, options);
   let data: SourceNode;
-  if (typeof built === 'object' && built !== null && !Array.isArray(built)) {data = built as SourceNode;}
-  else {
+  if (typeof built === 'object' && built !== null && !Array.isArray(built)) {
+    data = built as SourceNode;
+  } else {
     data = Object.create(null) as SourceNode;
     data[options.textName] = built;
     setOrigin(data, new XmlOrigin(record, xpath, entry, name, [], options.attributePrefix));
   }
-  if (issues.length > 0) {return { key: '', data: undefined, origin, raw: record.text, diagnostics: issues };}
-  if (spec.key === undefined) {return { key: '', data, origin, raw: record.text, diagnostics: [] };}
+  if (issues.length > 0) {
+    return { key: '', data: undefined, origin, raw: record.text, diagnostics: issues };
+  }
+  if (spec.key === undefined) {
+    return { key: '', data, origin, raw: record.text, diagnostics: [] };
+  }
   const key = keyAt(data, spec.key, options.textName);
-  if (key === '')
-    {return reject({ code: 'SRC_MISSING_KEY', severity: 'error', message: `${record.file}:${record.line}:${record.column}: the record ${xpath} has no value at its key path "${spec.key}".`, hint: 'Every record needs a key; check source.key.', input: origin });}
+  if (key === '') {
+    return reject({ code: 'SRC_MISSING_KEY', severity: 'error', message: `${record.file}:${record.line}:${record.column}: the record ${xpath} has no value at its key path "${spec.key}".`, hint: 'Every record needs a key; check source.key.', input: origin });
+  }
   record.key = key;
   return { key, data, origin: { ...origin, recordKey: key }, raw: record.text, diagnostics: [] };
 }
@@ -250,11 +286,12 @@ async function* readXml(spec: SourceSpec, options: XmlOptions, recordPath: reado
   let refused = false;
 
   const advanceLines = (to: number): void => {
-    for (let k = Math.max(counted, base) - base; k < to - base; k++)
-      {if (text.charCodeAt(k) === LF) {
+    for (let k = Math.max(counted, base) - base; k < to - base; k++) {
+      if (text.charCodeAt(k) === LF) {
         line++;
         lineStart = base + k + 1;
-      }}
+      }
+    }
     counted = Math.max(counted, to);
   };
   const here = (absolute: number): { line: number; column: number } => {
@@ -262,8 +299,14 @@ async function* readXml(spec: SourceSpec, options: XmlOptions, recordPath: reado
     return { line, column: absolute - lineStart + 1 };
   };
   const pathMatches = (): boolean => {
-    if (stack.length !== depth) {return false;}
-    for (let k = 0; k < depth; k++) {if (stack[k]!.name !== recordPath[k]) {return false;}}
+    if (stack.length !== depth) {
+      return false;
+    }
+    for (let k = 0; k < depth; k++) {
+      if (stack[k]!.name !== recordPath[k]) {
+        return false;
+      }
+    }
     return true;
   };
   const xpathOfRecord = (): string =>
@@ -277,8 +320,11 @@ async function* readXml(spec: SourceSpec, options: XmlOptions, recordPath: reado
       const at = record.position(Math.max(0, issue.offset - recordStart));
       issues.push({ code: 'SRC_ENCODING', severity: 'error', message: `Bytes ${issue.bytes} at line ${at.line}, column ${at.column} of ${file} are not valid ${chunks.encoding}.`, hint: 'Declare the encoding the export is written in (source.encoding).', input: { file, ...at, xpath: recordXpath } });
     }
-    if (broken !== undefined) {queue.push({ key: '', data: undefined, origin: { file, line: recordLine, column: recordColumn, xpath: recordXpath }, raw: recordText, diagnostics: [...issues, broken] });}
-    else {queue.push(parseRecord(spec, options, parser, record, recordXpath, issues));}
+    if (broken !== undefined) {
+      queue.push({ key: '', data: undefined, origin: { file, line: recordLine, column: recordColumn, xpath: recordXpath }, raw: recordText, diagnostics: [...issues, broken] });
+    } else {
+      queue.push(parseRecord(spec, options, parser, record, recordXpath, issues));
+    }
     recordStart = -1;
   };
   const outside = (diagnostic: Diagnostic, raw: string): void => {
@@ -287,8 +333,9 @@ async function* readXml(spec: SourceSpec, options: XmlOptions, recordPath: reado
 
   while (!ended && !refused) {
     const more = await chunks.next();
-    if (more === undefined) {ended = true;}
-    else {
+    if (more === undefined) {
+      ended = true;
+    } else {
       advanceLines(scanned);
       const keep = recordStart === -1 ? scanned : recordStart;
       text = text.slice(keep - base) + more;
@@ -303,24 +350,33 @@ async function* readXml(spec: SourceSpec, options: XmlOptions, recordPath: reado
         break;
       }
       i = lt;
-      if (i + 1 >= n && !ended) {break;}
+      if (i + 1 >= n && !ended) {
+        break;
+      }
       const next = text.charCodeAt(i + 1);
       let close = -1;
       if (next === 33 /* ! */) {
         if (text.startsWith('<!--', i)) {
           close = text.indexOf('-->', i + 4);
-          if (close !== -1) {close += 3;}
+          if (close !== -1) {
+            close += 3;
+          }
         } else if (text.startsWith('<![CDATA[', i)) {
           close = text.indexOf(']]>', i + 9);
-          if (close !== -1) {close += 3;}
-        } else if (i + 9 > n && !ended) {break;}
-        else if (text.startsWith('<!DOCTYPE', i)) {
+          if (close !== -1) {
+            close += 3;
+          }
+        } else if (i + 9 > n && !ended) {
+          break;
+        } else if (text.startsWith('<!DOCTYPE', i)) {
           const bracket = text.indexOf('[', i);
           const gt = text.indexOf('>', i);
           if (bracket !== -1 && (gt === -1 || bracket < gt)) {
             const endSubset = text.indexOf(']', bracket);
             close = endSubset === -1 ? -1 : text.indexOf('>', endSubset);
-          } else {close = gt;}
+          } else {
+            close = gt;
+          }
           if (close !== -1) {
             close += 1;
             const declaration = text.slice(i, close);
@@ -333,14 +389,19 @@ async function* readXml(spec: SourceSpec, options: XmlOptions, recordPath: reado
           }
         } else {
           close = text.indexOf('>', i);
-          if (close !== -1) {close += 1;}
+          if (close !== -1) {
+            close += 1;
+          }
         }
         if (close === -1) {
           if (ended) {
             const at = here(base + i);
             const problem = syntax(file, at.line, at.column, 'a comment, CDATA section or declaration is never closed.', 'The file looks truncated.');
-            if (recordStart !== -1) {endRecord(base + n, problem);}
-            else {outside(problem, text.slice(i));}
+            if (recordStart !== -1) {
+              endRecord(base + n, problem);
+            } else {
+              outside(problem, text.slice(i));
+            }
             i = n;
           }
           break;
@@ -351,7 +412,9 @@ async function* readXml(spec: SourceSpec, options: XmlOptions, recordPath: reado
       if (next === 63 /* ? */) {
         close = text.indexOf('?>', i + 2);
         if (close === -1) {
-          if (ended) {i = n;}
+          if (ended) {
+            i = n;
+          }
           break;
         }
         i = close + 2;
@@ -363,16 +426,26 @@ async function* readXml(spec: SourceSpec, options: XmlOptions, recordPath: reado
       for (; k < n; k++) {
         const c = text.charCodeAt(k);
         if (quote !== 0) {
-          if (c === quote) {quote = 0;}
-        } else if (c === 34 || c === 39) {quote = c;}
-        else if (c === 62) {break;}
+          if (c === quote) {
+            quote = 0;
+          }
+        } else if (c === 34 || c === 39) {
+          quote = c;
+        } else if (c === 62) {
+          break;
+        }
       }
       if (k >= n) {
-        if (!ended) {break;}
+        if (!ended) {
+          break;
+        }
         const at = here(base + i);
         const problem = syntax(file, at.line, at.column, 'a tag is never closed (the file ends inside it).', 'The file looks truncated.');
-        if (recordStart !== -1) {endRecord(base + n, problem);}
-        else {outside(problem, text.slice(i));}
+        if (recordStart !== -1) {
+          endRecord(base + n, problem);
+        } else {
+          outside(problem, text.slice(i));
+        }
         i = n;
         break;
       }
@@ -381,7 +454,9 @@ async function* readXml(spec: SourceSpec, options: XmlOptions, recordPath: reado
         const rawName = text.slice(i + 2, k).trim();
         const name = strip ? localName(rawName) : rawName;
         let match = stack.length - 1;
-        while (match >= 0 && stack[match]!.name !== name) {match--;}
+        while (match >= 0 && stack[match]!.name !== name) {
+          match--;
+        }
         if (match === -1) {
           if (recordStart === -1) {
             const at = here(base + i);
@@ -390,13 +465,17 @@ async function* readXml(spec: SourceSpec, options: XmlOptions, recordPath: reado
         } else {
           const closesRecord = recordStart !== -1 && match < depth;
           stack.length = match;
-          if (closesRecord) {endRecord(base + tagEnd);}
+          if (closesRecord) {
+            endRecord(base + tagEnd);
+          }
         }
       } else {
         let nameEnd = i + 1;
         while (nameEnd < k) {
           const c = text.charCodeAt(nameEnd);
-          if (c === 32 || c === 9 || c === 10 || c === 13 || c === 47) {break;}
+          if (c === 32 || c === 9 || c === 10 || c === 13 || c === 47) {
+            break;
+          }
           nameEnd++;
         }
         const rawName = text.slice(i + 1, nameEnd);
@@ -417,7 +496,9 @@ async function* readXml(spec: SourceSpec, options: XmlOptions, recordPath: reado
         }
         if (selfClosing) {
           stack.pop();
-          if (recordStart === base + i) {endRecord(base + tagEnd);}
+          if (recordStart === base + i) {
+            endRecord(base + tagEnd);
+          }
         }
       }
       i = tagEnd;
@@ -428,9 +509,12 @@ async function* readXml(spec: SourceSpec, options: XmlOptions, recordPath: reado
         const at = { line: recordLine, column: recordColumn };
         endRecord(base + n, syntax(file, at.line, at.column, `the file ends inside the record ${recordXpath} (its end tag is missing).`, 'The file looks truncated; check that the export finished writing it.', { xpath: recordXpath }));
       }
-      if (!found && !refused)
-        {outside({ code: 'SRC_RECORD_PATH', severity: 'error', message: `${file}: no element is at the record path ${options.record}.`, hint: 'Check source.xml.record against the document (element names are matched without namespace prefixes unless namespaces: keep).', input: { file, xpath: options.record } }, '');}
+      if (!found && !refused) {
+        outside({ code: 'SRC_RECORD_PATH', severity: 'error', message: `${file}: no element is at the record path ${options.record}.`, hint: 'Check source.xml.record against the document (element names are matched without namespace prefixes unless namespaces: keep).', input: { file, xpath: options.record } }, '');
+      }
     }
-    while (queue.length > 0) {yield queue.shift()!;}
+    while (queue.length > 0) {
+      yield queue.shift()!;
+    }
   }
 }

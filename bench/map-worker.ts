@@ -1,0 +1,43 @@
+/**
+ * One measurement in a fresh process: maps an export with the cadmap engine or the hand-written baseline and
+ * prints one JSON line of figures. Run by bench/run.ts; not meant to be run by hand.
+ */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadMapping, runMapping } from '../packages/core/dist/index.js';
+import { mapNorthwindByHand } from './northwind-baseline.js';
+
+const [mode, dir, mappingFile] = process.argv.slice(2);
+if ((mode !== 'engine' && mode !== 'baseline') || dir === undefined || mappingFile === undefined) {
+  throw new Error('usage: map-worker.ts engine|baseline <export-dir> <mapping.yaml>');
+}
+const files = readdirSync(dir)
+  .sort()
+  .map((name) => join(dir, name));
+
+let calls = 0;
+let failed = 0;
+let bytes = 0;
+const started = performance.now();
+if (mode === 'engine') {
+  const { mapping, diagnostics } = await loadMapping(mappingFile);
+  if (!mapping) {
+    throw new Error(JSON.stringify(diagnostics));
+  }
+  const run = await runMapping(mapping, files.map((path) => ({ path })));
+  for await (const result of run.results()) {
+    calls++;
+    if (result.ok && result.bundle) {
+      bytes += JSON.stringify(result.bundle).length;
+    } else {
+      failed++;
+    }
+  }
+} else {
+  for await (const bundle of mapNorthwindByHand(files)) {
+    calls++;
+    bytes += JSON.stringify(bundle).length;
+  }
+}
+const seconds = (performance.now() - started) / 1000;
+process.stdout.write(`${JSON.stringify({ mode, calls, failed, bytes, seconds, maxRssMb: process.resourceUsage().maxRSS / 1024 })}\n`);

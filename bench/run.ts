@@ -1,0 +1,87 @@
+/**
+ * `npm run bench`: every performance figure of cadmap in one run, each with its ratio to a named baseline.
+ *
+ * Mapping (issue: core): calls/s mapping a generated 100k-call export of the northwind-csv vendor with the
+ * engine, versus a hand-written TypeScript function doing the same mapping (bench/northwind-baseline.ts,
+ * checked to produce identical bundles); peak RSS at 10k and 100k calls. Each measurement runs in a fresh
+ * process. Goals: ≥ 20,000 calls/s on one core, within 1.5× of the baseline, memory flat as input grows.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeSyntheticExport } from '../test/support/sample-data/generate.js';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+const workDir = join(root, '.bench');
+const mappingFile = join(root, 'mappings/northwind-csv/mapping.yaml');
+const sizes = (process.env.BENCH_SIZES ?? '10000,100000').split(',').map(Number);
+const repeats = Number(process.env.BENCH_REPEATS ?? 2);
+
+interface Figures {
+  mode: string;
+  calls: number;
+  failed: number;
+  bytes: number;
+  seconds: number;
+  maxRssMb: number;
+}
+
+function exportOf(size: number): string {
+  const dir = join(workDir, `northwind-${size}`);
+  if (!existsSync(dir) || readdirSync(dir).length < 3) {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const started = performance.now();
+    writeSyntheticExport('northwind-csv', dir, size, 7);
+    console.log(`generated ${size.toLocaleString('en-GB')} calls in ${((performance.now() - started) / 1000).toFixed(1)} s → ${dir}`);
+  }
+  return dir;
+}
+
+function measure(mode: 'engine' | 'baseline', dir: string): Figures {
+  const output = execFileSync(process.execPath, ['--import', 'tsx', join(root, 'bench/map-worker.ts'), mode, dir, mappingFile], {
+    cwd: root,
+    encoding: 'utf8',
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  return JSON.parse(output.trim().split('\n').pop()!) as Figures;
+}
+
+function best(mode: 'engine' | 'baseline', dir: string): Figures {
+  let chosen: Figures | undefined;
+  for (let i = 0; i < repeats; i++) {
+    const figures = measure(mode, dir);
+    if (!chosen || figures.seconds < chosen.seconds) {
+      chosen = figures;
+    }
+  }
+  return chosen!;
+}
+
+const n = (value: number, digits = 0): string => value.toLocaleString('en-GB', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+console.log(`cadmap benchmarks — node ${process.version}, ${cpus()[0]?.model ?? 'cpu'} × ${cpus().length}, best of ${repeats}\n`);
+console.log('## Mapping: northwind-csv export (calls + resources + patients CSV, Windows-1252), output serialised');
+const rows: { size: number; engine: Figures; baseline: Figures }[] = [];
+for (const size of sizes) {
+  const dir = exportOf(size);
+  rows.push({ size, engine: best('engine', dir), baseline: best('baseline', dir) });
+}
+console.log('| calls | engine calls/s | baseline calls/s | engine ÷ baseline time | engine peak RSS | baseline peak RSS |');
+console.log('|---:|---:|---:|---:|---:|---:|');
+for (const { size, engine, baseline } of rows) {
+  if (engine.failed > 0 || engine.calls !== baseline.calls || engine.bytes !== baseline.bytes) {
+    console.log(`!! outputs differ at ${size}: engine ${engine.calls} calls (${engine.failed} failed, ${engine.bytes} bytes), baseline ${baseline.calls} calls (${baseline.bytes} bytes)`);
+  }
+  console.log(
+    `| ${n(size)} | ${n(engine.calls / engine.seconds)} | ${n(baseline.calls / baseline.seconds)} | ${n(engine.seconds / baseline.seconds, 2)}× | ${n(engine.maxRssMb)} MB | ${n(baseline.maxRssMb)} MB |`,
+  );
+}
+const small = rows[0];
+const large = rows[rows.length - 1];
+if (small && large && small !== large) {
+  console.log(`\nmemory growth ${n(small.size)} → ${n(large.size)} calls: engine ${n(large.engine.maxRssMb / small.engine.maxRssMb, 2)}×, baseline ${n(large.baseline.maxRssMb / small.baseline.maxRssMb, 2)}× (flat = 1.00×)`);
+}
+console.log('goals: ≥ 20,000 calls/s; engine ÷ baseline ≤ 1.5×; memory flat as input grows');
