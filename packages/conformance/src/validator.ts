@@ -198,6 +198,17 @@ export class Validator {
     this.checkBinding(value, type.code, node, expression, ctx);
     this.checkConstraints(value, node.constraints, node.path, expression, ctx, rootConstraints, rootBase);
     if (type.code === 'Reference') this.collectReference(value, type, node, expression, ctx);
+    if (type.code === 'Coding') this.checkCodeInSystem(value, expression, ctx);
+  }
+
+  /** A Coding whose system is held locally with complete content must use one of its codes. */
+  private checkCodeInSystem(coding: Json, expression: string, ctx: WalkContext): void {
+    const system = coding['system'];
+    const code = coding['code'];
+    if (typeof system !== 'string' || typeof code !== 'string') return;
+    if (this.terminology.codeInSystem(system, code) === false) {
+      this.report(ctx, 'CONF_CODE_INVALID', 'error', `${expression}.code`, `Code "${code}" does not exist in code system ${system}.`, 'Check the code (and its case) against the code system.');
+    }
   }
 
   private typeStructure(type: ElementType, expression: string, ctx: WalkContext): CompiledStructure | undefined {

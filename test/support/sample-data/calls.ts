@@ -20,10 +20,11 @@ import { Random } from './random.js';
 import {
   ethnicCategories,
   inwardLetters,
+  acuteSites,
   locationDescriptions,
   multiLineLocation,
+  otherSites,
   outwardCodes,
-  receivingSites,
 } from './reference-data.js';
 
 /** What a scenario fixes; everything left out is drawn at random. */
@@ -276,7 +277,7 @@ export function buildCall(rng: Random, incidentId: string, spec: CallSpec): Samp
       first.clear = isoLocal(addMinutes(dcaDone, rng.int(0, 10)));
     }
 
-    const site = rng.pick(receivingSites);
+    const site = category <= 2 || rng.chance(0.7) ? rng.pick(acuteSites) : rng.pick(otherSites);
     const firstPatientSigns = first === dca ? [dca.callSign] : [first.callSign, dca.callSign];
     let standDown: Mutable<SampleResource> | undefined;
     if (spec.standDownExtra ?? rng.chance(0.08)) {
@@ -297,7 +298,7 @@ export function buildCall(rng: Random, incidentId: string, spec: CallSpec): Samp
         finishDca(own, arrivedAt);
         const otherSite =
           (spec.differentSites ?? rng.chance(0.4))
-            ? (receivingSites.find((candidate) => candidate !== site && candidate.ods !== 'RP7EM') ?? site)
+            ? (acuteSites.find((candidate) => candidate !== site) ?? site)
             : site;
         patientSeeds.push({ callSigns: [own.callSign], ...(convey ? { conveyedTo: otherSite } : {}) });
       } else {
@@ -398,9 +399,9 @@ const edgeCaseSpecs: readonly CallSpec[] = [
   },
   {
     connected: '2024-04-09T10:02:00',
-    origin: '01',
-    outcome: { stopCode: 'caller-cancelled' },
-    edgeCases: ['closed with a stop code and no response'],
+    origin: '03',
+    outcome: { stopCode: 'referred-other-service' },
+    edgeCases: ['closed with a stop code (referred to another service) and no response'],
   },
   {
     connected: '2024-05-21T16:44:12',

@@ -153,7 +153,7 @@ export function harbourIncident(call: SampleCall): string {
 export function harbourWriter(directory: string, name = 'harbour_export_2024'): ExportWriter {
   const sink = new FileSink(join(directory, `${name}.xml`));
   sink.write('<?xml version="1.0" encoding="UTF-8"?>\n');
-  sink.write('<hc:CadExport xmlns:hc="urn:harbour:cad:2" schemaVersion="2.3" trust="RX7">\n');
+  sink.write('<hc:CadExport xmlns:hc="urn:harbour:cad:2" schemaVersion="2.3" trust="RHB">\n');
   sink.write('  <hc:Incidents>\n');
   return {
     write(call: SampleCall): void {

@@ -4,10 +4,15 @@
  */
 import type { ReceivingSite } from './model.js';
 
-export const receivingSites: readonly ReceivingSite[] = [
+/** Sites with an emergency department, where Category 1 and 2 patients go. */
+export const acuteSites: readonly ReceivingSite[] = [
   { ods: 'RX1RA', name: 'Northwold General Hospital' },
   { ods: 'RK5BC', name: 'St Aldhelm’s Hospital' },
   { ods: 'RW3KM', name: 'Kingsmere Royal Infirmary' },
+];
+
+/** Other places of care that take Category 3 and 4 patients. */
+export const otherSites: readonly ReceivingSite[] = [
   { ods: 'RTG2F', name: 'Fenbridge Urgent Treatment Centre' },
   { ods: 'RHQ4M', name: 'Ashby Vale Community Hospital' },
   { ods: 'RP7EM', name: 'Eastgate Mental Health Unit' },

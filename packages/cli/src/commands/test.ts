@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createTwoFilesPatch } from 'diff';
 import { parse as parseYaml } from 'yaml';
@@ -156,9 +156,10 @@ function expandGlob(path: string): string[] {
 /** Diagnostics as stable text: no colours, paths relative to the mapping directory. */
 export function renderForGolden(diagnostics: readonly Diagnostic[], baseDir: string): string {
   const display = (file: string): string => relative(baseDir, file).split('\\').join('/');
+  const base = baseDir.endsWith(sep) ? baseDir : `${baseDir}${sep}`;
   return diagnostics
     .map((d) => {
-      const lines = [`${d.severity} ${d.code}: ${d.message}`];
+      const lines = [`${d.severity} ${d.code}: ${d.message.split(base).join('')}`];
       if (d.rule) {
         lines.push(`  rule: ${formatRule(d.rule, display)}`);
       }

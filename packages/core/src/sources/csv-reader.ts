@@ -1,4 +1,4 @@
-import type { Diagnostic } from '../diagnostics/diagnostic.js';
+import type { Diagnostic, InputSpan } from '../diagnostics/diagnostic.js';
 import type { CsvDialect } from '../mapping/model.js';
 import type { TextChunks } from './decode.js';
 import { unreadable } from './inputs.js';
@@ -79,7 +79,9 @@ export class CsvFileReader {
     }
     this.rows = 0;
     for (const problem of row.problems ?? []) {
-      diagnostics.push({ ...problem, severity: 'fatal' });
+      const input: InputSpan = { ...(problem.input ?? { file: this.file }) };
+      delete (input as { row?: number }).row;
+      diagnostics.push({ ...problem, severity: 'fatal', input });
     }
     const seen = new Map<string, number>();
     row.fields.forEach((name, index) => {

@@ -161,6 +161,10 @@ describe('CSV reading', () => {
     const unmatched = await openSource(spec, [{ path: file('x_calls.csv', 'Id\n1\n') }, { path: file('notes.txt', 'x') }, { path: file('y_cx.csv', 'Id\n') , table: 'nope' }]);
     expect(unmatched.diagnostics.map((d) => d.code)).toEqual(['SRC_AMBIGUOUS_INPUT', 'SRC_UNMATCHED_INPUT', 'SRC_UNMATCHED_INPUT', 'SRC_NO_INPUT', 'SRC_NO_INPUT']);
 
+    const quotedHeader = await openSource(oneTable(), [{ path: file('s_calls.csv', 'Id,"Na"me\n1,a\n') }]);
+    expect(quotedHeader.diagnostics.map((d) => [d.code, d.severity, d.input])).toEqual([
+      ['SRC_CSV_QUOTE', 'fatal', { file: quotedHeader.files[0]!.file, table: 'calls', line: 1, column: 8 }],
+    ]);
     const empty = await openSource(oneTable(), [{ path: file('i_calls.csv', '') }]);
     expect(empty.diagnostics.map((d) => d.code)).toEqual(['SRC_CSV_HEADER']);
     const absent = await openSource(oneTable(), [{ path: join(dir, 'absent_calls.csv') }]);
@@ -329,7 +333,14 @@ describe('CSV properties', () => {
             const record = records[index]!;
             expect(record.key).toBe(String(index + 1));
             if (cells.length === 2) {
-              expect(plain(record.data)).toEqual({ Id: String(index + 1), A: cells[0], B: cells[1] });
+              const expected: Record<string, string> = { Id: String(index + 1) };
+              if (cells[0] !== '') {
+                expected.A = cells[0]!;
+              }
+              if (cells[1] !== '') {
+                expected.B = cells[1]!;
+              }
+              expect(plain(record.data)).toEqual(expected);
             } else {
               expect(record.diagnostics.map((d) => d.code)).toEqual(['SRC_CSV_RAGGED_ROW']);
             }

@@ -252,8 +252,8 @@ class TableStream {
     private readonly emit: (record: SourceRecord) => void,
   ) {}
 
-  /** The current row (reading more text when needed), or undefined at the end of the table. */
-  async peek(): Promise<TableRow | undefined> {
+  /** The current row from buffered text, undefined at the end of the table, or NEED_MORE when {@link peek} must read. */
+  peekBuffered(): TableRow | undefined | typeof NEED_MORE {
     for (;;) {
       if (this.head !== undefined) {
         return this.head;
@@ -264,8 +264,7 @@ class TableStream {
       }
       const csv = file.reader.readRow();
       if (csv === NEED_MORE) {
-        await file.reader.fill();
-        continue;
+        return NEED_MORE;
       }
       if (csv === undefined) {
         const error = file.reader.readError;
@@ -278,6 +277,23 @@ class TableStream {
       this.head = makeRow(file, csv);
     }
   }
+
+  /** The current row (reading more text when needed), or undefined at the end of the table. */
+  async peek(): Promise<TableRow | undefined> {
+    for (;;) {
+      const row = this.peekBuffered();
+      if (row !== NEED_MORE) {
+        return row;
+      }
+      await this.plan.files[this.fileIndex]!.reader.fill();
+    }
+  }
+}
+
+/** The current row of a stream, awaiting only when its buffered text is used up. */
+async function current(stream: TableStream): Promise<TableRow | undefined> {
+  const row = stream.peekBuffered();
+  return row === NEED_MORE ? stream.peek() : row;
 }
 
 function makeRow(file: TableFile, csv: CsvRow): TableRow {
@@ -307,7 +323,11 @@ function makeRow(file: TableFile, csv: CsvRow): TableRow {
   }
   const node: SourceNode = Object.create(null) as SourceNode;
   for (let k = 0; k < headers.length; k++) {
-    node[headers[k]!] = fields[k]!;
+    const value = fields[k]!;
+    // An empty cell is an absent value: `X.exists()` is false and `=X` yields nothing, as FHIR has no empty strings.
+    if (value !== '') {
+      node[headers[k]!] = value;
+    }
   }
   setOrigin(node, new CsvOrigin(file, csv.line, csv.row, key));
   row.node = node;
@@ -349,7 +369,10 @@ class CsvJoin {
       let previous: string[] | undefined;
       const seen = this.spec.order === 'any' ? new Set<string>() : undefined;
       for (;;) {
-        const row = this.rootStream.head ?? (await this.rootStream.peek());
+        let row = this.rootStream.peekBuffered();
+        if (row === NEED_MORE) {
+          row = await this.rootStream.peek();
+        }
         if (row === undefined) {
           break;
         }
@@ -406,7 +429,10 @@ class CsvJoin {
   private async collect(stream: TableStream, key: string[] | undefined): Promise<TableRow[]> {
     const rows: TableRow[] = [];
     for (;;) {
-      const row = stream.head ?? (await stream.peek());
+      let row = stream.peekBuffered();
+      if (row === NEED_MORE) {
+        row = await stream.peek();
+      }
       if (row === undefined) {
         return rows;
       }
@@ -441,7 +467,7 @@ class CsvJoin {
       const index = new Map<string, TableRow[]>();
       this.indexed.set(stream.plan, index);
       for (;;) {
-        const row = stream.head ?? (await stream.peek());
+        const row = await current(stream);
         if (row === undefined) {
           break;
         }

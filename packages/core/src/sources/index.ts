@@ -8,8 +8,6 @@ import { openXmlSource } from './xml-source.js';
 export type { OpenedSource, OpenSourceOptions, SourceFileInfo } from './source.js';
 export { ORIGIN, originOf, setOrigin, inputName } from './types.js';
 export type { InputFile, NodeOrigin, RawContent, SourceNode, SourceRecord, SourceValue } from './types.js';
-export { compareKey, compareKeyPart } from './keys.js';
-export { globToRegExp } from './inputs.js';
 
 /**
  * Opens a CAD export for reading: matches the inputs to the declared tables, reads CSV headers and checks the

@@ -127,6 +127,12 @@ describe('NDJSON', () => {
     expect(records[3]!.raw).toBe('{"id":');
   });
 
+  it('reads Windows-1252 bytes', async () => {
+    const bytes = Buffer.concat([Buffer.from('{"id":"1","s":"'), Buffer.from([0xe9, 0xa3, 0x92]), Buffer.from('"}\n')]);
+    const { records } = await readAll(spec('ndjson', { key: 'id', encoding: 'windows-1252' }), [{ path: file('cp.ndjson', bytes) }]);
+    expect(plain(records[0]!.data)).toEqual({ id: '1', s: 'é£’' });
+  });
+
   it('reports unreadable files as rejected input', async () => {
     const { records } = await readAll(spec('ndjson'), [{ path: join(dir, 'absent.ndjson') }]);
     expect(records.map((r) => r.diagnostics.map((d) => d.code))).toEqual([['SRC_FILE_UNREADABLE']]);

@@ -75,7 +75,7 @@ describe('XML', () => {
         { callSign: 'A1', eta: 'é', text: 'first' },
         { callSign: 'A2', CallSign: 'A2', text: '<raw> & text' },
       ],
-      Empty: '',
+      // <Empty/> is absent: empty elements are absent values
       Notes: 'Tom & Jerry',
     });
     expect(Object.getPrototypeOf(records[0]!.data)).toBeNull();
@@ -119,6 +119,12 @@ describe('XML', () => {
     expect(summary(truncated.records)).toEqual([['1', false, ''], ['', true, 'SRC_XML_SYNTAX@2:1']]);
     const nothing = await readAll(spec({ record: '/Other/Incident' }, { key: 'id' }), [{ path: file('none.xml', document) }]);
     expect(summary(nothing.records)).toEqual([['', true, 'SRC_RECORD_PATH@undefined:undefined']]);
+  });
+
+  it('reads Windows-1252 bytes', async () => {
+    const bytes = Buffer.concat([Buffer.from('<R><I id="1">Caf'), Buffer.from([0xe9, 0x20, 0xa3, 0x92]), Buffer.from('</I></R>')]);
+    const { records } = await readAll(spec({ record: '/R/I' }, { key: 'id', encoding: 'windows-1252' }), [{ path: file('cp.xml', bytes) }]);
+    expect(plain(records[0]!.data)).toEqual({ id: '1', text: 'Café £’' });
   });
 
   it('never throws on arbitrary text inside a record', async () => {

@@ -130,7 +130,10 @@ function buildElement(entry: OrderedEntry, name: string, xpath: string, record: 
     for (const attribute of Object.keys(attributes)) {
       const key = options.attributePrefix + attribute;
       attributeNames.push(key);
-      node[key] = decodeEntities(String(attributes[attribute]));
+      const value = decodeEntities(String(attributes[attribute]));
+      if (value !== '') {
+        node[key] = value;
+      }
     }
   }
   const positions = new Map<string, number>();
@@ -142,6 +145,9 @@ function buildElement(entry: OrderedEntry, name: string, xpath: string, record: 
     const position = (positions.get(childName) ?? 0) + 1;
     positions.set(childName, position);
     const value = buildElement(child, childName, `${xpath}/${childName}[${position}]`, record, options);
+    if (value === '') {
+      continue;
+    }
     const existing = node[childName];
     if (existing === undefined) {
       node[childName] = value;

@@ -194,7 +194,7 @@ class RecordTransform implements EvalSink {
       key: source.key,
       ok: !hasErrors(this.diagnostics),
       bundle,
-      diagnostics: this.diagnostics,
+      diagnostics: distinct(this.diagnostics),
       ...(provenance ? { provenance } : {}),
       source,
     };
@@ -385,6 +385,22 @@ class RecordTransform implements EvalSink {
   private inputOf(expression: CompiledExpression, context: unknown, vars: Vars): InputSpan | undefined {
     return this.inputsOf(expression, context, vars)[0] ?? originOf(context)?.locate() ?? this.source.origin;
   }
+}
+
+/** The same problem found twice in one record (e.g. one patient listed under two responses) is reported once. */
+function distinct(diagnostics: Diagnostic[]): Diagnostic[] {
+  if (diagnostics.length < 2) {
+    return diagnostics;
+  }
+  const seen = new Set<string>();
+  return diagnostics.filter((d) => {
+    const signature = `${d.code}\u0000${d.message}\u0000${d.rule?.file}:${d.rule?.line}:${d.rule?.column}\u0000${d.input?.file}:${d.input?.line}:${d.input?.column}:${d.input?.field}:${d.input?.xpath}:${d.input?.pointer}`;
+    if (seen.has(signature)) {
+      return false;
+    }
+    seen.add(signature);
+    return true;
+  });
 }
 
 /** FHIR has no empty strings or nulls: such values count as absent. */
