@@ -39,11 +39,11 @@ export default tseslint.config(
     },
   },
   {
-    files: ['packages/cli/src/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts', '**/*.test.ts'],
+    files: ['packages/cli/src/**/*.ts', 'bench/**/*.ts', 'packages/*/bench/**/*.ts', 'test/**/*.ts', '**/*.test.ts'],
     rules: { 'no-console': 'off' },
   },
   {
-    files: ['**/*.test.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    files: ['**/*.test.ts', 'test/**/*.ts', 'bench/**/*.ts', 'packages/*/bench/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-assignment': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',

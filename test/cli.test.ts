@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fixtureTree, normalisePaths } from './support/fixtures.js';
@@ -154,5 +154,47 @@ describe('cadmap explain', () => {
     const { code, stderr } = runCli(['explain', '-m', 'm.yaml', dir, '--record', 'nope'], { cwd: dir });
     expect(code).toBe(1);
     expect(stderr).toMatch(/First keys in the input: 1001, 1002/);
+  });
+});
+
+describe('cadmap test', () => {
+  function mappingDir() {
+    return fixtureTree({
+      'mapping.yaml': mapping,
+      'tests/one/input/x_calls.csv': goodCalls,
+      'tests/one/input/x_patients.csv': 'IncidentId,PatientNo\n1001,1\n1002,1\n',
+    });
+  }
+
+  it('records golden output with --update, then passes', () => {
+    const dir = mappingDir();
+    expect(runCli(['test', dir, '--update']).stdout).toMatch(/✓ one: updated \(2 bundles/);
+    const { code, stdout } = runCli(['test', dir]);
+    expect(stdout).toMatch(/✓ one: 2 bundles, 0 diagnostics as expected\n1 passed, 0 failed/);
+    expect(code).toBe(0);
+  });
+
+  it('fails with a readable diff when the output changes', () => {
+    const dir = mappingDir();
+    runCli(['test', dir, '--update']);
+    const edited = mapping.replace('status: completed', 'status: in-progress');
+    writeFileSync(join(dir, 'mapping.yaml'), edited);
+    const { code, stdout } = runCli(['test', dir]);
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/✗ one: 2 of 2 bundles differ/);
+    expect(stdout).toMatch(/-\s+"status": "completed",\n\s+\+\s+"status": "in-progress",/);
+  });
+});
+
+describe('provenance', () => {
+  it('writes where every element came from with --provenance', () => {
+    const dir = project(goodCalls);
+    const { code } = runCli(['map', '-m', 'm.yaml', dir, '--out', 'out.ndjson', '--provenance', 'prov.ndjson'], { cwd: dir });
+    expect(code).toBe(0);
+    const first = JSON.parse(readFileSync(join(dir, 'prov.ndjson'), 'utf8').split('\n')[0]!);
+    const sent = first.provenance.find((p: { expression: string }) => p.expression === 'Bundle.entry[0].resource.sent');
+    expect(sent.rule).toMatchObject({ line: 19, column: 14, ruleId: 'call' });
+    expect(sent.inputs[0]).toMatchObject({ table: 'calls', row: 1, field: 'CallConnected', fieldIndex: 2, recordKey: '1001' });
+    expect(sent.inputValues).toEqual(['01/06/2024 10:00:00']);
   });
 });

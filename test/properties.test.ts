@@ -88,7 +88,7 @@ function mutate(data: SourceNode, mutations: readonly Mutation[]): SourceNode {
       (slot.holder as Record<string | number, unknown>)[slot.key] = m.kind === 'drop-rows' ? [] : m.kind === 'double-rows' ? [...current, ...current] : current;
     } else if (typeof current !== 'object' || current === null) {
       if (m.kind === 'remove' && !Array.isArray(slot.holder)) {
-        delete (slot.holder as Record<string, unknown>)[slot.key as string];
+        delete (slot.holder)[slot.key as string];
       } else {
         (slot.holder as Record<string | number, unknown>)[slot.key] = m.kind === 'blank' ? '' : m.text;
       }
