@@ -3,6 +3,9 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Diagnostic, MapResult } from '@cadmap/core';
 
+/** What a result produced: the bundle, or the document of a non-bundle target (e.g. a CQI case). */
+export const outputOf = (result: MapResult): unknown => result.bundle ?? result.document;
+
 /** Writes text to a file with back-pressure; created lazily on the first write. */
 export class LazyFileWriter {
   private stream: WriteStream | undefined;
@@ -39,7 +42,7 @@ export function ndjsonSink(path: string): BundleSink {
   const writer = new LazyFileWriter(path);
   return {
     description: path,
-    write: (result) => writer.write(`${JSON.stringify(result.bundle)}\n`),
+    write: (result) => writer.write(`${JSON.stringify(outputOf(result))}\n`),
     close: () => writer.close(),
   };
 }
@@ -50,11 +53,11 @@ export function directorySink(dir: string): BundleSink {
   return {
     description: `${dir}/`,
     async write(result) {
-      const base = safeFileName(result.key || result.bundle?.id || 'bundle');
+      const base = safeFileName(result.key || result.bundle?.id || 'record');
       const count = used.get(base) ?? 0;
       used.set(base, count + 1);
       const writer = new LazyFileWriter(join(dir, `${count === 0 ? base : `${base}-${count + 1}`}.json`));
-      await writer.write(`${JSON.stringify(result.bundle, null, 2)}\n`);
+      await writer.write(`${JSON.stringify(outputOf(result), null, 2)}\n`);
       await writer.close();
     },
     close: () => Promise.resolve(),
@@ -65,7 +68,7 @@ export function streamSink(stream: { write(text: string): unknown }): BundleSink
   return {
     description: 'standard output',
     write: (result) => {
-      stream.write(`${JSON.stringify(result.bundle)}\n`);
+      stream.write(`${JSON.stringify(outputOf(result))}\n`);
       return Promise.resolve();
     },
     close: () => Promise.resolve(),

@@ -1,5 +1,17 @@
-import fhirpath from 'fhirpath';
-import r4Model from 'fhirpath/fhir-context/r4';
+import { createRequire } from 'node:module';
+import type fhirpathModule from 'fhirpath';
+import type r4ModelModule from 'fhirpath/fhir-context/r4';
+
+let engine: { fhirpath: typeof fhirpathModule; model: typeof r4ModelModule } | undefined;
+
+/** fhirpath.js is loaded on the first invariant that needs it: most checks are decided natively (cold start). */
+function fhirpathEngine(): { fhirpath: typeof fhirpathModule; model: typeof r4ModelModule } {
+  if (!engine) {
+    const require = createRequire(import.meta.url);
+    engine = { fhirpath: require('fhirpath') as typeof fhirpathModule, model: require('fhirpath/fhir-context/r4') as typeof r4ModelModule };
+  }
+  return engine;
+}
 
 type Compiled = (data: unknown, env?: Record<string, unknown>) => unknown[];
 
@@ -18,12 +30,17 @@ export class InvariantEngine {
     return this.compiled.size;
   }
 
+  /** Evaluations per expression (diagnostics for benchmarks and tests). */
+  readonly evaluations = new Map<string, number>();
+
   evaluate(expression: string, basePath: string, data: unknown, resource: unknown, rootResource: unknown): InvariantResult {
     const key = `${basePath}\u0000${expression}`;
+    this.evaluations.set(expression, (this.evaluations.get(expression) ?? 0) + 1);
     let fn = this.compiled.get(key);
     if (fn === undefined) {
       try {
-        fn = fhirpath.compile({ base: basePath, expression }, r4Model, { traceFn: () => undefined }) as Compiled;
+        const { fhirpath, model } = fhirpathEngine();
+        fn = fhirpath.compile({ base: basePath, expression }, model, { traceFn: () => undefined }) as Compiled;
       } catch (error) {
         fn = `does not compile: ${error instanceof Error ? error.message : String(error)}`;
       }
@@ -38,4 +55,52 @@ export class InvariantEngine {
       return { error: error instanceof Error ? error.message : String(error) };
     }
   }
+}
+
+type Json = Record<string, unknown>;
+type FastCheck = (value: Json) => boolean | undefined;
+
+const isRecord = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const entries = (v: Json): Json[] => (Array.isArray(v['entry']) ? v['entry'].filter(isRecord) : []);
+const noContained: FastCheck = (v) => (v['contained'] === undefined ? true : undefined);
+const UCUM = 'http://unitsofmeasure.org';
+
+/**
+ * Native equivalents of the hottest R4 core invariants, keyed by constraint key and guarded by the exact R4
+ * expression text (a profile that reuses a key with another expression falls back to FHIRPath). A check returns
+ * true/false when it can decide, undefined to defer to FHIRPath.
+ */
+const fastInvariants: ReadonlyMap<string, { expression: string; check: FastCheck }> = new Map([
+  ['dom-2', { expression: 'contained.contained.empty()', check: noContained }],
+  ['dom-3', { expression: "contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants().as(canonical) | %resource.descendants().as(uri) | %resource.descendants().as(url))) or descendants().where(reference = '#').exists() or descendants().where(as(canonical) = '#').exists() or descendants().where(as(canonical) = '#').exists()).not()).trace('unmatched', id).empty()", check: noContained }],
+  ['org-1', { expression: '(identifier.count() + name.count()) > 0', check: (v) => (Array.isArray(v['identifier']) && v['identifier'].length > 0) || v['name'] !== undefined || (v['_name'] === undefined ? false : undefined) }],
+  ['dom-4', { expression: 'contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()', check: noContained }],
+  ['dom-5', { expression: 'contained.meta.security.empty()', check: noContained }],
+  ['dom-6', { expression: 'text.`div`.exists()', check: (v) => isRecord(v['text']) && v['text']['div'] !== undefined }],
+  ['ref-1', { expression: "reference.startsWith('#').not() or (reference.substring(1).trace('url') in %rootResource.contained.id.trace('ids'))", check: (v) => (typeof v['reference'] !== 'string' || !v['reference'].startsWith('#') ? true : undefined) }],
+  ['per-1', { expression: 'start.hasValue().not() or end.hasValue().not() or (start <= end)', check: (v) => (v['start'] === undefined || v['end'] === undefined ? true : undefined) }],
+  ['cpt-2', { expression: 'value.empty() or system.exists()', check: (v) => (v['_value'] !== undefined ? undefined : v['value'] === undefined || v['system'] !== undefined) }],
+  ['qty-3', { expression: 'code.empty() or system.exists()', check: (v) => (v['_code'] !== undefined ? undefined : v['code'] === undefined || v['system'] !== undefined) }],
+  ['att-1', { expression: 'data.empty() or contentType.exists()', check: (v) => (v['_data'] !== undefined ? undefined : v['data'] === undefined || v['contentType'] !== undefined) }],
+  ['sqty-1', { expression: 'comparator.empty()', check: (v) => (v['_comparator'] !== undefined ? undefined : v['comparator'] === undefined) }],
+  ['drt-1', { expression: 'code.exists() implies ((system = %ucum) and value.exists())', check: (v) => (v['code'] === undefined && v['_code'] === undefined ? true : v['system'] === UCUM && v['value'] !== undefined) }],
+  ['bdl-1', { expression: "total.empty() or (type = 'searchset') or (type = 'history')", check: (v) => v['total'] === undefined || v['type'] === 'searchset' || v['type'] === 'history' }],
+  ['bdl-2', { expression: "entry.search.empty() or (type = 'searchset')", check: (v) => v['type'] === 'searchset' || entries(v).every((e) => e['search'] === undefined) }],
+  ['bdl-3', { expression: "entry.all(request.exists() = (%resource.type = 'batch' or %resource.type = 'transaction' or %resource.type = 'history'))", check: (v) => { const want = v['type'] === 'batch' || v['type'] === 'transaction' || v['type'] === 'history'; return entries(v).every((e) => (e['request'] !== undefined) === want); } }],
+  ['bdl-4', { expression: "entry.all(response.exists() = (%resource.type = 'batch-response' or %resource.type = 'transaction-response' or %resource.type = 'history'))", check: (v) => { const want = v['type'] === 'batch-response' || v['type'] === 'transaction-response' || v['type'] === 'history'; return entries(v).every((e) => (e['response'] !== undefined) === want); } }],
+  // bdl-7 (unique fullUrl + versionId) is checked natively, in one pass, as CONF_DUPLICATE_FULLURL.
+  ['bdl-7', { expression: "(type = 'history') or entry.where(fullUrl.exists()).select(fullUrl&resource.meta.versionId).isDistinct()", check: () => true }],
+  ['bdl-9', { expression: "type = 'document' implies (identifier.system.exists() and identifier.value.exists())", check: (v) => (v['type'] !== 'document' ? true : undefined) }],
+  ['bdl-10', { expression: "type = 'document' implies (timestamp.hasValue())", check: (v) => (v['type'] !== 'document' ? true : undefined) }],
+  ['bdl-11', { expression: "type = 'document' implies entry.first().resource.is(Composition)", check: (v) => (v['type'] !== 'document' ? true : undefined) }],
+  ['bdl-12', { expression: "type = 'message' implies entry.first().resource.is(MessageHeader)", check: (v) => (v['type'] !== 'message' ? true : undefined) }],
+  ['bdl-5', { expression: 'resource.exists() or request.exists() or response.exists()', check: (v) => v['resource'] !== undefined || v['request'] !== undefined || v['response'] !== undefined }],
+  ['bdl-8', { expression: "fullUrl.exists() implies fullUrl.contains('/_history/').not()", check: (v) => (typeof v['fullUrl'] !== 'string' ? (v['fullUrl'] === undefined ? true : undefined) : !v['fullUrl'].includes('/_history/')) }],
+]);
+
+/** Decides a core invariant natively when it can (see {@link fastInvariants}); undefined means "evaluate FHIRPath". */
+export function fastInvariant(key: string, expression: string, value: unknown): boolean | undefined {
+  const fast = fastInvariants.get(key);
+  if (!fast || fast.expression !== expression || !isRecord(value)) return undefined;
+  return fast.check(value);
 }

@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import type { CodeSystem, StructureDefinition, ValueSet } from 'fhir/r4.js';
-import * as tar from 'tar';
+import type * as tarModule from 'tar';
 
 /** A conformance resource the registry can hold (StructureDefinition, ValueSet, CodeSystem, …). */
 export interface CanonicalResource {
@@ -153,6 +153,7 @@ export class FhirPackageRegistry {
     let name = basename(file).replace(/\.(tgz|tar\.gz)$/i, '');
     let version = '';
     let count = 0;
+    const tar = createRequire(import.meta.url)('tar') as typeof tarModule;
     tar.t({
       file,
       sync: true,

@@ -1,6 +1,6 @@
 import type { ElementDefinitionConstraint, StructureDefinition } from 'fhir/r4.js';
 import type { ConformanceCode, ConformanceIssue, Severity } from './codes.js';
-import { InvariantEngine } from './invariants.js';
+import { InvariantEngine, fastInvariant } from './invariants.js';
 import { primitiveProblem } from './primitives.js';
 import type { FhirPackageRegistry } from './registry.js';
 import { SnapshotGenerator } from './snapshot.js';
@@ -249,6 +249,7 @@ export class Validator {
     }
     for (const child of children) {
       const group = groups.get(child);
+      if (!group && child.min === 0 && (child.slices.length === 0 || child.slices.every((s) => s.min === 0))) continue;
       const childExpression = `${expression}.${child.name.replace('[x]', '')}`;
       if (!group) {
         if (child.min > 0) {
@@ -619,7 +620,8 @@ export class Validator {
         seen.add(c.key);
         const bestPractice = c.extension?.some((e) => e.url === BEST_PRACTICE_EXTENSION && e.valueBoolean === true) === true;
         if (bestPractice && this.bestPractice === 'ignore') continue;
-        const result = this.invariants.evaluate(c.expression, base, value, ctx.resource, ctx.rootResource);
+        const fast = fastInvariant(c.key, c.expression, value);
+        const result = fast !== undefined ? { ok: fast } : this.invariants.evaluate(c.expression, base, value, ctx.resource, ctx.rootResource);
         if ('error' in result) {
           this.report(ctx, 'CONF_INVARIANT_ERROR', 'warning', expression, `${c.key}: could not evaluate "${c.expression}": ${result.error}.`, undefined, c.key);
         } else if (!result.ok) {
@@ -677,16 +679,20 @@ export class Validator {
     const entries = Array.isArray(bundle['entry']) ? bundle['entry'] : [];
     const byFullUrl = new Map<string, number>();
     const byTypeAndId = new Map<string, number>();
+    const seenVersions = new Map<string, number>();
     const history = bundle['type'] === 'history';
     entries.forEach((entry, i) => {
       if (!isRecord(entry)) return;
       const fullUrl = entry['fullUrl'];
       if (typeof fullUrl === 'string') {
-        const first = byFullUrl.get(fullUrl);
+        const meta = isRecord(entry['resource']) ? entry['resource']['meta'] : undefined;
+        const version = isRecord(meta) && typeof meta['versionId'] === 'string' ? meta['versionId'] : '';
+        const key = `${fullUrl}|${version}`;
+        const first = seenVersions.get(key);
+        if (first === undefined) seenVersions.set(key, i);
+        if (!byFullUrl.has(fullUrl)) byFullUrl.set(fullUrl, i);
         if (first !== undefined && !history) {
           this.report(ctx, 'CONF_DUPLICATE_FULLURL', 'error', `${expression}.entry[${i}].fullUrl`, `fullUrl ${fullUrl} is also used by entry[${first}].`, 'Give every entry its own fullUrl.');
-        } else if (first === undefined) {
-          byFullUrl.set(fullUrl, i);
         }
       }
       const resource = entry['resource'];

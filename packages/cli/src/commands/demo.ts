@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { loadMapping, runMapping } from '@cadmap/core';
 import { makeRenderer, parseInputs, useColor } from '../common.js';
 import { exitCodes, UsageError, type CliIo } from '../io.js';
-import { deadLetterOf, LazyFileWriter } from '../output.js';
+import { deadLetterOf, LazyFileWriter, outputOf } from '../output.js';
 import { RunSummary } from '../summary.js';
 
 export const demoHelp = `cadmap demo [--mappings <dir>] [--out <dir>]
@@ -56,10 +56,10 @@ export async function demoCommand(io: CliIo, argv: readonly string[]): Promise<n
       summary.add(result.diagnostics);
       if (result.skipped === true) {
         summary.skipped++;
-      } else if (result.ok && result.bundle) {
+      } else if (result.ok && outputOf(result) !== undefined) {
         summary.mapped++;
-        summary.entries += result.bundle.entry?.length ?? 0;
-        await bundles.write(`${JSON.stringify(result.bundle)}\n`);
+        summary.entries += result.bundle?.entry?.length ?? 0;
+        await bundles.write(`${JSON.stringify(outputOf(result))}\n`);
       } else {
         summary.failed++;
         await deadLetter.write(`${JSON.stringify(deadLetterOf(result))}\n`);

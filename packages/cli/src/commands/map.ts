@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { hasErrors, runMapping, type MapResult } from '@cadmap/core';
 import { loadMappingOrReport, makeRenderer, parseInputs, useColor } from '../common.js';
 import { exitCodes, Progress, UsageError, type CliIo } from '../io.js';
-import { deadLetterOf, directorySink, LazyFileWriter, ndjsonSink, streamSink, type BundleSink } from '../output.js';
+import { deadLetterOf, directorySink, LazyFileWriter, ndjsonSink, outputOf, streamSink, type BundleSink } from '../output.js';
 import { RunSummary } from '../summary.js';
 
 export const mapHelp = `cadmap map --mapping <mapping.yaml> <inputs…> [options]
@@ -91,12 +91,12 @@ export async function mapCommand(io: CliIo, argv: readonly string[]): Promise<nu
     summary.add(result.diagnostics);
     if (result.skipped === true) {
       summary.skipped++;
-    } else if (result.ok && result.bundle) {
+    } else if (result.ok && outputOf(result) !== undefined) {
       summary.mapped++;
-      summary.entries += result.bundle.entry?.length ?? 0;
+      summary.entries += result.bundle?.entry?.length ?? 0;
       await sink.write(result);
       if (provenance && result.provenance) {
-        await provenance.write(`${JSON.stringify({ key: result.key, bundleId: result.bundle.id, provenance: result.provenance })}\n`);
+        await provenance.write(`${JSON.stringify({ key: result.key, ...(result.bundle ? { bundleId: result.bundle.id } : {}), provenance: result.provenance })}\n`);
       }
     } else {
       summary.failed++;

@@ -6,7 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { formatInput, formatRule, mapAll, type Diagnostic, type InputFile, type Mapping } from '@cadmap/core';
 import { loadMappingOrReport, parseInputs, useColor } from '../common.js';
 import { exitCodes, UsageError, type CliIo } from '../io.js';
-import { safeFileName } from '../output.js';
+import { outputOf, safeFileName } from '../output.js';
 
 export const testHelp = `cadmap test <mapping-dir> [--update] [--case <name>]
 
@@ -76,12 +76,13 @@ async function runCase(mapping: Mapping, caseDir: string, mappingDir: string, up
   const allDiagnostics: Diagnostic[] = [...diagnostics];
   for (const result of results) {
     allDiagnostics.push(...result.diagnostics);
-    if (result.bundle && result.ok) {
-      let name = safeFileName(result.key || result.bundle.id || 'bundle');
+    const output = outputOf(result);
+    if (output !== undefined && result.ok) {
+      let name = safeFileName(result.key || result.bundle?.id || 'record');
       for (let n = 2; actualBundles.has(name); n++) {
         name = `${safeFileName(result.key)}-${n}`;
       }
-      actualBundles.set(name, `${JSON.stringify(result.bundle, null, 2)}\n`);
+      actualBundles.set(name, `${JSON.stringify(output, null, 2)}\n`);
     }
   }
   const actualDiagnostics = renderForGolden(allDiagnostics, mappingDir);

@@ -8,6 +8,7 @@ import { compileExpression } from '../expressions/index.js';
 import type { CompiledExpression, ExpressionEnv } from '../expressions/types.js';
 import { compileDatePattern, loadLookupFile } from '../functions/index.js';
 import { compileTemplate, pathText, type TemplateCompiler, type TemplateNode } from '../transform/template.js';
+import type { MappingTarget } from '../targets.js';
 import type { CsvTable, LookupTable, LookupTarget, SourceSpec } from './model.js';
 import { checkAgainstSchema } from './schema.js';
 import { YamlSpans } from './yaml-spans.js';
@@ -26,6 +27,13 @@ export interface CompiledRule {
 
 export type KeyPart = { readonly kind: 'literal'; readonly value: string } | { readonly kind: 'expression'; readonly expression: CompiledExpression };
 
+/** For non-bundle targets: the document built per record. */
+export interface CompiledDocument {
+  readonly key?: readonly KeyPart[];
+  readonly template: TemplateNode;
+  readonly span: RuleSpan;
+}
+
 export interface CompiledBundle {
   readonly type: KeyPart;
   readonly key?: readonly KeyPart[];
@@ -40,11 +48,16 @@ export interface Mapping {
   readonly id: string;
   readonly title?: string;
   readonly namespace: string;
+  /** What each record becomes. */
+  readonly target: MappingTarget;
   readonly source: SourceSpec;
   readonly constants: Readonly<Record<string, unknown>>;
   readonly lookups: ReadonlyMap<string, LookupTable>;
   readonly bundle: CompiledBundle;
+  /** fhir-bundle: the resource rules (none for other targets). */
   readonly rules: readonly CompiledRule[];
+  /** Other targets: the document template. */
+  readonly document?: CompiledDocument;
   readonly env: ExpressionEnv;
   /** Every file the mapping was built from: the mapping, its imports, lookup files. */
   readonly files: readonly string[];
@@ -106,7 +119,8 @@ export async function loadMapping(file: string, options: LoadMappingOptions = {}
   const namespace = mappingNamespace(mappingValue.id, mappingValue.namespace);
   const ruleTypes = new Map<string, string>();
   const ruleIdSpans = new Map<string, RuleSpan>();
-  mappingValue.resources.forEach((rule, index) => {
+  const resourceRules = mappingValue.resources ?? [];
+  resourceRules.forEach((rule, index) => {
     const span = spans.ofNode(nodeAt(doc, ['resources', String(index), 'id']), { ruleId: rule.id });
     const earlier = ruleIdSpans.get(rule.id);
     if (earlier) {
@@ -173,7 +187,7 @@ export async function loadMapping(file: string, options: LoadMappingOptions = {}
     span: spans.ofNode(bundleNode ?? doc.contents, { yamlPath: 'bundle' }),
   };
 
-  const rules: CompiledRule[] = mappingValue.resources.map((rule, index) => {
+  const rules: CompiledRule[] = resourceRules.map((rule, index) => {
     const at = ['resources', String(index)];
     const compiler = makeCompiler(rule.id);
     const forEach = rule.forEach !== undefined ? compileField(rule.forEach, [...at, 'forEach'], doc, compiler) : undefined;
@@ -192,6 +206,16 @@ export async function loadMapping(file: string, options: LoadMappingOptions = {}
     return { ...rest, ...(forEach ? { forEach } : {}), ...(rule.as !== undefined ? { as: rule.as } : {}) };
   });
 
+  const documentDoc = mappingValue.document;
+  const documentCompiler = makeCompiler(undefined);
+  const document: CompiledDocument | undefined = documentDoc
+    ? {
+        ...(documentDoc.key !== undefined ? { key: compileKey(documentDoc.key, ['document', 'key'], doc, documentCompiler) } : {}),
+        template: compileTemplate(nodeAt(doc, ['document', 'template'])!, ['document', 'template'], documentCompiler),
+        span: spans.ofNode(nodeAt(doc, ['document']), { yamlPath: 'document' }),
+      }
+    : undefined;
+
   if (hasErrors(diagnostics)) {
     return { diagnostics };
   }
@@ -200,11 +224,13 @@ export async function loadMapping(file: string, options: LoadMappingOptions = {}
     id: mappingValue.id,
     ...(mappingValue.title !== undefined ? { title: mappingValue.title } : {}),
     namespace,
+    target: mappingValue.target ?? 'fhir-bundle',
     source,
     constants,
     lookups,
     bundle,
     rules,
+    ...(document ? { document } : {}),
     env: env(),
     files,
   };
@@ -216,12 +242,14 @@ interface MappingDocument {
   id: string;
   title?: string;
   namespace?: string;
+  target?: MappingTarget;
+  document?: { key?: string | string[]; template: Record<string, unknown> };
   imports?: string[];
   constants?: Record<string, unknown>;
   lookups?: Record<string, LookupDocument>;
   source: SourceDocument;
   bundle?: { type?: string; key?: string | string[]; template?: Record<string, unknown> };
-  resources: { id: string; resourceType: string; key: string | string[]; when?: string; forEach?: string; as?: string; template: Record<string, unknown> }[];
+  resources?: { id: string; resourceType: string; key: string | string[]; when?: string; forEach?: string; as?: string; template: Record<string, unknown> }[];
 }
 
 interface LookupDocument {

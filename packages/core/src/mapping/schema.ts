@@ -103,6 +103,14 @@ function toDiagnostic(error: ErrorObject, doc: Document, spans: YamlSpans, schem
         rule: spans.ofNode(nodeAtPath(doc, segments), { yamlPath: where }),
       };
     }
+    case 'not':
+      return {
+        code: 'MAP_SCHEMA',
+        severity: 'error',
+        message: 'A mapping builds either FHIR bundles (`bundle:` and `resources:`) or, with `target: cqi-case`, one document per record (`document:`), not both.',
+        hint: 'Remove the sections that do not belong to the target, or set `target:`.',
+        rule: spans.ofNode(nodeAtPath(doc, segments), { yamlPath: where }),
+      };
     case 'enum':
       return {
         code: 'MAP_SCHEMA',

@@ -5,6 +5,8 @@ import { hasErrors } from '../diagnostics/diagnostic.js';
 import type { CompiledExpression, EvalReport, EvalSink } from '../expressions/types.js';
 import type { KeyPart, Mapping } from '../mapping/load.js';
 import { originOf, type SourceRecord } from '../sources/types.js';
+import { checkDocument, documentRoot, type MappingTarget } from '../targets.js';
+import { lookupProvenance } from './provenance.js';
 import type { TemplateNode } from './template.js';
 
 /** Where one output element came from: the mapping rule and the input cells it read. */
@@ -27,6 +29,8 @@ export interface MapResult {
   readonly bundle?: Bundle;
   /** True when the mapping deliberately built nothing for this record (every rule's `when` was false). */
   readonly skipped?: boolean;
+  /** Non-bundle targets (e.g. `cqi-case`): the document built for the record. */
+  readonly document?: unknown;
   readonly diagnostics: readonly Diagnostic[];
   /** Present when provenance was requested. */
   readonly provenance?: readonly ProvenanceEntry[];
@@ -60,7 +64,8 @@ export function transformRecord(mapping: Mapping, source: SourceRecord, options:
   if (source.data === undefined) {
     return { key: source.key, ok: false, diagnostics: source.diagnostics, source };
   }
-  return new RecordTransform(mapping, source, options.provenance === true).run();
+  const transform = new RecordTransform(mapping, source, options.provenance === true);
+  return mapping.target === 'fhir-bundle' ? transform.run() : transform.runDocument(mapping.target);
 }
 
 class RecordTransform implements EvalSink {
@@ -92,6 +97,44 @@ class RecordTransform implements EvalSink {
       ...(expression ? { rule: expression.span } : {}),
       ...(input ? { input } : {}),
     });
+  }
+
+  /** Builds the one document of a non-bundle target, checks it against the target's model and links problems back. */
+  runDocument(target: Exclude<MappingTarget, 'fhir-bundle'>): MapResult {
+    const { mapping, source } = this;
+    const data = source.data!;
+    const spec = mapping.document!;
+    const vars: Vars = { ...mapping.constants, record: data, index: 0, key: source.key };
+    const key = spec.key ? this.key(spec.key, data, vars, spec.span) : source.key;
+    const root = documentRoot[target];
+    this.provenance = [];
+    const document = this.instantiate(spec.template, data, { ...vars, key: key ?? source.key }, '');
+    const provenance = this.provenance.map((p) => ({ ...p, expression: `${root}${p.expression}` }));
+    if (document !== undefined) {
+      for (const problem of checkDocument(target, document)) {
+        const origin = problem.expression !== undefined && problem.rule === undefined ? lookupProvenance(provenance, problem.expression) : undefined;
+        this.diagnostics.push(origin ? { ...problem, rule: origin.rule, ...(origin.inputs[0] ? { input: origin.inputs[0] } : {}) } : problem);
+      }
+    } else {
+      this.diagnostics.push({
+        code: 'MAP_RECORD_SKIPPED',
+        severity: 'information',
+        message: `The document template built nothing for record '${source.key}'.`,
+        hint: 'Check the `$when` conditions of the document template.',
+        rule: spec.span,
+        input: source.origin,
+      });
+    }
+    const ok = !hasErrors(this.diagnostics);
+    return {
+      key: key ?? source.key,
+      ok,
+      ...(document === undefined && ok ? { skipped: true } : {}),
+      ...(document !== undefined ? { document } : {}),
+      diagnostics: distinct(this.diagnostics),
+      ...(this.trackProvenance ? { provenance } : {}),
+      source,
+    };
   }
 
   run(): MapResult {

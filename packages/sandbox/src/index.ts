@@ -1,0 +1,2 @@
+export { createTestCa } from './tls/certificates.js';
+export type { PemPair, TestCa } from './tls/certificates.js';
