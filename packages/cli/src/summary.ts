@@ -1,4 +1,7 @@
-import type { Diagnostic } from '@cadmap/core';
+import type { Diagnostic, MapResult } from '@cadmap/core';
+
+/** What happens to a mapped record: written out, sent to the dead letter, or deliberately skipped. */
+export type Disposition = 'mapped' | 'failed' | 'skipped';
 
 /** Counts of a run, by outcome and by diagnostic code. */
 export class RunSummary {
@@ -9,6 +12,23 @@ export class RunSummary {
   entries = 0;
   readonly byCode = new Map<string, { severity: Diagnostic['severity']; count: number; first: Diagnostic }>();
   private readonly started = performance.now();
+
+  /** Counts one result and says where it goes. */
+  count(result: MapResult): Disposition {
+    this.records++;
+    this.add(result.diagnostics);
+    if (result.skipped === true) {
+      this.skipped++;
+      return 'skipped';
+    }
+    if (result.ok && (result.bundle ?? result.document) !== undefined) {
+      this.mapped++;
+      this.entries += result.bundle?.entry?.length ?? 0;
+      return 'mapped';
+    }
+    this.failed++;
+    return 'failed';
+  }
 
   add(diagnostics: readonly Diagnostic[]): void {
     for (const diagnostic of diagnostics) {

@@ -52,16 +52,10 @@ export async function demoCommand(io: CliIo, argv: readonly string[]): Promise<n
     const bundles = new LazyFileWriter(join(outDir, `${vendor}.ndjson`));
     const deadLetter = new LazyFileWriter(join(outDir, `${vendor}.dead-letter.ndjson`));
     for await (const result of run.results()) {
-      summary.records++;
-      summary.add(result.diagnostics);
-      if (result.skipped === true) {
-        summary.skipped++;
-      } else if (result.ok && outputOf(result) !== undefined) {
-        summary.mapped++;
-        summary.entries += result.bundle?.entry?.length ?? 0;
+      const disposition = summary.count(result);
+      if (disposition === 'mapped') {
         await bundles.write(`${JSON.stringify(outputOf(result))}\n`);
-      } else {
-        summary.failed++;
+      } else if (disposition === 'failed') {
         await deadLetter.write(`${JSON.stringify(deadLetterOf(result))}\n`);
       }
     }

@@ -1,9 +1,9 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { hasErrors, runMapping, type MapResult } from '@cadmap/core';
+import { hasErrors, runMapping } from '@cadmap/core';
 import { loadMappingOrReport, makeRenderer, parseInputs, useColor } from '../common.js';
 import { exitCodes, Progress, UsageError, type CliIo } from '../io.js';
-import { deadLetterOf, directorySink, LazyFileWriter, ndjsonSink, outputOf, streamSink, type BundleSink } from '../output.js';
+import { deadLetterOf, directorySink, LazyFileWriter, ndjsonSink, streamSink, type BundleSink } from '../output.js';
 import { RunSummary } from '../summary.js';
 
 export const mapHelp = `cadmap map --mapping <mapping.yaml> <inputs…> [options]
@@ -82,24 +82,17 @@ export async function mapCommand(io: CliIo, argv: readonly string[]): Promise<nu
   const deadLetter = new LazyFileWriter(deadLetterPath);
   const provenance = values.provenance !== undefined ? new LazyFileWriter(resolve(io.cwd, values.provenance)) : undefined;
   const progress = new Progress(io.stderr, io.stderr.isTTY === true && values.quiet !== true && values.json !== true);
-  const printed: MapResult[] = [];
   const allDiagnostics = [...run.diagnostics];
   let shown = 0;
 
   for await (const result of run.results()) {
-    summary.records++;
-    summary.add(result.diagnostics);
-    if (result.skipped === true) {
-      summary.skipped++;
-    } else if (result.ok && outputOf(result) !== undefined) {
-      summary.mapped++;
-      summary.entries += result.bundle?.entry?.length ?? 0;
+    const disposition = summary.count(result);
+    if (disposition === 'mapped') {
       await sink.write(result);
       if (provenance && result.provenance) {
         await provenance.write(`${JSON.stringify({ key: result.key, ...(result.bundle ? { bundleId: result.bundle.id } : {}), provenance: result.provenance })}\n`);
       }
-    } else {
-      summary.failed++;
+    } else if (disposition === 'failed') {
       await deadLetter.write(`${JSON.stringify(deadLetterOf(result))}\n`);
     }
     if (result.diagnostics.length > 0) {
@@ -109,7 +102,6 @@ export async function mapCommand(io: CliIo, argv: readonly string[]): Promise<nu
         progress.done();
         report(renderer.render(result.diagnostics.filter((d) => d.severity !== 'information')));
         shown++;
-        printed.push(result);
       }
     }
     progress.update(summary.records, summary.failed);

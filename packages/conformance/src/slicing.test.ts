@@ -1,0 +1,99 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Checker } from './checker.js';
+import { ukCoreChecker } from '../test/support.js';
+
+const profileUrl = 'http://example.org/StructureDefinition/bp-like';
+const loinc = (code: string) => ({ coding: [{ system: 'http://loinc.org', code }] });
+
+describe('slicing discriminators', () => {
+  let checker: Checker;
+  beforeAll(() => {
+    checker = ukCoreChecker();
+    checker.registry.addResource({
+      resourceType: 'StructureDefinition',
+      url: profileUrl,
+      name: 'BpLike',
+      status: 'draft',
+      kind: 'resource',
+      abstract: false,
+      type: 'Observation',
+      baseDefinition: 'http://hl7.org/fhir/StructureDefinition/Observation',
+      derivation: 'constraint',
+      differential: {
+        element: [
+          { id: 'Observation.identifier', path: 'Observation.identifier', slicing: { discriminator: [{ type: 'exists', path: 'system' }], rules: 'closed' } },
+          { id: 'Observation.identifier:withSystem', path: 'Observation.identifier', sliceName: 'withSystem', max: '1' },
+          { id: 'Observation.identifier:withSystem.system', path: 'Observation.identifier.system', min: 1 },
+          { id: 'Observation.identifier:bare', path: 'Observation.identifier', sliceName: 'bare' },
+          { id: 'Observation.identifier:bare.system', path: 'Observation.identifier.system', max: '0' },
+          { id: 'Observation.value[x]', path: 'Observation.value[x]', slicing: { discriminator: [{ type: 'type', path: '$this' }], rules: 'closed' } },
+          { id: 'Observation.value[x]:valueQuantity', path: 'Observation.value[x]', sliceName: 'valueQuantity', type: [{ code: 'Quantity' }] },
+          { id: 'Observation.value[x]:valueQuantity.unit', path: 'Observation.value[x].unit', min: 1 },
+          { id: 'Observation.component', path: 'Observation.component', slicing: { discriminator: [{ type: 'pattern', path: 'code' }], ordered: true, rules: 'closed' } },
+          { id: 'Observation.component:systolic', path: 'Observation.component', sliceName: 'systolic', min: 1, max: '1' },
+          { id: 'Observation.component:systolic.code', path: 'Observation.component.code', patternCodeableConcept: loinc('8480-6') },
+          { id: 'Observation.component:diastolic', path: 'Observation.component', sliceName: 'diastolic', min: 1, max: '1' },
+          { id: 'Observation.component:diastolic.code', path: 'Observation.component.code', patternCodeableConcept: loinc('8462-4') },
+        ],
+      },
+    });
+  });
+
+  const observation = () => ({
+    resourceType: 'Observation',
+    status: 'final',
+    code: loinc('85354-9'),
+    identifier: [{ system: 'http://example.org/ids', value: '1' }, { value: '2' }],
+    valueQuantity: { value: 120, unit: 'mmHg' },
+    component: [
+      { code: loinc('8480-6'), valueQuantity: { value: 120 } },
+      { code: loinc('8462-4'), valueQuantity: { value: 80 } },
+    ],
+  });
+  const check = (o: object) => checker.checkResource(o, { profiles: [profileUrl] }).issues.filter((i) => i.severity === 'error');
+
+  it('a conforming resource has no errors', () => {
+    expect(check(observation())).toEqual([]);
+  });
+
+  it('pattern discriminator: slice min, closed and ordered', () => {
+    const missing = observation();
+    missing.component.pop();
+    expect(check(missing)).toContainEqual(expect.objectContaining({ code: 'CONF_SLICE', expression: 'Observation.component', ruleKey: 'diastolic' }));
+    const swapped = observation();
+    swapped.component.reverse();
+    expect(check(swapped)).toContainEqual(expect.objectContaining({ code: 'CONF_SLICE', expression: 'Observation.component[1]' }));
+    const extra = observation();
+    extra.component.push({ code: loinc('9999-9'), valueQuantity: { value: 1 } });
+    expect(check(extra)).toContainEqual(expect.objectContaining({ code: 'CONF_SLICE', expression: 'Observation.component[2]' }));
+  });
+
+  it('exists discriminator: two identifiers with a system break withSystem 0..1', () => {
+    const o = observation();
+    o.identifier.push({ system: 'http://example.org/ids', value: '3' });
+    expect(check(o)).toContainEqual(expect.objectContaining({ code: 'CONF_SLICE', ruleKey: 'withSystem' }));
+  });
+
+  it('type discriminator: a closed choice slice rejects other types and applies slice constraints', () => {
+    const o: Record<string, unknown> = observation();
+    delete o['valueQuantity'];
+    o['valueString'] = 'high';
+    expect(check(o)).toContainEqual(expect.objectContaining({ code: 'CONF_SLICE', expression: 'Observation.valueString' }));
+    const noUnit = observation();
+    noUnit.valueQuantity = { value: 1 } as typeof noUnit.valueQuantity;
+    expect(check(noUnit)).toContainEqual(expect.objectContaining({ code: 'CONF_CARDINALITY', expression: 'Observation.valueQuantity.unit' }));
+  });
+
+  it('extension context: a Patient-only extension on an Observation is an error', () => {
+    const o = { ...observation(), extension: [{ url: 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-BirthSex', valueCodeableConcept: { text: 'x' } }] };
+    expect(check(o)).toContainEqual(expect.objectContaining({ code: 'CONF_EXTENSION', expression: 'Observation.extension[0]' }));
+  });
+
+  it('an extension is checked against its own profile (value type and ext-1)', () => {
+    const patient = { resourceType: 'Patient', extension: [{ url: 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-BirthSex', valueString: 'M' }] };
+    const issues = checker.checkResource(patient, { profiles: ['https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient'] }).issues;
+    expect(issues).toContainEqual(expect.objectContaining({ code: 'CONF_TYPE', expression: 'Patient.extension[0].valueString' }));
+    const both = { resourceType: 'Patient', extension: [{ url: 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-BirthSex', valueCodeableConcept: { text: 'x' }, extension: [{ url: 'a', valueString: 'b' }] }] };
+    expect(checker.checkResource(both).issues).toContainEqual(expect.objectContaining({ code: 'CONF_INVARIANT', ruleKey: 'ext-1', expression: 'Patient.extension[0]' }));
+  });
+});
