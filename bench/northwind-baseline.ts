@@ -204,7 +204,7 @@ class CsvFile {
   private ended = false;
 
   constructor(path: string) {
-    this.chunks = (createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+    this.chunks = (createReadStream(path, { highWaterMark: 1 << 16 }) as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
   }
 
   /** The current row without consuming it, or undefined at the end of the file. */

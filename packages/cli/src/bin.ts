@@ -1,6 +1,16 @@
 #!/usr/bin/env node
 import { main } from './main.js';
 
+// Output piped into a reader that stops early (`cadmap … | head`) is not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') {
+      process.exit(0);
+    }
+    throw error;
+  });
+}
+
 const io = { cwd: process.cwd(), env: process.env, stdout: process.stdout, stderr: process.stderr };
 main(io, process.argv.slice(2)).then(
   (code) => {

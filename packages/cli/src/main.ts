@@ -4,6 +4,8 @@ import { explainCommand, explainHelp } from './commands/explain.js';
 import { lintCommand, lintHelp } from './commands/lint.js';
 import { mapCommand, mapHelp } from './commands/map.js';
 import { testCommand, testHelp } from './commands/test.js';
+import { submitCommand, submitHelp } from './commands/submit.js';
+import { sandboxCommand, sandboxHelp } from './commands/sandbox.js';
 import { MappingInvalid } from './common.js';
 import { exitCodes, UsageError, type CliIo } from './io.js';
 
@@ -15,6 +17,8 @@ const commands: Record<string, { run: Command; help: string; summary: string }> 
   test: { run: testCommand, help: testHelp, summary: 'run the golden cases of a mapping' },
   demo: { run: demoCommand, help: demoHelp, summary: 'map the bundled sample exports of every vendor (the README main job)' },
   explain: { run: explainCommand, help: explainHelp, summary: 'show which rule and cell produced each element of one record' },
+  submit: { run: submitCommand, help: submitHelp, summary: 'map, check and submit bundles to the Ambulance Data Submission API (DPS)' },
+  sandbox: { run: sandboxCommand, help: sandboxHelp, summary: 'run a local DPS over HTTPS and write a config to point cadmap at it' },
 };
 
 export function usage(): string {

@@ -5,6 +5,7 @@ import { createChecker } from './checker.js';
 import { attachProvenance, renderText } from './outcome.js';
 import { adsProfiles, fixtures, readJson, ukCoreRegistry } from '../test/support.js';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- fixtures are real FHIR JSON mutated freely in tests
 type Json = Record<string, any>;
 const bundle = (): Json => readJson<Json>(join(fixtures, 'ads-bundle.json'));
 const errorsOf = (checker: Checker, b: Json) => checker.checkBundle(b).issues.filter((i) => i.severity === 'error');
@@ -72,6 +73,18 @@ describe('ADS profiles on top of UK Core', () => {
     const b = bundle();
     b.entry[0].resource.about[0].reference = 'urn:uuid:8a3f0e52-2c1b-5d4e-9f61-0c7d2e4b6a04';
     expect(errorsOf(checker, b)).toContainEqual(expect.objectContaining({ code: 'CONF_REFERENCE', expression: 'Bundle.entry[0].resource.about[0].reference' }));
+  });
+
+  it('Bundle.type message needs a MessageHeader first (bdl-12, evaluated by FHIRPath)', () => {
+    const b = bundle();
+    b.type = 'message';
+    expect(errorsOf(checker, b)).toContainEqual(expect.objectContaining({ code: 'CONF_INVARIANT', ruleKey: 'bdl-12', expression: 'Bundle' }));
+  });
+
+  it('a non-modifier extension in modifierExtension is an error', () => {
+    const b = bundle();
+    b.entry[0].resource.modifierExtension = [b.entry[0].resource.extension.pop()];
+    expect(errorsOf(checker, b)).toContainEqual(expect.objectContaining({ code: 'CONF_EXTENSION', expression: 'Bundle.entry[0].resource.modifierExtension[0]' }));
   });
 
   it('canonical aliases let a trust use the real URLs', () => {

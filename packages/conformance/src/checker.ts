@@ -66,7 +66,7 @@ export function createChecker(options: CheckerOptions = {}): Checker {
   for (const source of options.packages ?? []) {
     registry.loadPackage(source, options.fhirCacheDir !== undefined ? { fhirCacheDir: options.fhirCacheDir } : {});
   }
-  for (const [from, to] of Object.entries(options.canonicalAliases ?? {})) registry.addAlias(from, to);
+  for (const [from, to] of Object.entries(options.canonicalAliases ?? {})) {registry.addAlias(from, to);}
   const validator = new Validator(registry, {
     ...(options.defaultProfiles ? { defaultProfiles: options.defaultProfiles } : {}),
     ...(options.bestPractice ? { bestPractice: options.bestPractice } : {}),
@@ -87,7 +87,7 @@ export function createChecker(options: CheckerOptions = {}): Checker {
       const byEntry = new Map<number, ConformanceIssue[]>();
       for (const issue of result.issues) {
         const m = /^Bundle\.entry\[(\d+)\]/.exec(issue.expression);
-        if (!m?.[1]) continue;
+        if (!m?.[1]) {continue;}
         const index = Number(m[1]);
         const list = byEntry.get(index) ?? [];
         list.push(issue);

@@ -46,7 +46,7 @@ export class InvariantEngine {
       }
       this.compiled.set(key, fn);
     }
-    if (typeof fn === 'string') return { error: fn };
+    if (typeof fn === 'string') {return { error: fn };}
     try {
       const result = fn(data, { resource, rootResource });
       // An empty result satisfies the invariant (display-only references and ref-1, as the HL7 validator does).
@@ -101,6 +101,6 @@ const fastInvariants: ReadonlyMap<string, { expression: string; check: FastCheck
 /** Decides a core invariant natively when it can (see {@link fastInvariants}); undefined means "evaluate FHIRPath". */
 export function fastInvariant(key: string, expression: string, value: unknown): boolean | undefined {
   const fast = fastInvariants.get(key);
-  if (!fast || fast.expression !== expression || !isRecord(value)) return undefined;
+  if (!fast || fast.expression !== expression || !isRecord(value)) {return undefined;}
   return fast.check(value);
 }

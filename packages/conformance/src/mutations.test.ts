@@ -4,6 +4,7 @@ import type { Checker } from './checker.js';
 import type { ConformanceCode } from './codes.js';
 import { impliedProfile, readJson, ukCoreChecker, ukCoreExamples } from '../test/support.js';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- fixtures are real FHIR JSON mutated freely in tests
 type Json = Record<string, any>;
 
 function example(name: string): Json {

@@ -14,7 +14,7 @@ export function toOperationOutcome(issues: readonly ConformanceIssue[]): Operati
     resourceType: 'OperationOutcome',
     issue: issues.map((i): OperationOutcomeIssue => ({
       severity: i.severity,
-      code: conformanceCodes[i.code].issueType as OperationOutcomeIssue['code'],
+      code: conformanceCodes[i.code].issueType,
       details: { coding: [{ system: conformanceCodeSystem, code: i.code }], text: i.message },
       ...(i.hint !== undefined ? { diagnostics: i.hint } : {}),
       ...(i.expression ? { expression: [i.expression] } : {}),
@@ -44,17 +44,17 @@ export function attachProvenance(issues: readonly ConformanceIssue[], lookup: Pr
     let found: ProvenanceEntry | undefined;
     while (path) {
       found = lookup(path);
-      if (found?.rule || found?.input) break;
+      if (found?.rule || found?.input) {break;}
       path = parentPath(path);
     }
-    if (!found) return issue;
+    if (!found) {return issue;}
     return { ...issue, ...(found.rule ? { rule: found.rule } : {}), ...(found.input ? { input: found.input } : {}) };
   });
 }
 
 /** The FHIRPath one step up: drops a trailing `[n]`, else the last `.name`. */
 export function parentPath(path: string): string | undefined {
-  if (path.endsWith(']')) return path.slice(0, path.lastIndexOf('['));
+  if (path.endsWith(']')) {return path.slice(0, path.lastIndexOf('['));}
   const dot = path.lastIndexOf('.');
   return dot > 0 ? path.slice(0, dot) : undefined;
 }
@@ -66,18 +66,18 @@ export interface TextRenderOptions {
 
 /** A human-readable list, one issue per paragraph, errors first. */
 export function renderText(issues: readonly ConformanceDiagnostic[], options: TextRenderOptions = {}): string {
-  if (issues.length === 0) return 'No conformance issues.\n';
+  if (issues.length === 0) {return 'No conformance issues.\n';}
   const order = { fatal: 0, error: 1, warning: 2, information: 3 } as const;
   const sorted = [...issues].sort((a, b) => order[a.severity] - order[b.severity]);
   const lines: string[] = [];
   for (const i of sorted) {
     lines.push(`${i.severity} ${i.code} at ${i.expression || '(package)'}`);
     lines.push(`  ${i.message}`);
-    if (i.rule) lines.push(`  rule: ${i.rule.file}:${i.rule.line}:${i.rule.column}${i.rule.yamlPath ? ` (${i.rule.yamlPath})` : ''}`);
-    if (i.input) lines.push(`  input: ${describeInput(i.input)}`);
-    if (i.hint) lines.push(`  hint: ${i.hint}`);
+    if (i.rule) {lines.push(`  rule: ${i.rule.file}:${i.rule.line}:${i.rule.column}${i.rule.yamlPath ? ` (${i.rule.yamlPath})` : ''}`);}
+    if (i.input) {lines.push(`  input: ${describeInput(i.input)}`);}
+    if (i.hint) {lines.push(`  hint: ${i.hint}`);}
     const frame = options.frame?.(i);
-    if (frame) lines.push(...frame.split('\n').map((l) => `  ${l}`));
+    if (frame) {lines.push(...frame.split('\n').map((l) => `  ${l}`));}
   }
   const counts = (['fatal', 'error', 'warning', 'information'] as const).map((s) => [s, issues.filter((i) => i.severity === s).length] as const).filter(([, n]) => n > 0);
   lines.push('', counts.map(([s, n]) => `${n} ${s}${n === 1 ? '' : s === 'information' ? '' : 's'}`).join(', '));
@@ -86,12 +86,12 @@ export function renderText(issues: readonly ConformanceDiagnostic[], options: Te
 
 function describeInput(input: InputSpan): string {
   const parts = [input.file];
-  if (input.line !== undefined) parts[0] = `${input.file}:${input.line}${input.column !== undefined ? `:${input.column}` : ''}`;
-  if (input.row !== undefined) parts.push(`row ${input.row}`);
-  if (input.field !== undefined) parts.push(`field ${input.field}`);
-  if (input.pointer !== undefined) parts.push(`pointer ${input.pointer}`);
-  if (input.xpath !== undefined) parts.push(`xpath ${input.xpath}`);
-  if (input.recordKey !== undefined) parts.push(`record ${input.recordKey}`);
+  if (input.line !== undefined) {parts[0] = `${input.file}:${input.line}${input.column !== undefined ? `:${input.column}` : ''}`;}
+  if (input.row !== undefined) {parts.push(`row ${input.row}`);}
+  if (input.field !== undefined) {parts.push(`field ${input.field}`);}
+  if (input.pointer !== undefined) {parts.push(`pointer ${input.pointer}`);}
+  if (input.xpath !== undefined) {parts.push(`xpath ${input.xpath}`);}
+  if (input.recordKey !== undefined) {parts.push(`record ${input.recordKey}`);}
   return parts.join(', ');
 }
 
@@ -136,7 +136,7 @@ export function renderSarif(issues: readonly ConformanceDiagnostic[], options: S
               },
             });
           }
-          if (locations.length === 0 && options.artifactUri) locations.push({ physicalLocation: { artifactLocation: { uri: options.artifactUri } } });
+          if (locations.length === 0 && options.artifactUri) {locations.push({ physicalLocation: { artifactLocation: { uri: options.artifactUri } } });}
           return {
             ruleId: i.code,
             level: level(i.severity),

@@ -27,24 +27,24 @@ const numericTypes = new Set(['decimal', 'integer', 'positiveInt', 'unsignedInt'
 
 /** Returns what is wrong with a primitive JSON value of the given FHIR type, or undefined when it is valid. */
 export function primitiveProblem(type: string, value: unknown): string | undefined {
-  if (type === 'boolean') return typeof value === 'boolean' ? undefined : `expected a JSON boolean, found ${describe(value)}`;
+  if (type === 'boolean') {return typeof value === 'boolean' ? undefined : `expected a JSON boolean, found ${describe(value)}`;}
   if (numericTypes.has(type)) {
-    if (typeof value !== 'number' || !Number.isFinite(value)) return `expected a JSON number, found ${describe(value)}`;
-    if (type === 'decimal') return undefined;
-    if (!Number.isInteger(value)) return `${value} is not an integer`;
-    if (value > 2147483647 || value < -2147483648) return `${value} is outside the 32-bit range of ${type}`;
-    if (type === 'positiveInt' && value < 1) return `${value} is not a positiveInt (≥ 1)`;
-    if (type === 'unsignedInt' && value < 0) return `${value} is not an unsignedInt (≥ 0)`;
+    if (typeof value !== 'number' || !Number.isFinite(value)) {return `expected a JSON number, found ${describe(value)}`;}
+    if (type === 'decimal') {return undefined;}
+    if (!Number.isInteger(value)) {return `${value} is not an integer`;}
+    if (value > 2147483647 || value < -2147483648) {return `${value} is outside the 32-bit range of ${type}`;}
+    if (type === 'positiveInt' && value < 1) {return `${value} is not a positiveInt (≥ 1)`;}
+    if (type === 'unsignedInt' && value < 0) {return `${value} is not an unsignedInt (≥ 0)`;}
     return undefined;
   }
-  if (typeof value !== 'string') return `expected a JSON string, found ${describe(value)}`;
-  if (value.length === 0) return 'empty string: leave the property out instead';
-  if (type === 'xhtml') return /^\s*<div[\s>]/.test(value) ? undefined : 'narrative XHTML must be a <div> element';
+  if (typeof value !== 'string') {return `expected a JSON string, found ${describe(value)}`;}
+  if (value.length === 0) {return 'empty string: leave the property out instead';}
+  if (type === 'xhtml') {return /^\s*<div[\s>]/.test(value) ? undefined : 'narrative XHTML must be a <div> element';}
   if (type === 'string' || type === 'markdown') {
     return value.trim().length === 0 ? 'the string has only whitespace' : undefined;
   }
   const pattern = patterns[type];
-  if (pattern && !pattern.test(value)) return `"${value}" is not a valid ${type}`;
+  if (pattern && !pattern.test(value)) {return `"${value}" is not a valid ${type}`;}
   if ((type === 'date' || type === 'dateTime' || type === 'instant') && value.length >= 10 && !isRealDate(value)) {
     return `"${value}" is not a real calendar date`;
   }
@@ -60,9 +60,9 @@ function isRealDate(value: string): boolean {
 }
 
 function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return 'an object';
-  if (typeof value === 'string') return `the string "${value.length > 40 ? `${value.slice(0, 40)}…` : value}"`;
-  return `${typeof value} ${String(value)}`;
+  if (value === null) {return 'null';}
+  if (Array.isArray(value)) {return 'an array';}
+  if (typeof value === 'object') {return 'an object';}
+  if (typeof value === 'string') {return `the string "${value.length > 40 ? `${value.slice(0, 40)}…` : value}"`;}
+  return `${typeof value} ${typeof value === 'number' || typeof value === 'boolean' ? String(value) : ''}`.trim();
 }

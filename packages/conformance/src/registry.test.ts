@@ -23,7 +23,7 @@ function packageFolder(name: string, version: string, resources: object[], layou
   const root = mkdtempSync(join(tmpdir(), 'cadmap-pkg-'));
   const dir = layout === 'package' ? join(root, 'package') : root;
   mkdirSync(dir, { recursive: true });
-  if (layout === 'package') writeFileSync(join(dir, 'package.json'), JSON.stringify({ name, version, fhirVersions: ['4.0.1'] }));
+  if (layout === 'package') {writeFileSync(join(dir, 'package.json'), JSON.stringify({ name, version, fhirVersions: ['4.0.1'] }));}
   resources.forEach((r, i) => writeFileSync(join(dir, `r${i}.json`), JSON.stringify(r)));
   writeFileSync(join(dir, 'not-fhir.json'), '{"hello": 1}');
   return root;

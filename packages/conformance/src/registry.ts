@@ -53,11 +53,17 @@ const R4_CORE_FILES = [
   'v2-tables.json',
 ] as const;
 
-const CACHE_FORMAT = 1;
+const CACHE_FORMAT = 2;
+
+/** One cached core resource: [file, resourceType, version, type, kind, derivation]. */
+type CoreRow = readonly [string, string, string | null, string | null, string | null, string | null];
 
 interface CoreCacheIndex {
   readonly format: number;
-  readonly entries: readonly (Omit<IndexEntry, 'resource' | 'load'> & { readonly file: string })[];
+  /** Canonical URL ⟶ rows (usually one). */
+  readonly byUrl: Readonly<Record<string, readonly CoreRow[]>>;
+  /** Core type name ⟶ [canonical URL, kind]. */
+  readonly types: Readonly<Record<string, readonly [string, string]>>;
 }
 
 /**
@@ -68,6 +74,8 @@ interface CoreCacheIndex {
 export class FhirPackageRegistry {
   private readonly byUrl = new Map<string, IndexEntry[]>();
   private readonly coreTypeByName = new Map<string, IndexEntry>();
+  private lazyCore: { readonly dir: string; readonly index: CoreCacheIndex } | undefined;
+  private readonly materialised = new Set<string>();
   private readonly aliases = new Map<string, string>();
   readonly problems: PackageProblem[] = [];
   readonly packages: LoadedPackage[] = [];
@@ -80,15 +88,18 @@ export class FhirPackageRegistry {
   loadR4Core(options: { cacheDir?: string } = {}): void {
     if (options.cacheDir !== undefined) {
       const indexFile = join(options.cacheDir, 'index.json');
-      if (!existsSync(indexFile)) buildCoreCache(options.cacheDir);
-      const index = JSON.parse(readFileSync(indexFile, 'utf8')) as CoreCacheIndex;
-      if (index.format === CACHE_FORMAT) {
-        for (const entry of index.entries) {
-          const file = join(options.cacheDir, entry.file);
-          this.addEntry({ ...entry, resource: undefined, load: () => JSON.parse(readFileSync(file, 'utf8')) as CanonicalResource }, true);
+      try {
+        let index = existsSync(indexFile) ? (JSON.parse(readFileSync(indexFile, 'utf8')) as CoreCacheIndex) : undefined;
+        if (index?.format !== CACHE_FORMAT) {
+          buildCoreCache(options.cacheDir);
+          index = JSON.parse(readFileSync(indexFile, 'utf8')) as CoreCacheIndex;
         }
-        this.packages.push({ name: 'hl7.fhir.r4.core', version: '4.0.1', source: options.cacheDir, resourceCount: index.entries.length });
+        // Entries are materialised on first lookup, so a fresh process pays only for what it uses.
+        this.lazyCore = { dir: options.cacheDir, index };
+        this.packages.push({ name: 'hl7.fhir.r4.core', version: '4.0.1', source: options.cacheDir, resourceCount: Object.keys(index.byUrl).length });
         return;
+      } catch (error) {
+        this.problems.push({ source: options.cacheDir, message: `R4 core cache unusable (${error instanceof Error ? error.message : String(error)}); loading the full definitions instead` });
       }
     }
     let count = 0;
@@ -114,12 +125,12 @@ export class FhirPackageRegistry {
       return undefined;
     }
     if (statSync(folder).isFile()) {
-      if (/\.(tgz|tar\.gz)$/i.test(folder)) return this.loadTarball(folder);
+      if (/\.(tgz|tar\.gz)$/i.test(folder)) {return this.loadTarball(folder);}
       this.problems.push({ source, message: `Not a package folder or .tgz: ${source}` });
       return undefined;
     }
     const inner = join(folder, 'package');
-    if (existsSync(join(inner, 'package.json'))) folder = inner;
+    if (existsSync(join(inner, 'package.json'))) {folder = inner;}
     let name = basename(resolvePath(folder));
     let version = '';
     const manifestFile = join(folder, 'package.json');
@@ -134,7 +145,7 @@ export class FhirPackageRegistry {
     }
     let count = 0;
     for (const file of listJsonFiles(folder)) {
-      if (/(^|[\\/])(package|\.index)\.json$/.test(file)) continue;
+      if (/(^|[\\/])(package|\.index)\.json$/.test(file)) {continue;}
       let parsed: unknown;
       try {
         parsed = JSON.parse(readFileSync(file, 'utf8'));
@@ -161,7 +172,7 @@ export class FhirPackageRegistry {
         const chunks: Buffer[] = [];
         entry.on('data', (chunk: Buffer) => chunks.push(chunk));
         entry.on('end', () => {
-          if (!entry.path.endsWith('.json')) return;
+          if (!entry.path.endsWith('.json')) {return;}
           const text = Buffer.concat(chunks).toString('utf8');
           try {
             const parsed = JSON.parse(text) as { name?: string; version?: string };
@@ -183,22 +194,22 @@ export class FhirPackageRegistry {
   }
 
   private addParsed(parsed: unknown): number {
-    if (!isRecord(parsed) || typeof parsed['resourceType'] !== 'string') return 0;
+    if (!isRecord(parsed) || typeof parsed['resourceType'] !== 'string') {return 0;}
     if (parsed['resourceType'] === 'Bundle' && Array.isArray(parsed['entry'])) {
       let count = 0;
       for (const entry of parsed['entry'] as unknown[]) {
-        if (isRecord(entry) && isRecord(entry['resource'])) count += this.addParsed(entry['resource']);
+        if (isRecord(entry) && isRecord(entry['resource'])) {count += this.addParsed(entry['resource']);}
       }
       return count;
     }
-    if (!conformanceTypes.has(parsed['resourceType'])) return 0;
+    if (!conformanceTypes.has(parsed['resourceType'])) {return 0;}
     this.addResource(parsed as CanonicalResource);
     return 1;
   }
 
   /** Adds one conformance resource (a later resource with the same url and version replaces an earlier one). */
   addResource(resource: CanonicalResource, core = false): void {
-    if (resource.url === undefined) return;
+    if (resource.url === undefined) {return;}
     const sd = resource.resourceType === 'StructureDefinition' ? (resource as unknown as StructureDefinition) : undefined;
     this.addEntry(
       {
@@ -217,13 +228,13 @@ export class FhirPackageRegistry {
     const list = this.byUrl.get(entry.url);
     if (list) {
       const same = list.findIndex((e) => e.version === entry.version && e.resourceType === entry.resourceType);
-      if (same >= 0) list[same] = entry;
-      else list.push(entry);
+      if (same >= 0) {list[same] = entry;}
+      else {list.push(entry);}
     } else {
       this.byUrl.set(entry.url, [entry]);
     }
     if (core && entry.resourceType === 'StructureDefinition' && entry.derivation !== 'constraint' && entry.type !== undefined) {
-      if (entry.url === `http://hl7.org/fhir/StructureDefinition/${entry.type}`) this.coreTypeByName.set(entry.type, entry);
+      if (entry.url === `http://hl7.org/fhir/StructureDefinition/${entry.type}`) {this.coreTypeByName.set(entry.type, entry);}
     }
   }
 
@@ -243,28 +254,58 @@ export class FhirPackageRegistry {
     let url = bar >= 0 ? canonical.slice(0, bar) : canonical;
     const version = bar >= 0 ? canonical.slice(bar + 1) : undefined;
     url = this.aliases.get(url) ?? url;
+    this.materialise(url);
     const list = this.byUrl.get(url);
-    if (!list) return undefined;
+    if (!list) {return undefined;}
     const candidates = resourceType ? list.filter((e) => e.resourceType === resourceType) : list;
     const match =
       version === undefined
         ? latest(candidates)
         : (candidates.find((e) => e.version === version) ?? candidates.find((e) => e.version?.startsWith(`${version}.`)));
-    if (!match) return undefined;
+    if (!match) {return undefined;}
     match.resource ??= match.load();
     return match.resource as T;
   }
 
+  /** Adds the lazily indexed core entries of a URL the first time it is looked up. */
+  private materialise(url: string): void {
+    const lazy = this.lazyCore;
+    if (!lazy || this.materialised.has(url)) {return;}
+    this.materialised.add(url);
+    const rows = lazy.index.byUrl[url];
+    if (!rows) {return;}
+    const existing = this.byUrl.get(url);
+    for (const [file, resourceType, version, type, kind, derivation] of rows) {
+      const entry: IndexEntry = {
+        url,
+        version: version ?? undefined,
+        resourceType,
+        ...(type !== null ? { type } : {}),
+        ...(kind !== null ? { kind } : {}),
+        ...(derivation !== null ? { derivation } : {}),
+        resource: undefined,
+        load: () => JSON.parse(readFileSync(join(lazy.dir, file), 'utf8')) as CanonicalResource,
+      };
+      // Resources added explicitly (packages) win over core rows with the same url and version.
+      if (existing?.some((e) => e.version === entry.version && e.resourceType === entry.resourceType)) {continue;}
+      this.addEntry(entry, true);
+    }
+  }
+
   /** The R4 core StructureDefinition of a type (resource, data type or primitive) by its name. */
   coreType(typeName: string): StructureDefinition | undefined {
+    const lazyType = this.lazyCore?.index.types[typeName];
+    if (lazyType && !this.coreTypeByName.has(typeName)) {this.materialise(lazyType[0]);}
     const entry = this.coreTypeByName.get(typeName);
-    if (!entry) return undefined;
+    if (!entry) {return undefined;}
     entry.resource ??= entry.load();
     return entry.resource as unknown as StructureDefinition;
   }
 
   /** Whether a name is an R4 resource type. */
   isResourceType(typeName: string): boolean {
+    const lazyType = this.lazyCore?.index.types[typeName];
+    if (lazyType) {return lazyType[1] === 'resource';}
     return this.coreTypeByName.get(typeName)?.kind === 'resource';
   }
 
@@ -282,14 +323,15 @@ export class FhirPackageRegistry {
 
   /** All canonical URLs of StructureDefinitions held (for tooling and tests). */
   structureDefinitionUrls(): string[] {
+    if (this.lazyCore) {for (const url of Object.keys(this.lazyCore.index.byUrl)) {this.materialise(url);}}
     const urls: string[] = [];
-    for (const [url, list] of this.byUrl) if (list.some((e) => e.resourceType === 'StructureDefinition')) urls.push(url);
+    for (const [url, list] of this.byUrl) {if (list.some((e) => e.resourceType === 'StructureDefinition')) {urls.push(url);}}
     return urls;
   }
 }
 
 function latest(entries: readonly IndexEntry[]): IndexEntry | undefined {
-  if (entries.length <= 1) return entries[0];
+  if (entries.length <= 1) {return entries[0];}
   return [...entries].sort((a, b) => compareVersions(b.version ?? '', a.version ?? ''))[0];
 }
 
@@ -302,7 +344,7 @@ function compareVersions(a: string, b: string): number {
     const nx = Number(x);
     const ny = Number(y);
     const diff = Number.isNaN(nx) || Number.isNaN(ny) ? x.localeCompare(y) : nx - ny;
-    if (diff !== 0) return diff;
+    if (diff !== 0) {return diff;}
   }
   return 0;
 }
@@ -312,7 +354,7 @@ function listJsonFiles(folder: string): string[] {
   for (const name of readdirSync(folder, { withFileTypes: true })) {
     const full = join(folder, name.name);
     if (name.isDirectory()) {
-      if (name.name !== 'node_modules' && !name.name.startsWith('.')) out.push(...listJsonFiles(full));
+      if (name.name !== 'node_modules' && !name.name.startsWith('.')) {out.push(...listJsonFiles(full));}
     } else if (name.name.endsWith('.json')) {
       out.push(full);
     }
@@ -336,7 +378,7 @@ function* readR4CoreResources(): Generator<CanonicalResource> {
     const bundle = JSON.parse(readFileSync(join(folder, file), 'utf8')) as { entry?: { resource?: CanonicalResource }[] };
     for (const entry of bundle.entry ?? []) {
       const resource = entry.resource;
-      if (resource && conformanceTypes.has(resource.resourceType) && resource.url !== undefined) yield resource;
+      if (resource && conformanceTypes.has(resource.resourceType) && resource.url !== undefined) {yield resource;}
     }
   }
 }
@@ -347,21 +389,22 @@ function* readR4CoreResources(): Generator<CanonicalResource> {
  */
 export function buildCoreCache(cacheDir: string): number {
   mkdirSync(cacheDir, { recursive: true });
-  const entries: CoreCacheIndex['entries'][number][] = [];
+  const byUrl: Record<string, CoreRow[]> = {};
+  const types: Record<string, readonly [string, string]> = {};
   let n = 0;
   for (const resource of readR4CoreResources()) {
     const file = `${n++}.json`;
     writeFileSync(join(cacheDir, file), JSON.stringify(resource));
     const sd = resource.resourceType === 'StructureDefinition' ? (resource as unknown as StructureDefinition) : undefined;
-    entries.push({
-      url: resource.url ?? '',
-      version: resource.version,
-      resourceType: resource.resourceType,
-      ...(sd ? { type: sd.type, kind: sd.kind, ...(sd.derivation ? { derivation: sd.derivation } : {}) } : {}),
-      file,
-    });
+    const url = resource.url ?? '';
+    const rows = (byUrl[url] ??= []);
+    const row: CoreRow = [file, resource.resourceType, resource.version ?? null, sd?.type ?? null, sd?.kind ?? null, sd?.derivation ?? null];
+    const same = rows.findIndex((r) => r[1] === row[1] && r[2] === row[2]);
+    if (same >= 0) {rows[same] = row;}
+    else {rows.push(row);}
+    if (sd && sd.derivation !== 'constraint' && url === `http://hl7.org/fhir/StructureDefinition/${sd.type}`) {types[sd.type] = [url, sd.kind];}
   }
-  const index: CoreCacheIndex = { format: CACHE_FORMAT, entries };
+  const index: CoreCacheIndex = { format: CACHE_FORMAT, byUrl, types };
   writeFileSync(join(cacheDir, 'index.json'), JSON.stringify(index));
-  return entries.length;
+  return n;
 }

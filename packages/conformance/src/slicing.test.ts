@@ -96,4 +96,33 @@ describe('slicing discriminators', () => {
     const both = { resourceType: 'Patient', extension: [{ url: 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-BirthSex', valueCodeableConcept: { text: 'x' }, extension: [{ url: 'a', valueString: 'b' }] }] };
     expect(checker.checkResource(both).issues).toContainEqual(expect.objectContaining({ code: 'CONF_INVARIANT', ruleKey: 'ext-1', expression: 'Patient.extension[0]' }));
   });
+
+  it('resolve() discriminators match referenced Bundle entries; profile discriminators validate silently', () => {
+    const sd = (url: string, type: string, elements: object[]) => ({
+      resourceType: 'StructureDefinition', url, name: 'X', status: 'draft', kind: 'resource', abstract: false, type,
+      baseDefinition: `http://hl7.org/fhir/StructureDefinition/${type}`, derivation: 'constraint', differential: { element: elements },
+    });
+    checker.registry.addResource(sd('http://example.org/SD/hb', 'Observation', [{ id: 'Observation.code', path: 'Observation.code', patternCodeableConcept: loinc('718-7') }]));
+    checker.registry.addResource(sd('http://example.org/SD/report', 'DiagnosticReport', [
+      { id: 'DiagnosticReport.result', path: 'DiagnosticReport.result', slicing: { discriminator: [{ type: 'pattern', path: 'resolve().code' }], rules: 'closed' } },
+      { id: 'DiagnosticReport.result:hb', path: 'DiagnosticReport.result', sliceName: 'hb', min: 1, max: '1', type: [{ code: 'Reference', targetProfile: ['http://example.org/SD/hb'] }] },
+      { id: 'DiagnosticReport.identifier', path: 'DiagnosticReport.identifier', slicing: { discriminator: [{ type: 'profile', path: '$this' }], rules: 'closed' } },
+      { id: 'DiagnosticReport.identifier:withValue', path: 'DiagnosticReport.identifier', sliceName: 'withValue', type: [{ code: 'Identifier', profile: ['http://example.org/SD/id-with-value'] }] },
+    ]));
+    checker.registry.addResource({
+      resourceType: 'StructureDefinition', url: 'http://example.org/SD/id-with-value', name: 'IdWithValue', status: 'draft', kind: 'complex-type', abstract: false, type: 'Identifier',
+      baseDefinition: 'http://hl7.org/fhir/StructureDefinition/Identifier', derivation: 'constraint', differential: { element: [{ id: 'Identifier.value', path: 'Identifier.value', min: 1 }] },
+    });
+    const bundle = (code: string, identifier: object) => ({
+      resourceType: 'Bundle', type: 'collection',
+      entry: [
+        { fullUrl: 'urn:uuid:00000000-0000-4000-8000-000000000001', resource: { resourceType: 'DiagnosticReport', meta: { profile: ['http://example.org/SD/report'] }, status: 'final', code: { text: 'FBC' }, identifier: [identifier], result: [{ reference: 'urn:uuid:00000000-0000-4000-8000-000000000002' }] } },
+        { fullUrl: 'urn:uuid:00000000-0000-4000-8000-000000000002', resource: { resourceType: 'Observation', status: 'final', code: loinc(code) } },
+      ],
+    });
+    const errors = (b: object) => checker.checkBundle(b).issues.filter((i) => i.severity === 'error');
+    expect(errors(bundle('718-7', { value: 'r1' }))).toEqual([]);
+    expect(errors(bundle('1234-5', { value: 'r1' }))).toContainEqual(expect.objectContaining({ code: 'CONF_SLICE', expression: 'Bundle.entry[0].resource.result[0]' }));
+    expect(errors(bundle('718-7', { system: 'http://example.org/ids' }))).toContainEqual(expect.objectContaining({ code: 'CONF_SLICE', expression: 'Bundle.entry[0].resource.identifier[0]' }));
+  });
 });

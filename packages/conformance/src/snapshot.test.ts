@@ -19,12 +19,12 @@ function compare(mine: readonly ElementDefinition[], oracle: readonly ElementDef
       continue;
     }
     for (const key of ['min', 'max', 'binding', 'fixedUri', 'fixedCode', 'patternCodeableConcept', 'mustSupport', 'slicing'] as const) {
-      if (JSON.stringify(m[key]) !== JSON.stringify(o[key])) out.push(`${key} ${o.id}: ${JSON.stringify(m[key])} vs ${JSON.stringify(o[key])}`);
+      if (JSON.stringify(m[key]) !== JSON.stringify(o[key])) {out.push(`${key} ${o.id}: ${JSON.stringify(m[key])} vs ${JSON.stringify(o[key])}`);}
     }
     const types = (e: ElementDefinition): string => JSON.stringify((e.type ?? []).map((t) => [t.code, t.profile, t.targetProfile]));
-    if (types(m) !== types(o)) out.push(`type ${o.id}`);
+    if (types(m) !== types(o)) {out.push(`type ${o.id}`);}
   }
-  for (const m of mine) if (!oracle.some((o) => o.id === m.id)) out.push(`extra ${m.id}`);
+  for (const m of mine) {if (!oracle.some((o) => o.id === m.id)) {out.push(`extra ${m.id}`);}}
   return out;
 }
 
@@ -52,7 +52,7 @@ describe('SnapshotGenerator', () => {
   it('generates a snapshot for every UK Core StructureDefinition without problems', () => {
     const urls = registry.structureDefinitionUrls().filter((u) => u.startsWith('https://fhir.hl7.org.uk/') || u.startsWith('http://hl7.org/fhir/5.0/'));
     expect(urls.length).toBe(78);
-    for (const url of urls) expect(generator.snapshotOf(url)?.snapshot?.element.length, url).toBeGreaterThan(1);
+    for (const url of urls) {expect(generator.snapshotOf(url)?.snapshot?.element.length, url).toBeGreaterThan(1);}
     expect(registry.problems).toEqual([]);
   });
 

@@ -23,16 +23,16 @@ export class SnapshotGenerator {
   /** The StructureDefinition with a snapshot (generated when it has only a differential), or undefined. */
   snapshotOf(canonical: string): StructureDefinition | undefined {
     const sd = this.registry.structureDefinition(canonical);
-    if (!sd) return undefined;
+    if (!sd) {return undefined;}
     return this.ensure(sd);
   }
 
   /** Returns `sd` with a snapshot, generating it when needed. */
   ensure(sd: StructureDefinition): StructureDefinition | undefined {
-    if (sd.snapshot?.element?.length) return sd;
+    if (sd.snapshot?.element?.length) {return sd;}
     const key = `${sd.url}|${sd.version ?? ''}`;
     const cached = this.done.get(key);
-    if (cached) return cached;
+    if (cached) {return cached;}
     if (this.inProgress.has(key)) {
       this.problems.push({ source: sd.url, message: `Circular baseDefinition chain at ${sd.url}` });
       return undefined;
@@ -40,7 +40,7 @@ export class SnapshotGenerator {
     this.inProgress.add(key);
     try {
       const generated = this.generate(sd);
-      if (generated) this.done.set(key, generated);
+      if (generated) {this.done.set(key, generated);}
       return generated;
     } finally {
       this.inProgress.delete(key);
@@ -72,7 +72,7 @@ export class SnapshotGenerator {
         continue;
       }
       const target = elements[found];
-      if (target) mergeElement(target, diff as MutableElement);
+      if (target) {mergeElement(target, diff as MutableElement);}
     }
     return { ...sd, snapshot: { element: elements } };
   }
@@ -80,10 +80,10 @@ export class SnapshotGenerator {
   /** Index of the element with this id, creating slices and expanding types along the way. */
   private ensureElement(elements: MutableElement[], id: string, source: string, original: ReadonlyMap<string, ElementDefinition>): number | undefined {
     const existing = elements.findIndex((e) => e.id === id);
-    if (existing >= 0) return existing;
+    if (existing >= 0) {return existing;}
     const segments = splitId(id);
     const last = segments.pop();
-    if (last === undefined || segments.length === 0) return undefined;
+    if (last === undefined || segments.length === 0) {return undefined;}
     const parentId = segments.join('.');
     const colon = last.indexOf(':');
     if (colon >= 0) {
@@ -91,29 +91,29 @@ export class SnapshotGenerator {
       const sliceName = last.slice(colon + 1);
       const slicedId = `${parentId}.${name}`;
       const slicedIndex = this.ensureElement(elements, slicedId, source, original);
-      if (slicedIndex === undefined) return undefined;
+      if (slicedIndex === undefined) {return undefined;}
       const expanded = elements.findIndex((e) => e.id === id);
-      if (expanded >= 0) return expanded;
+      if (expanded >= 0) {return expanded;}
       return createSlice(elements, slicedIndex, sliceName, undefined, original.get(slicedId));
     }
     const parentIndex = this.ensureElement(elements, parentId, source, original);
-    if (parentIndex === undefined) return undefined;
+    if (parentIndex === undefined) {return undefined;}
     const childId = `${parentId}.${last}`;
     let index = elements.findIndex((e) => e.id === childId);
-    if (index >= 0) return index;
+    if (index >= 0) {return index;}
     if (!hasChildren(elements, parentIndex)) {
       this.expand(elements, parentIndex, source);
       index = elements.findIndex((e) => e.id === childId);
-      if (index >= 0) return index;
+      if (index >= 0) {return index;}
     }
     // `Observation.valueQuantity` in a differential constrains `Observation.value[x]` to Quantity.
     for (let i = parentIndex + 1; i < elements.length; i++) {
       const candidate = elements[i];
-      if (!candidate?.id?.startsWith(`${parentId}.`)) break;
+      if (!candidate?.id?.startsWith(`${parentId}.`)) {break;}
       const rest = candidate.id.slice(parentId.length + 1);
-      if (!rest.endsWith('[x]') || rest.includes('.') || rest.includes(':')) continue;
+      if (!rest.endsWith('[x]') || rest.includes('.') || rest.includes(':')) {continue;}
       const stem = rest.slice(0, -3);
-      if (!last.startsWith(stem)) continue;
+      if (!last.startsWith(stem)) {continue;}
       const typeName = last.slice(stem.length);
       const type = candidate.type?.find((t) => upperFirst(t.code) === typeName);
       if (type) {
@@ -126,14 +126,14 @@ export class SnapshotGenerator {
   /** Inserts the children of the element's (single or profiled) type below it. */
   private expand(elements: MutableElement[], index: number, source: string): void {
     const parent = elements[index];
-    if (!parent?.id) return;
+    if (!parent?.id) {return;}
     let children: MutableElement[] = [];
     let rootId = '';
     let rootPath = '';
     if (parent.contentReference) {
       const ref = parent.contentReference.replace(/^.*#/, '');
       const refIndex = elements.findIndex((e) => e.id === ref);
-      if (refIndex < 0) return;
+      if (refIndex < 0) {return;}
       children = elements.slice(refIndex + 1, blockEnd(elements, refIndex, ref)).filter((e) => !e.id?.slice(ref.length).includes(':'));
       rootId = ref;
       rootPath = ref;
@@ -146,7 +146,7 @@ export class SnapshotGenerator {
         return;
       }
       const type = types[0];
-      if (!type) return;
+      if (!type) {return;}
       const profile = type.profile?.[0];
       const typeSd = profile ? this.snapshotOf(profile) : this.typeSnapshot(type.code);
       const typeElements = typeSd?.snapshot?.element;
@@ -171,14 +171,14 @@ export class SnapshotGenerator {
 
   private typeSnapshot(code: string): StructureDefinition | undefined {
     const name = code.startsWith('http://hl7.org/fhirpath/System.') ? undefined : code;
-    if (!name) return undefined;
+    if (!name) {return undefined;}
     return this.registry.coreType(name) ?? this.snapshotOf(name.includes('/') ? name : `http://hl7.org/fhir/StructureDefinition/${name}`);
   }
 }
 
 function createSlice(elements: MutableElement[], slicedIndex: number, sliceName: string, types: ElementDefinition['type'] | undefined, baseElement: ElementDefinition | undefined): number {
   const sliced = elements[slicedIndex];
-  if (!sliced?.id) return -1;
+  if (!sliced?.id) {return -1;}
   const slicedId = sliced.id;
   const name = slicedId.slice(slicedId.lastIndexOf('.') + 1);
   if (!sliced.slicing) {
@@ -192,8 +192,9 @@ function createSlice(elements: MutableElement[], slicedIndex: number, sliceName:
   const block: MutableElement[] = [];
   for (let i = slicedIndex; i < end; i++) {
     const e = elements[i];
-    if (!e?.id) continue;
-    if (i === slicedIndex || (e.id.startsWith(`${slicedId}.`) && !e.id.slice(slicedId.length).includes(':'))) block.push(e);
+    if (!e?.id) {continue;}
+    // Children come along with their own (nested) slices; sibling slices of the sliced element do not.
+    if (i === slicedIndex || e.id.startsWith(`${slicedId}.`)) {block.push(e);}
   }
   const sliceId = `${slicedId}:${sliceName}`;
   const copies = block.map((e, i) => {
@@ -202,9 +203,9 @@ function createSlice(elements: MutableElement[], slicedIndex: number, sliceName:
     copy.id = sliceId + (e.id ?? '').slice(slicedId.length);
     if (i === 0) {
       copy.sliceName = sliceName;
-      if (!baseElement) copy.min = 0;
+      if (!baseElement) {copy.min = 0;}
       delete copy.slicing;
-      if (types) copy.type = structuredClone(types);
+      if (types) {copy.type = structuredClone(types);}
     }
     return copy;
   });
@@ -216,7 +217,7 @@ function blockEnd(elements: readonly MutableElement[], index: number, id: string
   let j = index + 1;
   while (j < elements.length) {
     const next = elements[j]?.id ?? '';
-    if (!next.startsWith(`${id}.`) && !next.startsWith(`${id}:`)) break;
+    if (!next.startsWith(`${id}.`) && !next.startsWith(`${id}:`)) {break;}
     j++;
   }
   return j;
@@ -232,18 +233,18 @@ const mergeReplaced = new Set(['id', 'path']);
 
 function mergeElement(target: MutableElement, diff: MutableElement): void {
   for (const [key, value] of Object.entries(diff)) {
-    if (mergeReplaced.has(key) || value === undefined) continue;
+    if (mergeReplaced.has(key) || value === undefined) {continue;}
     if (key === 'constraint') {
       const existing = (target.constraint ??= []);
       for (const c of value as NonNullable<ElementDefinition['constraint']>) {
         const i = existing.findIndex((e) => e.key === c.key);
-        if (i >= 0) existing[i] = structuredClone(c);
-        else existing.push(structuredClone(c));
+        if (i >= 0) {existing[i] = structuredClone(c);}
+        else {existing.push(structuredClone(c));}
       }
     } else if (key === 'slicing') {
       target.slicing = { ...target.slicing, ...structuredClone(value as ElementDefinition['slicing']) } as ElementDefinition['slicing'];
     } else if (key.startsWith('fixed') || key.startsWith('pattern')) {
-      for (const k of Object.keys(target)) if (k.startsWith('fixed') || k.startsWith('pattern')) delete target[k];
+      for (const k of Object.keys(target)) {if (k.startsWith('fixed') || k.startsWith('pattern')) {delete target[k];}}
       target[key] = structuredClone(value);
     } else {
       target[key] = structuredClone(value);

@@ -65,7 +65,7 @@ export function compileStructure(sd: StructureDefinition): CompiledStructure {
     }
     byId.get(parentId)?.children.push(node);
   }
-  if (!root) throw new Error(`StructureDefinition ${sd.url} has an empty snapshot`);
+  if (!root) {throw new Error(`StructureDefinition ${sd.url} has an empty snapshot`);}
   return { sd, root, byId };
 }
 
@@ -81,8 +81,8 @@ function makeNode(def: ElementDefinition, id: string): ElementNode {
   let fixed: ElementNode['fixed'];
   let pattern: ElementNode['pattern'];
   for (const key of Object.keys(def)) {
-    if (key.startsWith('fixed')) fixed = { key, value: (def as unknown as Record<string, unknown>)[key] };
-    else if (key.startsWith('pattern')) pattern = { key, value: (def as unknown as Record<string, unknown>)[key] };
+    if (key.startsWith('fixed')) {fixed = { key, value: (def as unknown as Record<string, unknown>)[key] };}
+    else if (key.startsWith('pattern')) {pattern = { key, value: (def as unknown as Record<string, unknown>)[key] };}
   }
   return {
     id,
@@ -111,7 +111,7 @@ function typeCode(t: NonNullable<ElementDefinition['type']>[number]): string {
   if (t.code.startsWith('http://hl7.org/fhirpath/System.')) {
     const fhirType = t.extension?.find((e) => e.url === FHIR_TYPE_EXTENSION);
     const value = fhirType?.valueUrl ?? fhirType?.valueUri ?? fhirType?.valueString;
-    if (value) return value;
+    if (value) {return value;}
     return t.code === 'http://hl7.org/fhirpath/System.String' ? 'string' : t.code.slice('http://hl7.org/fhirpath/System.'.length).toLowerCase();
   }
   return t.code;
@@ -123,7 +123,7 @@ export function keyMapOf(children: readonly ElementNode[]): Map<string, { node: 
   for (const child of children) {
     if (child.name.endsWith('[x]')) {
       const stem = child.name.slice(0, -3);
-      for (const type of child.types) map.set(stem + type.code.charAt(0).toUpperCase() + type.code.slice(1), { node: child, type });
+      for (const type of child.types) {map.set(stem + type.code.charAt(0).toUpperCase() + type.code.slice(1), { node: child, type });}
     } else {
       map.set(child.name, { node: child, type: child.types.length === 1 ? child.types[0] : undefined });
     }

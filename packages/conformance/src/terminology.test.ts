@@ -69,7 +69,7 @@ describe('offline terminology', () => {
   it('compiles every FHIRPath expression once and caches it', () => {
     const own = createChecker({ registry: checker.registry });
     const patient = (i: number) => ({ resourceType: 'Patient', contact: [{ gender: 'female', name: { family: `F${i}` } }] });
-    for (let i = 0; i < 20; i++) expect(own.checkResource(patient(i)).valid).toBe(true);
+    for (let i = 0; i < 20; i++) {expect(own.checkResource(patient(i)).valid).toBe(true);}
     const bad = own.checkResource({ resourceType: 'Patient', contact: [{ gender: 'female' }] });
     expect(bad.issues).toContainEqual(expect.objectContaining({ code: 'CONF_INVARIANT', ruleKey: 'pat-1', severity: 'error' }));
   });

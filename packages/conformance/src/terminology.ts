@@ -44,16 +44,16 @@ export class Terminology {
 
   /** Whether a code system is held locally with complete content. */
   codeSystemStatus(system: string): 'complete' | 'partial' | 'grammar' | 'unavailable' {
-    if (grammarSystems.has(system)) return 'grammar';
+    if (grammarSystems.has(system)) {return 'grammar';}
     const cs = this.codeSystem(system);
-    if (!cs) return 'unavailable';
+    if (!cs) {return 'unavailable';}
     return cs.content === 'complete' ? 'complete' : 'partial';
   }
 
   /** Whether `code` exists in a locally held complete code system. */
   codeInSystem(system: string, code: string): boolean | undefined {
     const cs = this.codeSystem(system);
-    if (!cs || cs.content !== 'complete') return undefined;
+    if (!cs || cs.content !== 'complete') {return undefined;}
     return cs.codes.has(code);
   }
 
@@ -65,40 +65,40 @@ export class Terminology {
   /** Checks `system|code` against a value set (system undefined: a bare `code` element). */
   check(valueSetUrl: string, system: string | undefined, code: string, depth = 0): CodeCheck {
     const vs = this.valueSet(valueSetUrl);
-    if (!vs) return { status: 'unavailable', what: `ValueSet ${valueSetUrl}` };
+    if (!vs) {return { status: 'unavailable', what: `ValueSet ${valueSetUrl}` };}
     if (vs.expansion) {
-      if (system !== undefined) return vs.expansion.get(system)?.has(code) ? { status: 'member' } : { status: 'not-member' };
-      for (const codes of vs.expansion.values()) if (codes.has(code)) return { status: 'member' };
+      if (system !== undefined) {return vs.expansion.get(system)?.has(code) ? { status: 'member' } : { status: 'not-member' };}
+      for (const codes of vs.expansion.values()) {if (codes.has(code)) {return { status: 'member' };}}
       return { status: 'not-member' };
     }
     let pending: CodeCheck | undefined;
     for (const part of vs.includes) {
       const result = this.checkPart(part, system, code, depth);
       if (result.status === 'member') {
-        if (vs.excludes.some((ex) => this.checkPart(ex, system, code, depth).status === 'member')) return { status: 'not-member' };
+        if (vs.excludes.some((ex) => this.checkPart(ex, system, code, depth).status === 'member')) {return { status: 'not-member' };}
         return result;
       }
-      if (result.status !== 'not-member') pending ??= result;
+      if (result.status !== 'not-member') {pending ??= result;}
     }
     return pending ?? { status: 'not-member' };
   }
 
   private checkPart(part: IncludePart, system: string | undefined, code: string, depth: number): CodeCheck {
-    if (part.system !== undefined && system !== undefined && part.system !== system) return { status: 'not-member' };
-    if (part.system === undefined && part.valueSets.length === 0) return { status: 'not-member' };
+    if (part.system !== undefined && system !== undefined && part.system !== system) {return { status: 'not-member' };}
+    if (part.system === undefined && part.valueSets.length === 0) {return { status: 'not-member' };}
     for (const inner of part.valueSets) {
-      if (depth > 10) return { status: 'unavailable', what: `ValueSet ${inner} (nesting too deep)` };
+      if (depth > 10) {return { status: 'unavailable', what: `ValueSet ${inner} (nesting too deep)` };}
       const result = this.check(inner, system, code, depth + 1);
-      if (result.status !== 'member') return result;
+      if (result.status !== 'member') {return result;}
     }
-    if (part.system === undefined) return { status: 'member' };
-    if (part.codes) return part.codes.has(code) ? { status: 'member' } : { status: 'not-member' };
-    if (offlineUncheckable.has(part.system)) return { status: 'not-checked', system: part.system };
-    if (grammarSystems.has(part.system)) return { status: 'member' };
+    if (part.system === undefined) {return { status: 'member' };}
+    if (part.codes) {return part.codes.has(code) ? { status: 'member' } : { status: 'not-member' };}
+    if (offlineUncheckable.has(part.system)) {return { status: 'not-checked', system: part.system };}
+    if (grammarSystems.has(part.system)) {return { status: 'member' };}
     const cs = this.codeSystem(part.system);
-    if (!cs) return { status: 'unavailable', what: `CodeSystem ${part.system}` };
-    if (part.intensional) return { status: 'not-checked', system: part.system };
-    if (cs.codes.has(code)) return { status: 'member' };
+    if (!cs) {return { status: 'unavailable', what: `CodeSystem ${part.system}` };}
+    if (part.intensional) {return { status: 'not-checked', system: part.system };}
+    if (cs.codes.has(code)) {return { status: 'member' };}
     return cs.content === 'complete' ? { status: 'not-member' } : { status: 'unavailable', what: `CodeSystem ${part.system} (content ${cs.content})` };
   }
 
@@ -124,7 +124,7 @@ export class Terminology {
             set.add(item.code);
             target.set(item.system, set);
           }
-          if (item.contains) add(item.contains);
+          if (item.contains) {add(item.contains);}
         }
       };
       add(vs.expansion.contains);
@@ -150,15 +150,15 @@ export class Terminology {
 
   /** Evaluates is-a / descendent-of / = filters on a local code system; undefined when it cannot. */
   private filterCodes(system: string, filters: NonNullable<ValueSetComposeInclude['filter']>): Set<string> | undefined {
-    if (offlineUncheckable.has(system)) return undefined;
+    if (offlineUncheckable.has(system)) {return undefined;}
     const cs = this.codeSystem(system);
-    if (!cs) return undefined;
+    if (!cs) {return undefined;}
     let result: Set<string> | undefined;
     for (const f of filters) {
       let set: Set<string>;
       if (f.property === 'concept' && (f.op === 'is-a' || f.op === 'descendent-of')) {
         set = this.descendants(cs.parents, f.value);
-        if (f.op === 'is-a') set.add(f.value);
+        if (f.op === 'is-a') {set.add(f.value);}
       } else if (f.op === '=' && f.property === 'concept') {
         set = new Set([f.value]);
       } else {
@@ -199,7 +199,7 @@ export class Terminology {
               list.push(c.code);
               parents.set(parent, list);
             }
-            if (c.concept) walk(c.concept, c.code);
+            if (c.concept) {walk(c.concept, c.code);}
           }
         };
         walk(cs.concept ?? [], undefined);

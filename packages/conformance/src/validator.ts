@@ -22,6 +22,15 @@ type Json = Record<string, unknown>;
 interface BundleScope {
   readonly references: PendingReference[];
   currentEntry: number;
+  readonly index: BundleIndex;
+}
+
+interface BundleIndex {
+  readonly entries: readonly unknown[];
+  readonly byFullUrl: ReadonlyMap<string, number>;
+  readonly byTypeAndId: ReadonlyMap<string, number>;
+  /** Entries whose fullUrl (+ meta.versionId) repeats an earlier one: [index, first index]. */
+  readonly duplicates: readonly (readonly [number, number])[];
 }
 
 interface PendingReference {
@@ -79,7 +88,7 @@ export class Validator {
     let compiled = this.structures.get(canonical);
     if (compiled === undefined) {
       let sd: StructureDefinition | undefined;
-      if (canonical.includes('/')) sd = this.snapshots.snapshotOf(canonical);
+      if (canonical.includes('/')) {sd = this.snapshots.snapshotOf(canonical);}
       else {
         const core = this.registry.coreType(canonical);
         sd = core ? this.snapshots.ensure(core) : undefined;
@@ -112,11 +121,11 @@ export class Validator {
     }
     const urls = new Set<string>(explicit);
     const meta = value['meta'];
-    if (isRecord(meta) && Array.isArray(meta['profile'])) for (const p of meta['profile']) if (typeof p === 'string') urls.add(p);
+    if (isRecord(meta) && Array.isArray(meta['profile'])) {for (const p of meta['profile']) {if (typeof p === 'string') {urls.add(p);}}}
     if (urls.size === 0) {
       const defaults = this.settings.defaultProfiles?.[rt];
-      if (typeof defaults === 'string') urls.add(defaults);
-      else if (defaults) for (const d of defaults) urls.add(d);
+      if (typeof defaults === 'string') {urls.add(defaults);}
+      else if (defaults) {for (const d of defaults) {urls.add(d);}}
     }
     const structures: CompiledStructure[] = [];
     for (const url of urls) {
@@ -142,8 +151,8 @@ export class Validator {
     const savedBundle = ctx.bundle;
     const isContained = /\.contained\[\d+\]$/.test(expression);
     ctx.resource = value;
-    if (!isContained) ctx.rootResource = value;
-    if (rt === 'Bundle') ctx.bundle = { references: [], currentEntry: -1 };
+    if (!isContained) {ctx.rootResource = value;}
+    if (rt === 'Bundle') {ctx.bundle = { references: [], currentEntry: -1, index: indexBundle(value) };}
     for (const structure of structures) {
       this.checkComplex(value, structure.root, { code: rt, profiles: [], targetProfiles: [] }, expression, ctx, structure, true);
     }
@@ -151,7 +160,7 @@ export class Validator {
     if (typeof id === 'string' && !/^[A-Za-z0-9\-.]{1,64}$/.test(id)) {
       this.report(ctx, 'CONF_PRIMITIVE', 'error', `${expression}.id`, `"${id}" is not a valid resource id (1-64 of A-Z a-z 0-9 - .).`);
     }
-    if (rt === 'Bundle' && ctx.bundle) this.checkBundleReferences(value, expression, ctx.bundle, ctx);
+    if (rt === 'Bundle' && ctx.bundle) {this.checkBundleReferences(value, expression, ctx.bundle, ctx);}
     ctx.resource = savedResource;
     ctx.rootResource = savedRoot;
     ctx.bundle = savedBundle;
@@ -170,7 +179,7 @@ export class Validator {
     let typeRoot: ElementNode | undefined;
     if (node.def.contentReference) {
       const target = structure.byId.get(node.def.contentReference.replace(/^.*#/, ''));
-      if (target) children = target.children;
+      if (target) {children = target.children;}
     } else if (children.length === 0) {
       const typeStructure = this.typeStructure(type, expression, ctx);
       if (typeStructure) {
@@ -194,18 +203,18 @@ export class Validator {
       }
     }
     this.checkFixedAndPattern(value, node, expression, ctx);
-    if (typeRoot && typeRoot !== node) this.checkFixedAndPattern(value, typeRoot, expression, ctx);
+    if (typeRoot && typeRoot !== node) {this.checkFixedAndPattern(value, typeRoot, expression, ctx);}
     this.checkBinding(value, type.code, node, expression, ctx);
     this.checkConstraints(value, node.constraints, node.path, expression, ctx, rootConstraints, rootBase);
-    if (type.code === 'Reference') this.collectReference(value, type, node, expression, ctx);
-    if (type.code === 'Coding') this.checkCodeInSystem(value, expression, ctx);
+    if (type.code === 'Reference') {this.collectReference(value, type, node, expression, ctx);}
+    if (type.code === 'Coding') {this.checkCodeInSystem(value, expression, ctx);}
   }
 
   /** A Coding whose system is held locally with complete content must use one of its codes. */
   private checkCodeInSystem(coding: Json, expression: string, ctx: WalkContext): void {
     const system = coding['system'];
     const code = coding['code'];
-    if (typeof system !== 'string' || typeof code !== 'string') return;
+    if (typeof system !== 'string' || typeof code !== 'string') {return;}
     if (this.terminology.codeInSystem(system, code) === false) {
       this.report(ctx, 'CONF_CODE_INVALID', 'error', `${expression}.code`, `Code "${code}" does not exist in code system ${system}.`, 'Check the code (and its case) against the code system.');
     }
@@ -214,7 +223,7 @@ export class Validator {
   private typeStructure(type: ElementType, expression: string, ctx: WalkContext): CompiledStructure | undefined {
     for (const profile of type.profiles) {
       const s = this.structure(profile);
-      if (s) return s;
+      if (s) {return s;}
       this.report(ctx, 'CONF_PROFILE_UNKNOWN', 'warning', expression, `Type profile ${profile} cannot be resolved; checked against the base type ${type.code} only.`);
     }
     return this.structure(type.code);
@@ -228,35 +237,37 @@ export class Validator {
     }
     const groups = new Map<ElementNode, { keys: Set<string>; type: ElementType | undefined }[]>();
     for (const key of Object.keys(obj)) {
-      if (key === 'fhir_comments' || (isResourceRoot && key === 'resourceType')) continue;
+      if (key === 'fhir_comments' || (isResourceRoot && key === 'resourceType')) {continue;}
       const underscore = key.charCodeAt(0) === 95;
       const name = underscore ? key.slice(1) : key;
       const entry = keyMap.get(name);
       if (!entry || (underscore && !(entry.type && primitiveTypes.has(entry.type.code)))) {
         const choice = entry ? undefined : this.disallowedChoice(name, children);
         if (choice) {
-          this.report(ctx, 'CONF_TYPE', 'error', `${expression}.${key}`, `${choice.path} does not allow type ${name.slice(choice.name.length - 3)}; allowed: ${choice.types.map((t) => t.code).join(', ')}.`, `Use ${choice.types.map((t) => choice.name.replace('[x]', t.code.charAt(0).toUpperCase() + t.code.slice(1))).join(' or ')}.`);
+          const suffix = name.slice(choice.name.length - 3);
+          const typeName = primitiveTypes.has(suffix.charAt(0).toLowerCase() + suffix.slice(1)) ? suffix.charAt(0).toLowerCase() + suffix.slice(1) : suffix;
+          this.report(ctx, 'CONF_TYPE', 'error', `${expression}.${key}`, `${choice.path} does not allow type ${typeName}; allowed: ${choice.types.map((t) => t.code).join(', ')}.`, `Use ${choice.types.map((t) => choice.name.replace('[x]', t.code.charAt(0).toUpperCase() + t.code.slice(1))).join(' or ')}.`);
           continue;
         }
         this.report(ctx, 'CONF_UNKNOWN_ELEMENT', 'error', `${expression}.${key}`, `Unknown element "${key}" in ${parentType.code === parent.path ? parent.path : `${parent.path} (${parentType.code})`}.`, hintForUnknown(name, keyMap));
         continue;
       }
       let list = groups.get(entry.node);
-      if (!list) groups.set(entry.node, (list = []));
+      if (!list) {groups.set(entry.node, (list = []));}
       const existing = list.find((g) => g.type === entry.type);
-      if (existing) existing.keys.add(name);
-      else list.push({ keys: new Set([name]), type: entry.type });
+      if (existing) {existing.keys.add(name);}
+      else {list.push({ keys: new Set([name]), type: entry.type });}
     }
     for (const child of children) {
       const group = groups.get(child);
-      if (!group && child.min === 0 && (child.slices.length === 0 || child.slices.every((s) => s.min === 0))) continue;
+      if (!group && child.min === 0 && (child.slices.length === 0 || child.slices.every((s) => s.min === 0))) {continue;}
       const childExpression = `${expression}.${child.name.replace('[x]', '')}`;
       if (!group) {
         if (child.min > 0) {
           this.report(ctx, 'CONF_CARDINALITY', 'error', childExpression, `${child.path} is required (min ${child.min}) but missing.`, `Add ${child.name}.`);
         }
         for (const slice of child.slices) {
-          if (slice.min > 0) this.report(ctx, 'CONF_SLICE', 'error', childExpression, `Slice ${child.path}:${slice.sliceName ?? ''} requires at least ${slice.min} item(s), found 0.`, undefined, slice.sliceName);
+          if (slice.min > 0) {this.report(ctx, 'CONF_SLICE', 'error', childExpression, `Slice ${child.path}:${slice.sliceName ?? ''} requires at least ${slice.min} item(s), found 0.`, undefined, slice.sliceName);}
         }
         continue;
       }
@@ -306,10 +317,10 @@ export class Validator {
       } else if (items.length > child.max) {
         this.report(ctx, 'CONF_CARDINALITY', 'error', items[child.max]?.expression ?? childExpression, `${child.path} allows at most ${child.def.max}, found ${items.length}.`);
       }
-      const targets = this.assignSlices(items, child, parent, parentType, isResourceRoot, ctx, structure);
+      const targets = this.assignSlices(items, child, parent, parentType, isResourceRoot, ctx, structure, obj);
       items.forEach((item, i) => {
         const target = targets[i] ?? { node: child, structure };
-        if (ctx.bundle && child.path === 'Bundle.entry') ctx.bundle.currentEntry = itemIndex(item.expression);
+        if (ctx.bundle && child.path === 'Bundle.entry') {ctx.bundle.currentEntry = itemIndex(item.expression);}
         this.checkItem(item, target.node, ctx, target.structure);
       });
     }
@@ -318,12 +329,12 @@ export class Validator {
   /** A choice element whose name stem matches `name` with a real FHIR type suffix that the profile does not allow. */
   private disallowedChoice(name: string, children: readonly ElementNode[]): ElementNode | undefined {
     for (const child of children) {
-      if (!child.name.endsWith('[x]')) continue;
+      if (!child.name.endsWith('[x]')) {continue;}
       const stem = child.name.slice(0, -3);
-      if (!name.startsWith(stem) || name.length === stem.length) continue;
+      if (!name.startsWith(stem) || name.length === stem.length) {continue;}
       const suffix = name.slice(stem.length);
       const typeName = primitiveTypes.has(suffix.charAt(0).toLowerCase() + suffix.slice(1)) ? suffix.charAt(0).toLowerCase() + suffix.slice(1) : suffix;
-      if (this.registry.coreType(typeName)) return child;
+      if (this.registry.coreType(typeName)) {return child;}
     }
     return undefined;
   }
@@ -331,8 +342,9 @@ export class Validator {
   private checkItem(item: Item, node: ElementNode, ctx: WalkContext, structure: CompiledStructure): void {
     let type = item.type;
     if (!type) {
-      if (node.types.length === 1) type = node.types[0];
-      else if (node.types.length === 0 && node.path.split('.').length === 1) type = { code: node.path, profiles: [], targetProfiles: [] };
+      if (node.types.length === 1) {type = node.types[0];}
+      else if (node.types.length === 0 && node.path.split('.').length === 1) {type = { code: node.path, profiles: [], targetProfiles: [] };}
+      else if (node.def.contentReference) {type = { code: 'BackboneElement', profiles: [], targetProfiles: [] };}
     } else if (node.types.length > 0 && !node.types.some((t) => t.code === type?.code)) {
       this.report(ctx, 'CONF_TYPE', 'error', item.expression, `Type ${type.code} is not allowed here (${node.types.map((t) => t.code).join(', ')}).`);
       return;
@@ -363,7 +375,7 @@ export class Validator {
         this.report(ctx, 'CONF_PRIMITIVE', 'error', item.expression, `${node.path} is longer than maxLength ${node.def.maxLength}.`);
       }
       this.checkFixedAndPattern(item.value, node, item.expression, ctx);
-      if (type.code === 'code' || type.code === 'string' || type.code === 'uri') this.checkBinding(item.value, type.code, node, item.expression, ctx);
+      if (type.code === 'code' || type.code === 'string' || type.code === 'uri') {this.checkBinding(item.value, type.code, node, item.expression, ctx);}
     } else if (node.min > 0 && node.fixed) {
       this.checkFixedAndPattern(undefined, node, item.expression, ctx);
     }
@@ -386,9 +398,9 @@ export class Validator {
   }
 
   /** Matches repeated items to slices; returns the node (and structure) each item is checked against. */
-  private assignSlices(items: readonly Item[], child: ElementNode, parent: ElementNode, parentType: ElementType, isResourceRoot: boolean, ctx: WalkContext, structure: CompiledStructure): ({ node: ElementNode; structure: CompiledStructure } | undefined)[] {
+  private assignSlices(items: readonly Item[], child: ElementNode, parent: ElementNode, parentType: ElementType, isResourceRoot: boolean, ctx: WalkContext, structure: CompiledStructure, owner: Json): ({ node: ElementNode; structure: CompiledStructure } | undefined)[] {
     const isExtension = child.name === 'extension' || child.name === 'modifierExtension';
-    if (child.slices.length === 0 && !isExtension) return [];
+    if (child.slices.length === 0 && !isExtension) {return [];}
     const result: ({ node: ElementNode; structure: CompiledStructure } | undefined)[] = [];
     const counts = new Map<ElementNode, number>();
     const slicing = child.def.slicing;
@@ -404,8 +416,8 @@ export class Validator {
         }
         slice = this.extensionSliceMap(child).get(this.registry.canonicalOf(url));
         if (!slice) {
-          const resolved = this.resolveExtension(url, item, child, parent, parentType, isResourceRoot, ctx);
-          if (resolved) result[i] = resolved;
+          const resolved = this.resolveExtension(url, item, child, parent, parentType, isResourceRoot, ctx, owner);
+          if (resolved) {result[i] = resolved;}
         }
       } else {
         slice = child.slices.find((s) => this.sliceMatches(item, s, slicing?.discriminator ?? [], ctx, structure));
@@ -447,14 +459,14 @@ export class Validator {
         const urlChild = slice.children.find((c) => c.name === 'url');
         const fixed = urlChild?.fixed?.value;
         const url = typeof fixed === 'string' ? fixed : slice.types[0]?.profiles[0];
-        if (url !== undefined) map.set(this.registry.canonicalOf(url), slice);
+        if (url !== undefined) {map.set(this.registry.canonicalOf(url), slice);}
       }
       this.extensionSlices.set(child, map);
     }
     return map;
   }
 
-  private resolveExtension(url: string, item: Item, child: ElementNode, parent: ElementNode, parentType: ElementType, isResourceRoot: boolean, ctx: WalkContext): { node: ElementNode; structure: CompiledStructure } | undefined {
+  private resolveExtension(url: string, item: Item, child: ElementNode, parent: ElementNode, parentType: ElementType, isResourceRoot: boolean, ctx: WalkContext, owner: Json): { node: ElementNode; structure: CompiledStructure } | undefined {
     const structure = url.includes('/') ? this.structure(url) : undefined;
     const modifier = child.name === 'modifierExtension';
     if (!structure) {
@@ -477,43 +489,49 @@ export class Validator {
     const contexts = structure.sd.context ?? [];
     if (contexts.length > 0) {
       const here = new Set<string>([parent.path, parent.def.base?.path ?? parent.path, parentType.code, 'Element']);
-      if (isResourceRoot) for (const r of RESOURCE_ROOT_CONTEXTS) here.add(r);
-      if (parentType.code === 'BackboneElement' || parent.types.some((t) => t.code === 'BackboneElement')) here.add('BackboneElement');
-      const parentUrl = parentType.code === 'Extension' && isRecord(ctx.resource) ? undefined : undefined;
+      if (isResourceRoot) {for (const r of RESOURCE_ROOT_CONTEXTS) {here.add(r);}}
+      if (parentType.code === 'BackboneElement' || parent.types.some((t) => t.code === 'BackboneElement')) {here.add('BackboneElement');}
+      const ownerUrl = parentType.code === 'Extension' && typeof owner['url'] === 'string' ? this.registry.canonicalOf(owner['url']) : undefined;
       const ok = contexts.some((c) => {
-        if (c.type === 'extension') return parentType.code === 'Extension' || parentUrl !== undefined;
-        if (c.type === 'fhirpath') return true;
+        if (c.type === 'extension') {return ownerUrl !== undefined && this.registry.canonicalOf(c.expression) === ownerUrl;}
+        if (c.type === 'fhirpath') {return true;}
         return here.has(c.expression) || here.has(c.expression.replace(/^.*#/, ''));
       });
       if (!ok) {
         this.report(ctx, 'CONF_EXTENSION', 'error', item.expression, `Extension ${url} is not allowed on ${parent.path}; its contexts are ${contexts.map((c) => c.expression).join(', ')}.`);
       }
     }
-    if (modifier !== (structure.root.def.isModifier === true)) {
-      const declared = structure.sd.snapshot?.element?.find((e) => e.path === 'Extension')?.isModifier === true;
-      if (modifier !== declared && modifier) {
-        this.report(ctx, 'CONF_EXTENSION', 'error', item.expression, `${url} is not a modifier extension but is used in modifierExtension.`);
-      }
+    const declaredModifier = structure.root.def.isModifier === true;
+    if (modifier && !declaredModifier) {
+      this.report(ctx, 'CONF_EXTENSION', 'error', item.expression, `${url} is not a modifier extension but is used in modifierExtension.`);
+    } else if (!modifier && declaredModifier) {
+      this.report(ctx, 'CONF_EXTENSION', 'error', item.expression, `${url} is a modifier extension: it must be in modifierExtension.`);
     }
     return { node: structure.root, structure };
   }
 
   private sliceMatches(item: Item, slice: ElementNode, discriminators: readonly { type: string; path: string }[], ctx: WalkContext, structure: CompiledStructure): boolean {
-    if (discriminators.length === 0) return false;
+    if (discriminators.length === 0) {return false;}
     for (const d of discriminators) {
-      if (d.path.includes('resolve()')) {
+      if (d.path.startsWith('resolve()')) {
         const target = this.resolveInBundle(item.value, ctx);
-        if (!target) return false;
+        if (!target) {return false;}
         const rest = d.path.replace(/^resolve\(\)\.?/, '');
-        const values = rest ? valuesAt(target, rest) : [target];
-        const expectedNode = this.nodeAtPath(slice, d.path);
-        if (!matchExpected(values, expectedNode)) return false;
+        const targetProfiles = slice.types.flatMap((t) => t.targetProfiles);
+        if (!rest && (d.type === 'type' || d.type === 'profile')) {
+          if (!this.targetTypes(targetProfiles).includes(String(target['resourceType']))) {return false;}
+          if (d.type === 'profile' && !targetProfiles.some((p) => this.conformsSilently(target, p, ctx))) {return false;}
+          continue;
+        }
+        const targetStructure = targetProfiles.map((p) => this.structure(p)).find((x) => x !== undefined);
+        const expectedNode = targetStructure ? this.nodeAtPath(targetStructure.root, rest) : undefined;
+        if (!matchExpected(valuesAt(target, rest), expectedNode)) {return false;}
         continue;
       }
       if (d.type === 'type') {
         const actual = d.path === '$this' ? item.type?.code ?? (isRecord(item.value) ? (item.value['resourceType'] as string | undefined) : undefined) : undefined;
         const node = this.nodeAtPath(slice, d.path);
-        if (actual === undefined || !node?.types.some((t) => t.code === actual)) return false;
+        if (actual === undefined || !node?.types.some((t) => t.code === actual)) {return false;}
         continue;
       }
       const values = d.path === '$this' ? [item.value] : valuesAt(item.value, d.path);
@@ -521,31 +539,40 @@ export class Validator {
         const node = this.nodeAtPath(slice, d.path);
         const mustExist = (node?.min ?? 0) > 0;
         const mustNotExist = node?.max === 0;
-        if (mustExist && values.length === 0) return false;
-        if (mustNotExist && values.length > 0) return false;
+        if (mustExist && values.length === 0) {return false;}
+        if (mustNotExist && values.length > 0) {return false;}
         continue;
       }
       if (d.type === 'profile') {
         const profile = this.nodeAtPath(slice, d.path)?.types[0]?.profiles[0];
-        const target = profile ? this.structure(profile) : undefined;
-        if (!target) return false;
-        const probe: WalkContext = { issues: [], resource: ctx.resource, rootResource: ctx.rootResource, bundle: undefined, silent: true };
-        for (const v of values) this.checkComplex(v, target.root, { code: target.sd.type, profiles: [], targetProfiles: [] }, item.expression, probe, target);
-        if (probe.issues.some((i) => i.severity === 'error')) return false;
+        if (!profile || !values.every((v) => this.conformsSilently(v, profile, ctx))) {return false;}
         continue;
       }
       // value / pattern
       const expectedNode = this.nodeAtPath(slice, d.path);
-      if (!expectedNode) return false;
+      if (!expectedNode) {return false;}
       if (!expectedNode.fixed && !expectedNode.pattern && expectedNode.def.binding?.strength === 'required' && expectedNode.def.binding.valueSet) {
         const vs = expectedNode.def.binding.valueSet;
-        if (!values.some((v) => codesOf(v).some((c) => this.terminology.check(vs, c.system, c.code).status === 'member'))) return false;
+        if (!values.some((v) => codesOf(v).some((c) => this.terminology.check(vs, c.system, c.code).status === 'member'))) {return false;}
         continue;
       }
-      if (!matchExpected(values, expectedNode)) return false;
+      if (!matchExpected(values, expectedNode)) {return false;}
     }
     void structure;
     return true;
+  }
+
+  /** Whether a value conforms to a profile (no errors), without reporting anything. */
+  private conformsSilently(value: unknown, profile: string, ctx: WalkContext): boolean {
+    const target = this.structure(profile);
+    if (!target) {return false;}
+    const probe: WalkContext = { issues: [], resource: ctx.resource, rootResource: ctx.rootResource, bundle: undefined, silent: true };
+    if (this.registry.isResourceType(target.sd.type)) {
+      this.validateResource(value, target.sd.type, [profile], probe);
+    } else {
+      this.checkComplex(value, target.root, { code: target.sd.type, profiles: [], targetProfiles: [] }, '', probe, target);
+    }
+    return !probe.issues.some((i) => i.severity === 'error');
   }
 
   /** The node at a simple dotted path below a slice, following type profiles when the slice has no children. */
@@ -553,7 +580,7 @@ export class Validator {
     let node: ElementNode | undefined = slice;
     const segments = path.replace(/^resolve\(\)\.?/, '').split('.').filter((s) => s && s !== '$this');
     for (const segment of segments) {
-      if (!node) return undefined;
+      if (!node) {return undefined;}
       const name = segment.replace(/\.?ofType\(.*\)$/, '');
       let next: ElementNode | undefined = node.children.find((c) => c.name === name || c.name === `${name}[x]`);
       if (!next && node.children.length === 0) {
@@ -569,10 +596,20 @@ export class Validator {
     return node;
   }
 
+  /** The entry resource a Reference points to inside the enclosing Bundle (used by resolve() discriminators). */
   private resolveInBundle(reference: unknown, ctx: WalkContext): Json | undefined {
-    void reference;
-    void ctx;
-    return undefined;
+    if (!isRecord(reference) || typeof reference['reference'] !== 'string') {return undefined;}
+    const r = reference['reference'];
+    if (r.startsWith('#')) {
+      const contained = ctx.resource['contained'];
+      const found: unknown = Array.isArray(contained) ? (contained as unknown[]).find((c) => isRecord(c) && c['id'] === r.slice(1)) : undefined;
+      return isRecord(found) ? found : undefined;
+    }
+    if (!ctx.bundle) {return undefined;}
+    const located = locate(ctx.bundle.index, r, ctx.bundle.currentEntry);
+    if (typeof located !== 'number') {return undefined;}
+    const entry = ctx.bundle.index.entries[located];
+    return isRecord(entry) && isRecord(entry['resource']) ? entry['resource'] : undefined;
   }
 
   private checkFixedAndPattern(value: unknown, node: ElementNode, expression: string, ctx: WalkContext): void {
@@ -588,19 +625,19 @@ export class Validator {
 
   private checkBinding(value: unknown, typeCode: string, node: ElementNode, expression: string, ctx: WalkContext): void {
     const binding = node.def.binding;
-    if (!binding?.valueSet || (binding.strength !== 'required' && binding.strength !== 'extensible')) return;
-    if (!['code', 'Coding', 'CodeableConcept', 'Quantity', 'string', 'uri'].includes(typeCode)) return;
+    if (!binding?.valueSet || (binding.strength !== 'required' && binding.strength !== 'extensible')) {return;}
+    if (!['code', 'Coding', 'CodeableConcept', 'Quantity', 'string', 'uri'].includes(typeCode)) {return;}
     const codes = typeCode === 'code' || typeCode === 'string' || typeCode === 'uri' ? (typeof value === 'string' ? [{ system: undefined, code: value }] : []) : codesOf(value);
-    if (codes.length === 0) return;
+    if (codes.length === 0) {return;}
     const vs = binding.valueSet;
     const required = binding.strength === 'required';
     let notChecked: string | undefined;
     let unavailable: string | undefined;
     for (const c of codes) {
       const result = this.terminology.check(vs, c.system, c.code);
-      if (result.status === 'member') return;
-      if (result.status === 'not-checked') notChecked ??= result.system;
-      if (result.status === 'unavailable') unavailable ??= result.what;
+      if (result.status === 'member') {return;}
+      if (result.status === 'not-checked') {notChecked ??= result.system;}
+      if (result.status === 'unavailable') {unavailable ??= result.what;}
     }
     const shown = codes.map((c) => (c.system ? `${c.system}|${c.code}` : c.code)).join(', ');
     if (notChecked !== undefined) {
@@ -616,10 +653,10 @@ export class Validator {
     const seen = new Set<string>();
     const run = (list: readonly ElementDefinitionConstraint[], base: string): void => {
       for (const c of list) {
-        if (NATIVE_CONSTRAINTS.has(c.key) || seen.has(c.key) || !c.expression) continue;
+        if (NATIVE_CONSTRAINTS.has(c.key) || seen.has(c.key) || !c.expression) {continue;}
         seen.add(c.key);
         const bestPractice = c.extension?.some((e) => e.url === BEST_PRACTICE_EXTENSION && e.valueBoolean === true) === true;
-        if (bestPractice && this.bestPractice === 'ignore') continue;
+        if (bestPractice && this.bestPractice === 'ignore') {continue;}
         const fast = fastInvariant(c.key, c.expression, value);
         const result = fast !== undefined ? { ok: fast } : this.invariants.evaluate(c.expression, base, value, ctx.resource, ctx.rootResource);
         if ('error' in result) {
@@ -631,18 +668,18 @@ export class Validator {
       }
     };
     run(constraints, basePath);
-    if (rootConstraints.length) run(rootConstraints, rootBase);
+    if (rootConstraints.length) {run(rootConstraints, rootBase);}
   }
 
   private collectReference(value: Json, type: ElementType, node: ElementNode, expression: string, ctx: WalkContext): void {
     const reference = value['reference'];
-    if (typeof reference !== 'string') return;
+    if (typeof reference !== 'string') {return;}
     const targetTypes = this.targetTypes(type.targetProfiles.length ? type.targetProfiles : node.types.find((t) => t.code === 'Reference')?.targetProfiles ?? []);
     const at = `${expression}.reference`;
     if (reference.startsWith('#')) {
       const id = reference.slice(1);
       const contained = ctx.resource['contained'];
-      const target = id === '' ? ctx.resource : Array.isArray(contained) ? contained.find((c) => isRecord(c) && c['id'] === id) : undefined;
+      const target: unknown = id === '' ? ctx.resource : Array.isArray(contained) ? (contained as unknown[]).find((c) => isRecord(c) && c['id'] === id) : undefined;
       if (!isRecord(target)) {
         this.report(ctx, 'CONF_REFERENCE', 'error', at, `Reference ${reference} does not match any contained resource.`);
       } else {
@@ -662,7 +699,7 @@ export class Validator {
 
   private targetTypes(profiles: readonly string[]): string[] {
     return profiles.map((p) => {
-      if (p.startsWith('http://hl7.org/fhir/StructureDefinition/')) return p.slice('http://hl7.org/fhir/StructureDefinition/'.length);
+      if (p.startsWith('http://hl7.org/fhir/StructureDefinition/')) {return p.slice('http://hl7.org/fhir/StructureDefinition/'.length);}
       return this.structure(p)?.sd.type ?? p.slice(p.lastIndexOf('/') + 1);
     });
   }
@@ -676,52 +713,27 @@ export class Validator {
 
   /** Resolves every collected reference against the bundle's entries in one pass; also flags duplicate fullUrls. */
   private checkBundleReferences(bundle: Json, expression: string, scope: BundleScope, ctx: WalkContext): void {
-    const entries = Array.isArray(bundle['entry']) ? bundle['entry'] : [];
-    const byFullUrl = new Map<string, number>();
-    const byTypeAndId = new Map<string, number>();
-    const seenVersions = new Map<string, number>();
-    const history = bundle['type'] === 'history';
-    entries.forEach((entry, i) => {
-      if (!isRecord(entry)) return;
-      const fullUrl = entry['fullUrl'];
-      if (typeof fullUrl === 'string') {
-        const meta = isRecord(entry['resource']) ? entry['resource']['meta'] : undefined;
-        const version = isRecord(meta) && typeof meta['versionId'] === 'string' ? meta['versionId'] : '';
-        const key = `${fullUrl}|${version}`;
-        const first = seenVersions.get(key);
-        if (first === undefined) seenVersions.set(key, i);
-        if (!byFullUrl.has(fullUrl)) byFullUrl.set(fullUrl, i);
-        if (first !== undefined && !history) {
-          this.report(ctx, 'CONF_DUPLICATE_FULLURL', 'error', `${expression}.entry[${i}].fullUrl`, `fullUrl ${fullUrl} is also used by entry[${first}].`, 'Give every entry its own fullUrl.');
-        }
+    const { entries, duplicates } = scope.index;
+    if (bundle['type'] !== 'history') {
+      for (const [i, first] of duplicates) {
+        const entry = entries[i];
+        const fullUrl = isRecord(entry) ? String(entry['fullUrl']) : '';
+        this.report(ctx, 'CONF_DUPLICATE_FULLURL', 'error', `${expression}.entry[${i}].fullUrl`, `fullUrl ${fullUrl} is also used by entry[${first}].`, 'Give every entry its own fullUrl.');
       }
-      const resource = entry['resource'];
-      if (isRecord(resource) && typeof resource['resourceType'] === 'string' && typeof resource['id'] === 'string') {
-        byTypeAndId.set(`${resource['resourceType']}/${resource['id']}`, i);
-      }
-    });
+    }
     for (const ref of scope.references) {
-      let index: number | undefined;
       const r = ref.reference.replace(/\/_history\/[^/]+$/, '');
-      if (r.startsWith('urn:')) {
-        index = byFullUrl.get(r);
-      } else if (/^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/.test(r)) {
-        const source = entries[ref.entry];
-        const sourceUrl = isRecord(source) && typeof source['fullUrl'] === 'string' ? source['fullUrl'] : '';
-        const restBase = /^(https?:\/\/.+\/)[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/.exec(sourceUrl)?.[1];
-        index = (restBase ? byFullUrl.get(restBase + r) : undefined) ?? byTypeAndId.get(r);
-      } else {
-        index = byFullUrl.get(r);
-        if (index === undefined) continue; // an absolute URL outside the bundle is not resolvable offline
-      }
+      const index = locate(scope.index, r, ref.entry);
+      if (index === 'external') {continue;} // an absolute URL outside the bundle is not resolvable offline
       if (index === undefined) {
-        const lenient = !r.startsWith('urn:') && (bundle['type'] === 'collection' || bundle['type'] === 'searchset' || bundle['type'] === 'history');
+        // A relative reference may point at a server resource except in documents and messages, which must be self-contained.
+        const lenient = !r.startsWith('urn:') && bundle['type'] !== 'document' && bundle['type'] !== 'message';
         this.report(ctx, 'CONF_REFERENCE', lenient ? 'warning' : 'error', ref.expression, `Reference ${ref.reference} does not resolve to any entry of the Bundle.`, 'Every urn:uuid and relative reference must match an entry.fullUrl (or Type/id) in the same Bundle.');
         continue;
       }
       const target = entries[index];
       const resource = isRecord(target) ? target['resource'] : undefined;
-      if (isRecord(resource)) this.checkTargetType(resource, ref.targetTypes, ref.reference, ref.expression, ctx);
+      if (isRecord(resource)) {this.checkTargetType(resource, ref.targetTypes, ref.reference, ref.expression, ctx);}
     }
   }
 
@@ -730,10 +742,48 @@ export class Validator {
   }
 }
 
+function indexBundle(bundle: Json): BundleIndex {
+  const entries: unknown[] = Array.isArray(bundle['entry']) ? (bundle['entry'] as unknown[]) : [];
+  const byFullUrl = new Map<string, number>();
+  const byTypeAndId = new Map<string, number>();
+  const seenVersions = new Map<string, number>();
+  const duplicates: (readonly [number, number])[] = [];
+  entries.forEach((entry, i) => {
+    if (!isRecord(entry)) {return;}
+    const fullUrl = entry['fullUrl'];
+    const resource = entry['resource'];
+    if (typeof fullUrl === 'string') {
+      const meta = isRecord(resource) ? resource['meta'] : undefined;
+      const version = isRecord(meta) && typeof meta['versionId'] === 'string' ? meta['versionId'] : '';
+      const key = `${fullUrl}|${version}`;
+      const first = seenVersions.get(key);
+      if (first === undefined) {seenVersions.set(key, i);}
+      else {duplicates.push([i, first]);}
+      if (!byFullUrl.has(fullUrl)) {byFullUrl.set(fullUrl, i);}
+    }
+    if (isRecord(resource) && typeof resource['resourceType'] === 'string' && typeof resource['id'] === 'string') {
+      byTypeAndId.set(`${resource['resourceType']}/${resource['id']}`, i);
+    }
+  });
+  return { entries, byFullUrl, byTypeAndId, duplicates };
+}
+
+/** Entry index a reference resolves to, undefined when it should but does not, 'external' for other absolute URLs. */
+function locate(index: BundleIndex, reference: string, sourceEntry: number): number | undefined | 'external' {
+  if (reference.startsWith('urn:')) {return index.byFullUrl.get(reference);}
+  if (/^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/.test(reference)) {
+    const source = index.entries[sourceEntry];
+    const sourceUrl = isRecord(source) && typeof source['fullUrl'] === 'string' ? source['fullUrl'] : '';
+    const restBase = /^(https?:\/\/.+\/)[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/.exec(sourceUrl)?.[1];
+    return (restBase ? index.byFullUrl.get(restBase + reference) : undefined) ?? index.byTypeAndId.get(reference);
+  }
+  return index.byFullUrl.get(reference) ?? 'external';
+}
+
 function matchExpected(values: readonly unknown[], node: ElementNode | undefined): boolean {
-  if (!node) return false;
-  if (node.fixed) return values.some((v) => deepEqual(v, node.fixed?.value));
-  if (node.pattern) return values.some((v) => matchesPattern(v, node.pattern?.value));
+  if (!node) {return false;}
+  if (node.fixed) {return values.some((v) => deepEqual(v, node.fixed?.value));}
+  if (node.pattern) {return values.some((v) => matchesPattern(v, node.pattern?.value));}
   return false;
 }
 
@@ -742,10 +792,10 @@ function valuesAt(value: unknown, path: string): unknown[] {
   for (const segment of path.split('.')) {
     const next: unknown[] = [];
     for (const v of current) {
-      if (!isRecord(v)) continue;
+      if (!isRecord(v)) {continue;}
       const child = v[segment];
-      if (Array.isArray(child)) next.push(...child);
-      else if (child !== undefined) next.push(child);
+      if (Array.isArray(child)) {next.push(...(child as unknown[]));}
+      else if (child !== undefined) {next.push(child);}
     }
     current = next;
   }
@@ -753,27 +803,27 @@ function valuesAt(value: unknown, path: string): unknown[] {
 }
 
 function codesOf(value: unknown): { system: string | undefined; code: string }[] {
-  if (!isRecord(value)) return [];
+  if (!isRecord(value)) {return [];}
   const out: { system: string | undefined; code: string }[] = [];
   const add = (c: unknown): void => {
-    if (isRecord(c) && typeof c['code'] === 'string') out.push({ system: typeof c['system'] === 'string' ? c['system'] : undefined, code: c['code'] });
+    if (isRecord(c) && typeof c['code'] === 'string') {out.push({ system: typeof c['system'] === 'string' ? c['system'] : undefined, code: c['code'] });}
   };
-  if (Array.isArray(value['coding'])) value['coding'].forEach(add);
-  else add(value);
+  if (Array.isArray(value['coding'])) {value['coding'].forEach(add);}
+  else {add(value);}
   return out;
 }
 
 function systemName(system: string): string {
-  if (system === 'http://snomed.info/sct') return 'SNOMED CT';
-  if (system.includes('dmd')) return 'dm+d';
+  if (system === 'http://snomed.info/sct') {return 'SNOMED CT';}
+  if (system.includes('dmd')) {return 'dm+d';}
   return system;
 }
 
 /** Exact equality of JSON values (fixed[x]). */
 export function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a === 'number' && typeof b === 'number') return a === b;
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
+  if (a === b) {return true;}
+  if (typeof a === 'number' && typeof b === 'number') {return a === b;}
+  if (Array.isArray(a) && Array.isArray(b)) {return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));}
   if (isRecord(a) && isRecord(b)) {
     const ka = Object.keys(a);
     const kb = Object.keys(b);
@@ -789,7 +839,7 @@ export function matchesPattern(value: unknown, pattern: unknown): boolean {
     return pattern.every((p) => values.some((v) => matchesPattern(v, p)));
   }
   if (isRecord(pattern)) {
-    if (!isRecord(value)) return false;
+    if (!isRecord(value)) {return false;}
     return Object.entries(pattern).every(([k, p]) => value[k] !== undefined && matchesPattern(value[k], p));
   }
   return value === pattern;
@@ -800,13 +850,13 @@ function isRecord(value: unknown): value is Json {
 }
 
 function toArray(value: unknown): unknown[] {
-  if (value === undefined) return [];
+  if (value === undefined) {return [];}
   return Array.isArray(value) ? value : [value];
 }
 
 function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
+  if (value === null) {return 'null';}
+  if (Array.isArray(value)) {return 'an array';}
   return typeof value === 'string' ? `the string "${value}"` : typeof value;
 }
 
@@ -822,7 +872,7 @@ function itemsBase(items: readonly Item[]): string {
 
 function hintForUnknown(name: string, keyMap: ReadonlyMap<string, unknown>): string | undefined {
   const lower = name.toLowerCase();
-  for (const key of keyMap.keys()) if (key.toLowerCase() === lower) return `Did you mean "${key}"? Property names are case-sensitive.`;
+  for (const key of keyMap.keys()) {if (key.toLowerCase() === lower) {return `Did you mean "${key}"? Property names are case-sensitive.`;}}
   return undefined;
 }
 
@@ -830,7 +880,7 @@ function dedupe(issues: ConformanceIssue[]): ConformanceIssue[] {
   const seen = new Set<string>();
   return issues.filter((i) => {
     const key = `${i.code}|${i.severity}|${i.expression}|${i.message}`;
-    if (seen.has(key)) return false;
+    if (seen.has(key)) {return false;}
     seen.add(key);
     return true;
   });

@@ -17,7 +17,7 @@ export const fixtures = join(here, 'fixtures');
 export function ukCoreRegistry(): FhirPackageRegistry {
   const r = new FhirPackageRegistry();
   r.loadR4Core();
-  for (const folder of ['structuredefinitions', 'valuesets', 'codesystems']) r.loadPackage(join(ukCoreJson, folder));
+  for (const folder of ['structuredefinitions', 'valuesets', 'codesystems']) {r.loadPackage(join(ukCoreJson, folder));}
   return r;
 }
 
@@ -38,7 +38,7 @@ export function exampleFiles(): string[] {
  * prefixes the name and is for the example's resource type, else UKCore-<resourceType>.
  */
 export function impliedProfile(checker: Checker, file: string, resource: { resourceType: string; meta?: { profile?: string[] } }): string | undefined {
-  if (resource.meta?.profile?.length) return undefined;
+  if (resource.meta?.profile?.length) {return undefined;}
   const base = file.replace(/-Example\.json$/, '').replace(/\.json$/, '');
   const prefix = 'https://fhir.hl7.org.uk/StructureDefinition/';
   const candidates = checker.registry

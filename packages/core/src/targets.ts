@@ -1,3 +1,4 @@
+import { validateCqiCase } from './cqi/validate.js';
 import type { Diagnostic } from './diagnostics/diagnostic.js';
 
 /** What a mapping builds from each source record. */
@@ -11,7 +12,7 @@ export type MappingTarget = 'fhir-bundle' | 'cqi-case';
 export function checkDocument(target: Exclude<MappingTarget, 'fhir-bundle'>, document: unknown): Diagnostic[] {
   switch (target) {
     case 'cqi-case':
-      return document === undefined ? [] : [];
+      return validateCqiCase(document, { root: documentRoot[target] }).diagnostics;
   }
 }
 

@@ -1,2 +1,10 @@
 export { createTestCa } from './tls/certificates.js';
 export type { PemPair, TestCa } from './tls/certificates.js';
+export { callKeyOf, startDpsSandbox } from './dps/server.js';
+export type { AcceptedSubmission, DpsSandbox, DpsSandboxOptions, DpsSandboxRequest, DpsSandboxState } from './dps/server.js';
+export { dpsFaultKinds, seededRandom } from './dps/faults.js';
+export type { DpsFaultKind, DpsFaultPlan } from './dps/faults.js';
+export { tokenErrors } from './dps/token-endpoint.js';
+export type { JsonWebKeySet, SandboxApplication } from './dps/token-endpoint.js';
+export { defaultCqiExceptionCodes, startCqiSandbox } from './cqi/server.js';
+export type { AcceptedCqiCase, CqiAvailability, CqiExceptionCode, CqiSandbox, CqiSandboxOptions } from './cqi/server.js';

@@ -112,6 +112,27 @@ export const diagnosticCodes = {
   SRC_JOIN_ORPHAN: 'A child row has no parent record with its join key.',
   SRC_JOIN_ORDER: 'A file is not in key order, which the streaming join needs.',
   SRC_LIMIT: 'An input exceeds a configured size limit.',
+  // CQI cases (canonical model cqi-case/<semver>, wire encoders, the CQI API adapter)
+  CQI_SCHEMA: 'A CQI case does not match the cqi-case JSON Schema (missing member, wrong type, unknown member).',
+  CQI_SCHEMA_VERSION: 'A CQI case declares a schemaVersion this cadmap does not know.',
+  CQI_TRIAGE_TIME_ORDER: 'A CQI case ends its triage before it starts.',
+  CQI_LINE_TIME_ORDER: 'A triage line has its time out before its time in.',
+  CQI_LINE_SEQUENCE: 'Triage line sequence numbers are not strictly increasing.',
+  CQI_FINAL_DISPOSITION_MISSING: 'A complete CQI case has no final disposition.',
+  CQI_DX_CODE: 'A disposition code is not Dx followed by 2 to 5 digits.',
+  CQI_SG_CODE: 'A Symptom Group code is not a numeric string.',
+  CQI_SD_CODE: 'A Symptom Discriminator code is not a numeric string.',
+  CQI_PATHWAY_ID: 'A pathway or module id does not have the Pathways shape (P followed by letters or digits).',
+  CQI_RELEASE_ID: 'A Pathways release id is not major.minor.patch, or its label does not start with it.',
+  CQI_NODE_KIND: 'A triage line nodeKind disagrees with its nodeId prefix.',
+  CQI_OPERATOR: 'A CQI case names neither or both of the call handler and the clinician.',
+  CQI_WIRE_SYNTAX: 'A CQI wire payload (JSON or XML) does not parse or does not have the expected shape.',
+  CQI_CONFIG: 'The CQI adapter configuration is incomplete or inconsistent.',
+  CQI_TLS: 'The CQI API refused the TLS connection (client certificate, CA or host name).',
+  CQI_AUTH: 'The CQI API refused the access credentials.',
+  CQI_UNAVAILABLE: 'The CQI API is unavailable (closed out of hours, down or unreachable); the case stays queued.',
+  CQI_REJECTED: 'The CQI API rejected a case; its exception codes say why.',
+  CQI_EXCEPTION_CODES: 'The CQI exception code list could not be fetched or read.',
 } as const;
 
 export type DiagnosticCode = keyof typeof diagnosticCodes;

@@ -1,9 +1,8 @@
-import { v5 as uuidv5 } from 'uuid';
-import { entryFullUrl, joinKey } from '../bundle/ids.js';
+import { entryFullUrl, joinKey, uuidV5 } from '../bundle/ids.js';
 import type { EvalSink } from '../expressions/types.js';
 
 /** `uuid5()`: the UUIDv5 of the value's text in the mapping namespace. */
-export const uuid5 = (value: string, namespace: string): string => uuidv5(value, namespace);
+export const uuid5 = (value: string, namespace: string): string => uuidV5(value, namespace);
 
 /** The text of one key part: strings as they are, numbers and booleans printed, anything else undefined. */
 export function keyPartText(value: unknown): string | undefined {
@@ -46,18 +45,6 @@ export function ref(
     }
     texts.push(text);
   }
-  const naturalKey = joinKey(texts);
-  const cacheKey = `${namespace}\u0000${resourceType}\u0000${naturalKey}`;
-  let url = fullUrls.get(cacheKey);
-  if (url === undefined) {
-    url = entryFullUrl(namespace, resourceType, naturalKey);
-    if (fullUrls.size >= 50_000) {
-      fullUrls.clear();
-    }
-    fullUrls.set(cacheKey, url);
-  }
-  return url;
+  return entryFullUrl(namespace, resourceType, joinKey(texts));
 }
 
-/** Recent fullUrls: the same references recur across records (submitter, vehicles) and SHA-1 is the cost. */
-const fullUrls = new Map<string, string>();

@@ -66,10 +66,18 @@ export function coding(table: LookupTable, value: unknown, sink: EvalSink): Codi
   if (!target) {
     return undefined;
   }
-  const system = target.system ?? table.system;
-  return {
-    ...(system !== undefined ? { system } : {}),
-    code: target.code,
-    ...(target.display !== undefined ? { display: target.display } : {}),
-  };
+  let result = codings.get(target);
+  if (!result) {
+    const system = target.system ?? table.system;
+    result = Object.freeze({
+      ...(system !== undefined ? { system } : {}),
+      code: target.code,
+      ...(target.display !== undefined ? { display: target.display } : {}),
+    });
+    codings.set(target, result);
+  }
+  return result;
 }
+
+/** One frozen Coding per lookup target: lookups run for most elements of every bundle. */
+const codings = new WeakMap<LookupTarget, CodingValue>();

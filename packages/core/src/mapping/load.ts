@@ -21,6 +21,8 @@ export interface CompiledRule {
   readonly when?: CompiledExpression;
   readonly forEach?: CompiledExpression;
   readonly as?: string;
+  /** Named values computed once per entry, in order, before `when`, the key and the template. */
+  readonly let: readonly (readonly [string, CompiledExpression])[];
   readonly template: TemplateNode;
   readonly span: RuleSpan;
 }
@@ -192,15 +194,29 @@ export async function loadMapping(file: string, options: LoadMappingOptions = {}
     const compiler = makeCompiler(rule.id);
     const forEach = rule.forEach !== undefined ? compileField(rule.forEach, [...at, 'forEach'], doc, compiler) : undefined;
     const compileRest = (): Omit<CompiledRule, 'forEach' | 'as'> => {
-      const when = rule.when !== undefined ? compileField(rule.when, [...at, 'when'], doc, compiler) : undefined;
-      return {
-        id: rule.id,
-        resourceType: rule.resourceType,
-        key: compileKey(rule.key, [...at, 'key'], doc, compiler),
-        ...(when ? { when } : {}),
-        template: compileTemplate(nodeAt(doc, [...at, 'template'])!, [...at, 'template'], compiler),
-        span: spans.ofNode(nodeAt(doc, at), { ruleId: rule.id, yamlPath: `resources[${index}]` }),
+      const bindings: (readonly [string, CompiledExpression])[] = [];
+      const letNames = Object.keys(rule.let ?? {});
+      const compileWithLets = (position: number): Omit<CompiledRule, 'forEach' | 'as'> => {
+        if (position < letNames.length) {
+          const name = letNames[position]!;
+          const expression = compileField(rule.let![name]!, [...at, 'let', name], doc, compiler);
+          if (expression) {
+            bindings.push([name, expression]);
+          }
+          return compiler.withVariable(name, () => compileWithLets(position + 1));
+        }
+        const when = rule.when !== undefined ? compileField(rule.when, [...at, 'when'], doc, compiler) : undefined;
+        return {
+          id: rule.id,
+          resourceType: rule.resourceType,
+          key: compileKey(rule.key, [...at, 'key'], doc, compiler),
+          ...(when ? { when } : {}),
+          let: bindings,
+          template: compileTemplate(nodeAt(doc, [...at, 'template'])!, [...at, 'template'], compiler),
+          span: spans.ofNode(nodeAt(doc, at), { ruleId: rule.id, yamlPath: `resources[${index}]` }),
+        };
       };
+      return compileWithLets(0);
     };
     const rest = rule.as !== undefined ? compiler.withVariable(rule.as, compileRest) : compileRest();
     return { ...rest, ...(forEach ? { forEach } : {}), ...(rule.as !== undefined ? { as: rule.as } : {}) };
@@ -249,7 +265,7 @@ interface MappingDocument {
   lookups?: Record<string, LookupDocument>;
   source: SourceDocument;
   bundle?: { type?: string; key?: string | string[]; template?: Record<string, unknown> };
-  resources?: { id: string; resourceType: string; key: string | string[]; when?: string; forEach?: string; as?: string; template: Record<string, unknown> }[];
+  resources?: { id: string; resourceType: string; key: string | string[]; when?: string; forEach?: string; as?: string; let?: Record<string, string>; template: Record<string, unknown> }[];
 }
 
 interface LookupDocument {

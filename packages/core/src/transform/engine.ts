@@ -7,7 +7,7 @@ import type { KeyPart, Mapping } from '../mapping/load.js';
 import { originOf, type SourceRecord } from '../sources/types.js';
 import { checkDocument, documentRoot, type MappingTarget } from '../targets.js';
 import { lookupProvenance } from './provenance.js';
-import type { TemplateNode } from './template.js';
+import type { ObjectNode, TemplateNode } from './template.js';
 
 /** Where one output element came from: the mapping rule and the input cells it read. */
 export interface ProvenanceEntry {
@@ -44,11 +44,85 @@ export interface TransformOptions {
 
 type Vars = Record<string, unknown>;
 
+interface MappingFrameShape {
+  readonly constants: Vars;
+  /** Every `as` name the mapping binds, declared up front so all frames share one hidden class. */
+  readonly names: readonly string[];
+}
+
+const frameShapes = new WeakMap<Mapping, MappingFrameShape>();
+
+function frameShape(mapping: Mapping): MappingFrameShape {
+  let shape = frameShapes.get(mapping);
+  if (!shape) {
+    const names = new Set<string>();
+    const visit = (node: TemplateNode | undefined): void => {
+      if (node?.kind === 'object') {
+        node.entries.forEach(([, child]) => visit(child));
+      } else if (node?.kind === 'array') {
+        for (const item of node.items) {
+          if (item.as !== undefined) {
+            names.add(item.as);
+          }
+          visit(item.node);
+        }
+      }
+    };
+    for (const rule of mapping.rules) {
+      if (rule.as !== undefined) {
+        names.add(rule.as);
+      }
+      for (const [name] of rule.let) {
+        names.add(name);
+      }
+      visit(rule.template);
+    }
+    visit(mapping.bundle.template);
+    visit(mapping.document?.template);
+    shape = { constants: Object.freeze(Object.assign(Object.create(null) as Vars, mapping.constants)), names: [...names] };
+    frameShapes.set(mapping, shape);
+  }
+  return shape;
+}
+
+/**
+ * The variables of one record: a single object whose prototype holds the constants. `forEach` iterations and
+ * entry keys rebind `index`, `key` and the `as` names in place and restore them afterwards (evaluation is
+ * synchronous), so no scope objects are allocated and variable lookups stay monomorphic.
+ */
+function recordFrame(mapping: Mapping, source: SourceRecord): Vars {
+  const shape = frameShape(mapping);
+  const frame = Object.create(shape.constants) as Vars;
+  frame.record = source.data;
+  frame.index = 0;
+  frame.key = source.key;
+  for (const name of shape.names) {
+    frame[name] = undefined;
+  }
+  return frame;
+}
+
+/** The values of the variables an expression reads, kept for diagnostics computed later. */
+function snapshotOf(expression: CompiledExpression | undefined, frame: Vars): Vars | undefined {
+  if (!expression || expression.variableFields.length === 0) {
+    return undefined;
+  }
+  const snapshot: Vars = {};
+  for (const [variable] of expression.variableFields) {
+    snapshot[variable] = frame[variable];
+  }
+  return snapshot;
+}
+
 interface PendingReference {
   readonly value: string;
-  readonly path: string;
+  /** Path inside the resource, when paths are tracked (provenance on); otherwise found on demand. */
+  readonly path: string | undefined;
   readonly span: RuleSpan;
-  readonly input: InputSpan | undefined;
+  /** To locate the input only when the reference turns out to dangle. */
+  readonly expression: CompiledExpression | undefined;
+  readonly item: unknown;
+  readonly vars: Vars | undefined;
 }
 
 interface BuiltEntry {
@@ -104,11 +178,12 @@ class RecordTransform implements EvalSink {
     const { mapping, source } = this;
     const data = source.data!;
     const spec = mapping.document!;
-    const vars: Vars = { ...mapping.constants, record: data, index: 0, key: source.key };
+    const vars = recordFrame(mapping, source);
     const key = spec.key ? this.key(spec.key, data, vars, spec.span) : source.key;
     const root = documentRoot[target];
     this.provenance = [];
-    const document = this.instantiate(spec.template, data, { ...vars, key: key ?? source.key }, '');
+    vars.key = key ?? source.key;
+    const document = this.instantiate(spec.template, data, vars, '');
     const provenance = this.provenance.map((p) => ({ ...p, expression: `${root}${p.expression}` }));
     if (document !== undefined) {
       for (const problem of checkDocument(target, document)) {
@@ -140,7 +215,8 @@ class RecordTransform implements EvalSink {
   run(): MapResult {
     const { mapping, source } = this;
     const data = source.data!;
-    const baseVars: Vars = { ...mapping.constants, record: data, index: 0, key: source.key };
+    const baseVars = recordFrame(mapping, source);
+    const rootPath = this.trackProvenance ? '' : undefined;
     const entries: BuiltEntry[] = [];
     const byFullUrl = new Map<string, BuiltEntry>();
 
@@ -148,7 +224,16 @@ class RecordTransform implements EvalSink {
       const contexts: unknown[] = rule.forEach ? this.evaluate(rule.forEach, data, baseVars) : [data];
       for (let index = 0; index < contexts.length; index++) {
         const item = contexts[index];
-        const vars: Vars = rule.forEach ? { ...baseVars, index, ...(rule.as !== undefined ? { [rule.as]: item } : {}) } : baseVars;
+        const vars = baseVars;
+        if (rule.forEach) {
+          vars.index = index;
+          if (rule.as !== undefined) {
+            vars[rule.as] = item;
+          }
+        }
+        for (const [name, expression] of rule.let) {
+          vars[name] = this.evaluate(expression, item, vars);
+        }
         if (rule.when && !this.truthy(rule.when, item, vars)) {
           continue;
         }
@@ -159,8 +244,9 @@ class RecordTransform implements EvalSink {
         const fullUrl = entryFullUrl(mapping.namespace, rule.resourceType, key);
         this.references = [];
         this.provenance = this.trackProvenance ? [] : undefined;
-        const body = this.instantiate(rule.template, item, { ...vars, key }, '') as Record<string, unknown> | undefined;
-        const resource = { resourceType: rule.resourceType, ...body } as FhirResource;
+        vars.key = key;
+        const resource = this.instantiateResource(rule.resourceType, rule.template, item, vars, rootPath);
+        vars.key = source.key;
         const built: BuiltEntry = { fullUrl, resource, ruleSpan: rule.span, references: this.references, provenance: this.provenance };
         const existing = byFullUrl.get(fullUrl);
         if (existing) {
@@ -181,6 +267,7 @@ class RecordTransform implements EvalSink {
       }
     }
 
+    baseVars.index = 0;
     if (entries.length === 0) {
       this.diagnostics.push({
         code: 'MAP_RECORD_SKIPPED',
@@ -198,7 +285,7 @@ class RecordTransform implements EvalSink {
     const bundleType = this.keyPart(mapping.bundle.type, data, bundleVars) ?? 'collection';
     this.references = [];
     this.provenance = this.trackProvenance ? [] : undefined;
-    const bundleExtras = mapping.bundle.template ? (this.instantiate(mapping.bundle.template, data, bundleVars, '') as Record<string, unknown> | undefined) : undefined;
+    const bundleExtras = mapping.bundle.template ? (this.instantiate(mapping.bundle.template, data, bundleVars, rootPath) as Record<string, unknown> | undefined) : undefined;
     const bundleProvenance = this.provenance;
 
     const provenance: ProvenanceEntry[] | undefined = this.trackProvenance ? [...(bundleProvenance ?? []).map((p) => ({ ...p, expression: `Bundle${p.expression}` }))] : undefined;
@@ -208,14 +295,16 @@ class RecordTransform implements EvalSink {
       const prefix = `Bundle.entry[${index}].resource`;
       for (const reference of entry.references) {
         if (!byFullUrl.has(reference.value)) {
+          const path = `${prefix}${reference.path ?? pathOfValue(entry.resource, 'reference', reference.value) ?? ''}`;
+          const input = reference.expression ? this.inputOf(reference.expression, reference.item, reference.vars ?? {}) : undefined;
           this.diagnostics.push({
             code: 'MAP_DANGLING_REFERENCE',
             severity: 'error',
-            message: `${prefix}${reference.path} refers to ${reference.value}, but no entry in this bundle has that fullUrl.`,
+            message: `${path} refers to ${reference.value}, but no entry in this bundle has that fullUrl.`,
             hint: 'The rule and natural key passed to ref() must match an entry that was built; check the key values and any `when` on the target rule.',
             rule: reference.span,
-            ...(reference.input ? { input: reference.input } : {}),
-            expression: `${prefix}${reference.path}`,
+            ...(input ? { input } : {}),
+            expression: path,
           });
         }
       }
@@ -244,12 +333,16 @@ class RecordTransform implements EvalSink {
   }
 
   private evaluate(expression: CompiledExpression, context: unknown, vars: Vars): unknown[] {
-    const previous = [this.expression, this.context, this.vars] as const;
+    const previousExpression = this.expression;
+    const previousContext = this.context;
+    const previousVars = this.vars;
     this.expression = expression;
     this.context = context;
     this.vars = vars;
     const result = expression.evaluate(context, vars, this);
-    [this.expression, this.context, this.vars] = previous;
+    this.expression = previousExpression;
+    this.context = previousContext;
+    this.vars = previousVars;
     return result;
   }
 
@@ -310,10 +403,37 @@ class RecordTransform implements EvalSink {
     });
   }
 
-  private instantiate(node: TemplateNode, item: unknown, vars: Vars, path: string): unknown {
+  /** Builds a resource: `resourceType` first, then the template's elements in the order written. */
+  private instantiateResource(resourceType: string, node: TemplateNode, item: unknown, vars: Vars, path: string | undefined): FhirResource {
+    if (node.kind === 'object') {
+      const seed: Record<string, unknown> = { resourceType };
+      this.fillObject(node, item, vars, path, seed);
+      return seed as unknown as FhirResource;
+    }
+    const body = this.instantiate(node, item, vars, path) as Record<string, unknown> | undefined;
+    return { resourceType, ...body } as FhirResource;
+  }
+
+  /** Fills `out` with an object node's elements; returns whether any element was set (and counts as produced). */
+  private fillObject(node: ObjectNode, item: unknown, vars: Vars, path: string | undefined, out: Record<string, unknown>): boolean {
+    const producedBefore = this.produced;
+    const filled = objectFiller(node)(this, node.entries, item, vars, path, out);
+    return filled && (!node.dynamic || this.produced > producedBefore);
+  }
+
+  /** Called by generated fillers for elements named `reference`. */
+  noteReference(child: TemplateNode, value: unknown, item: unknown, vars: Vars, path: string | undefined): void {
+    if (typeof value === 'string' && value.startsWith('urn:uuid:')) {
+      const expression = child.kind === 'expression' ? child.expression : undefined;
+      this.references.push({ value, path, span: expression?.span ?? child.span, expression, item, vars: snapshotOf(expression, vars) });
+    }
+  }
+
+  /** Instantiates a template node; `path` (relative FHIRPath) is tracked only when provenance is on. */
+  instantiate(node: TemplateNode, item: unknown, vars: Vars, path: string | undefined): unknown {
     switch (node.kind) {
       case 'literal':
-        if (this.provenance && node.value !== undefined) {
+        if (this.provenance && path !== undefined && node.value !== undefined) {
           this.provenance.push({ expression: path, rule: node.span, inputs: [], inputValues: [] });
         }
         return node.value;
@@ -326,7 +446,7 @@ class RecordTransform implements EvalSink {
         if (values.length > 1) {
           this.multiple(node.expression, item, vars, values.length, 'this element');
         }
-        if (this.provenance) {
+        if (this.provenance && path !== undefined) {
           this.provenance.push({ expression: path, rule: node.span, ...this.traced(node.expression, item, vars) });
         }
         return values[0];
@@ -336,47 +456,41 @@ class RecordTransform implements EvalSink {
           return undefined;
         }
         const out: Record<string, unknown> = {};
-        let filled = false;
-        const producedBefore = this.produced;
-        for (const [name, child] of node.entries) {
-          const childPath = `${path}.${name}`;
-          const value = this.instantiate(child, item, vars, childPath);
-          if (value !== undefined) {
-            out[name] = value;
-            filled = true;
-            if (name === 'reference' && typeof value === 'string' && value.startsWith('urn:uuid:')) {
-              const span = child.kind === 'expression' ? child.expression.span : child.span;
-              const input = child.kind === 'expression' ? this.inputOf(child.expression, item, vars) : undefined;
-              this.references.push({ value, path: childPath, span, input });
-            }
-          }
-        }
-        return filled && (!node.dynamic || this.produced > producedBefore) ? out : undefined;
+        return this.fillObject(node, item, vars, path, out) ? out : undefined;
       }
       case 'array': {
         const out: unknown[] = [];
         for (const entry of node.items) {
           if (entry.forEach) {
             const values = this.evaluate(entry.forEach, item, vars);
+            const savedIndex = vars.index;
+            const savedItem = entry.as !== undefined ? vars[entry.as] : undefined;
             for (let index = 0; index < values.length; index++) {
               const value = values[index];
-              const itemVars: Vars = { ...vars, index, ...(entry.as !== undefined ? { [entry.as]: value } : {}) };
-              const built = this.instantiate(entry.node, value, itemVars, `${path}[${out.length}]`);
+              vars.index = index;
+              if (entry.as !== undefined) {
+                vars[entry.as] = value;
+              }
+              const built = this.instantiate(entry.node, value, vars, path === undefined ? undefined : `${path}[${out.length}]`);
               if (built !== undefined) {
                 out.push(built);
               }
+            }
+            vars.index = savedIndex;
+            if (entry.as !== undefined) {
+              vars[entry.as] = savedItem;
             }
           } else if (entry.node.kind === 'expression') {
             const values = presentValues(this.evaluate(entry.node.expression, item, vars));
             this.produced += values.length;
             for (const value of values) {
-              if (this.provenance) {
+              if (this.provenance && path !== undefined) {
                 this.provenance.push({ expression: `${path}[${out.length}]`, rule: entry.node.span, ...this.traced(entry.node.expression, item, vars) });
               }
               out.push(value);
             }
           } else {
-            const built = this.instantiate(entry.node, item, vars, `${path}[${out.length}]`);
+            const built = this.instantiate(entry.node, item, vars, path === undefined ? undefined : `${path}[${out.length}]`);
             if (built !== undefined) {
               out.push(built);
             }
@@ -396,7 +510,7 @@ class RecordTransform implements EvalSink {
       }
     }
     for (const [variable, field] of expression.variableFields) {
-      const variableOrigin = originOf(vars[variable]);
+      const variableOrigin = originOf(firstOf(vars[variable]));
       if (variableOrigin) {
         inputs.push(variableOrigin.locate(field));
       }
@@ -415,7 +529,7 @@ class RecordTransform implements EvalSink {
       }
     }
     for (const [variable, field] of expression.variableFields) {
-      const holder = vars[variable];
+      const holder = firstOf(vars[variable]);
       const variableOrigin = originOf(holder);
       if (variableOrigin) {
         inputs.push(variableOrigin.locate(field));
@@ -444,6 +558,74 @@ function distinct(diagnostics: Diagnostic[]): Diagnostic[] {
     seen.add(signature);
     return true;
   });
+}
+
+type ObjectFiller = (
+  engine: RecordTransform,
+  entries: ObjectNode['entries'],
+  item: unknown,
+  vars: Vars,
+  path: string | undefined,
+  out: Record<string, unknown>,
+) => boolean;
+
+const fillers = new WeakMap<ObjectNode, ObjectFiller>();
+
+/**
+ * A filler specialised to one template object: one statement per element with the property name as a literal,
+ * so every store site sees one name (a generic loop's `out[name] = value` is megamorphic and dominated the
+ * profile). Names are embedded with JSON.stringify; no mapping expression is ever turned into code.
+ */
+function objectFiller(node: ObjectNode): ObjectFiller {
+  let filler = fillers.get(node);
+  if (!filler) {
+    const lines = ['let filled = false;', 'let value;', 'let childPath;'];
+    node.entries.forEach(([name, child], index) => {
+      const key = JSON.stringify(name);
+      lines.push(
+        `childPath = path === undefined ? undefined : path + ${JSON.stringify(`.${name}`)};`,
+        child.kind === 'literal'
+          ? `value = childPath === undefined ? entries[${index}][1].value : engine.instantiate(entries[${index}][1], item, vars, childPath);`
+          : `value = engine.instantiate(entries[${index}][1], item, vars, childPath);`,
+        'if (value !== undefined) {',
+        `  out[${key}] = value;`,
+        '  filled = true;',
+        name === 'reference' ? `  engine.noteReference(entries[${index}][1], value, item, vars, childPath);` : '',
+        '}',
+      );
+    });
+    lines.push('return filled;');
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from template keys only (see above)
+    filler = new Function('engine', 'entries', 'item', 'vars', 'path', 'out', lines.join('\n')) as ObjectFiller;
+    fillers.set(node, filler);
+  }
+  return filler;
+}
+
+/** A `let` variable holds a collection: its first item locates it. */
+const firstOf = (value: unknown): unknown => (Array.isArray(value) ? (value as unknown[])[0] : value);
+
+/** The relative FHIRPath (`.subject.reference`) of the first element named `name` holding `value`. */
+function pathOfValue(node: unknown, name: string, value: unknown, path = ''): string | undefined {
+  if (Array.isArray(node)) {
+    for (let i = 0; i < node.length; i++) {
+      const found = pathOfValue(node[i], name, value, `${path}[${i}]`);
+      if (found !== undefined) {
+        return found;
+      }
+    }
+  } else if (node !== null && typeof node === 'object') {
+    for (const [key, child] of Object.entries(node)) {
+      if (key === name && child === value) {
+        return `${path}.${key}`;
+      }
+      const found = pathOfValue(child, name, value, `${path}.${key}`);
+      if (found !== undefined) {
+        return found;
+      }
+    }
+  }
+  return undefined;
 }
 
 /** FHIR has no empty strings or nulls: such values count as absent. */

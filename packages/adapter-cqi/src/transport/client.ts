@@ -1,0 +1,322 @@
+import { Agent, request, type Dispatcher } from 'undici';
+import type { Diagnostic } from '@cadmap/core';
+
+/** The two endpoints NHS Pathways issues to each supplier (not published). */
+export type CqiEnvironment = 'uat' | 'live';
+
+/** Client certificate, key and trust for mutual TLS, as PEM text (read the files in the caller). */
+export interface CqiTlsOptions {
+  readonly cert: string;
+  readonly key: string;
+  /** CA certificate(s) that issued the service's certificate; default: Node's public roots. */
+  readonly ca?: string;
+  readonly passphrase?: string;
+}
+
+/** The "encoded access credentials" header: its name and scheme are configuration, the value a secret. */
+export interface CqiCredentials {
+  readonly header: string;
+  /** Written before the value with a space, e.g. `Basic`; none when absent. */
+  readonly scheme?: string;
+  readonly value: string;
+}
+
+export interface CqiClientOptions {
+  readonly environment: CqiEnvironment;
+  /** Base URLs per environment (https only), e.g. `{ uat: 'https://uat.example.nhs.uk' }`; the API is under /api/v1/. */
+  readonly baseUrls: Partial<Record<CqiEnvironment, string>>;
+  readonly tls: CqiTlsOptions;
+  readonly credentials?: CqiCredentials;
+  /** Per request (default 30 s). */
+  readonly timeoutMs?: number;
+  /** How long the exception-code list is kept before it is fetched again (default: 1 hour). */
+  readonly exceptionCodesTtlMs?: number;
+  readonly now?: () => number;
+}
+
+/** What the service said about one posted case. */
+export type PostOutcome =
+  | { readonly kind: 'accepted'; readonly status: number; readonly body: string }
+  /** Refused for good (4xx): fix the case. */
+  | { readonly kind: 'rejected'; readonly status: number; readonly exceptions: readonly CqiException[]; readonly diagnostics: readonly Diagnostic[] }
+  /** Credentials or TLS refused: fix the configuration; the case is kept. */
+  | { readonly kind: 'refused'; readonly status?: number; readonly diagnostics: readonly Diagnostic[] }
+  /** Closed, down or unreachable: try again later. */
+  | { readonly kind: 'unavailable'; readonly status?: number; readonly retryAfterMs?: number; readonly diagnostics: readonly Diagnostic[] };
+
+/** One exception code in a rejection, with its description from the cqiExceptionCodes list when known. */
+export interface CqiException {
+  readonly code: string;
+  readonly message?: string;
+  readonly path?: string;
+  readonly description?: string;
+}
+
+const tlsErrorCodes = /^(ERR_TLS_|ERR_SSL_|UNABLE_TO_|SELF_SIGNED|DEPTH_ZERO|CERT_|HOSTNAME_MISMATCH)/;
+const networkErrorCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+
+/** The error codes in an error and its causes, outermost first. */
+function errorCodes(error: unknown): string[] {
+  const codes: string[] = [];
+  for (let current = error, depth = 0; current !== null && typeof current === 'object' && depth < 5; current = (current as { cause?: unknown }).cause, depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') {
+      codes.push(code);
+    }
+  }
+  return codes;
+}
+
+function errorText(error: unknown): string {
+  const messages: string[] = [];
+  for (let current = error, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth++) {
+    messages.push(current.message);
+  }
+  return [...new Set(messages)].join(': ');
+}
+
+/** Resolves the base URL of an environment; https only, no trailing slash. */
+export function cqiBaseUrl(options: Pick<CqiClientOptions, 'environment' | 'baseUrls'>): { url?: string; diagnostics: Diagnostic[] } {
+  const url = options.baseUrls[options.environment];
+  if (url === undefined || url === '') {
+    return { diagnostics: [{ code: 'CQI_CONFIG', severity: 'error', message: `No base URL for the ${options.environment} CQI environment.`, hint: `Set baseUrls.${options.environment} to the URL NHS Pathways issued for ${options.environment.toUpperCase()}.` }] };
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return { diagnostics: [{ code: 'CQI_CONFIG', severity: 'error', message: `The ${options.environment} base URL ${JSON.stringify(url)} is not a URL.` }] };
+  }
+  if (parsed.protocol !== 'https:') {
+    return { diagnostics: [{ code: 'CQI_CONFIG', severity: 'error', message: `The ${options.environment} base URL must use https (mutual TLS); found ${parsed.protocol}.` }] };
+  }
+  return { url: parsed.href.replace(/\/+$/, ''), diagnostics: [] };
+}
+
+/**
+ * A client of the NHS Pathways CQI (IDT) API over mutual TLS on undici: POST /api/v1/cqiCase and
+ * GET /api/v1/cqiExceptionCodes (cached; used to explain rejections). Certificate and host-name verification are
+ * always on; there is no option to turn them off. Never throws for transport problems: outcomes are data.
+ */
+export class CqiClient {
+  private readonly dispatcher: Dispatcher;
+  private readonly base: string;
+  private codes: { at: number; list: ReadonlyMap<string, string> } | undefined;
+
+  private constructor(private readonly options: CqiClientOptions, base: string) {
+    this.base = base;
+    this.dispatcher = new Agent({
+      connect: { cert: options.tls.cert, key: options.tls.key, ...(options.tls.ca !== undefined ? { ca: options.tls.ca } : {}), ...(options.tls.passphrase !== undefined ? { passphrase: options.tls.passphrase } : {}), rejectUnauthorized: true },
+      headersTimeout: options.timeoutMs ?? 30_000,
+      bodyTimeout: options.timeoutMs ?? 30_000,
+      connectTimeout: options.timeoutMs ?? 30_000,
+    });
+  }
+
+  /** Checks the configuration and builds a client; configuration problems come back as CQI_CONFIG diagnostics. */
+  static create(options: CqiClientOptions): { client?: CqiClient; diagnostics: Diagnostic[] } {
+    const { url, diagnostics } = cqiBaseUrl(options);
+    if (options.credentials && !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(options.credentials.header)) {
+      diagnostics.push({ code: 'CQI_CONFIG', severity: 'error', message: `Credentials header name ${JSON.stringify(options.credentials.header)} is not a valid HTTP header name.` });
+    }
+    if (!options.tls.cert.includes('CERTIFICATE') || !options.tls.key.includes('PRIVATE KEY')) {
+      diagnostics.push({ code: 'CQI_CONFIG', severity: 'error', message: 'The client certificate or key is not PEM text.', hint: 'Give the PEM files issued for the CQI service (-----BEGIN CERTIFICATE----- and -----BEGIN … PRIVATE KEY-----).' });
+    }
+    return url !== undefined && diagnostics.length === 0 ? { client: new CqiClient(options, url), diagnostics } : { diagnostics };
+  }
+
+  /** The base URL in use. */
+  get baseUrl(): string {
+    return this.base;
+  }
+
+  private headers(extra: Record<string, string>): Record<string, string> {
+    const credentials = this.options.credentials;
+    return credentials ? { ...extra, [credentials.header]: credentials.scheme ? `${credentials.scheme} ${credentials.value}` : credentials.value } : extra;
+  }
+
+  private async call(method: 'GET' | 'POST', path: string, body?: string, mediaType?: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string } | { error: unknown }> {
+    try {
+      const response = await request(`${this.base}${path}`, {
+        method,
+        dispatcher: this.dispatcher,
+        headers: this.headers({ accept: 'application/json', ...(mediaType !== undefined ? { 'content-type': mediaType } : {}) }),
+        ...(body !== undefined ? { body } : {}),
+      });
+      return { status: response.statusCode, headers: response.headers, body: await response.body.text() };
+    } catch (error) {
+      return { error };
+    }
+  }
+
+  private transportFailure(error: unknown, what: string): PostOutcome & { kind: 'refused' | 'unavailable' } {
+    const codes = errorCodes(error);
+    const text = errorText(error);
+    if (codes.some((code) => tlsErrorCodes.test(code)) || /certificate|handshake|alert/i.test(text)) {
+      return {
+        kind: 'refused',
+        diagnostics: [{ code: 'CQI_TLS', severity: 'error', message: `${what}: the TLS connection to ${this.base} failed (${codes.join(', ') || 'no code'}: ${text}).`, hint: 'Check the client certificate and key, the CA that issued the service certificate, and that the base URL host matches that certificate.' }],
+      };
+    }
+    const known = codes.find((code) => networkErrorCodes.has(code)) ?? (codes.join(', ') || 'no code');
+    const closedByPeer = known === 'UND_ERR_SOCKET' || known === 'ECONNRESET';
+    return {
+      kind: 'unavailable',
+      diagnostics: [{
+        code: 'CQI_UNAVAILABLE',
+        severity: 'warning',
+        message: `${what}: ${this.base} is unreachable (${known}: ${text}).`,
+        hint: `The CQI service is a bronze service (08:00-18:00 Mon-Fri); the case stays queued and is retried.${closedByPeer ? ' If the service is open and keeps closing the connection, it is probably refusing the client certificate (TLS 1.3 reports that only by closing): check the certificate was issued for this environment.' : ''}`,
+      }],
+    };
+  }
+
+  /** Posts one encoded case. */
+  async postCase(body: string, mediaType: string): Promise<PostOutcome> {
+    const response = await this.call('POST', '/api/v1/cqiCase', body, mediaType);
+    if ('error' in response) {
+      return this.transportFailure(response.error, 'Sending a case');
+    }
+    const { status } = response;
+    if (status >= 200 && status < 300) {
+      return { kind: 'accepted', status, body: response.body };
+    }
+    if (status === 401 || status === 403) {
+      return { kind: 'refused', status, diagnostics: [{ code: 'CQI_AUTH', severity: 'error', message: `The CQI API refused the access credentials (HTTP ${status}).${await this.describe(response.body)}`, hint: 'Check the credentials header name, scheme and value for this environment.' }] };
+    }
+    if (status === 408 || status === 429 || status >= 500) {
+      const retryAfter = Number(response.headers['retry-after']);
+      return {
+        kind: 'unavailable',
+        status,
+        ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterMs: retryAfter * 1000 } : {}),
+        diagnostics: [{ code: 'CQI_UNAVAILABLE', severity: 'warning', message: `The CQI API is unavailable (HTTP ${status}).${await this.describe(response.body)}`, hint: 'The case stays queued and is retried; the service is open 08:00-18:00 Mon-Fri.' }],
+      };
+    }
+    const exceptions = await this.explain(parseExceptions(response.body));
+    const explained = exceptions.map((e) => `${e.code}${e.description !== undefined ? ` (${e.description})` : ''}${e.path !== undefined ? ` at ${e.path}` : ''}${e.message !== undefined && e.message !== e.description ? `: ${e.message}` : ''}`);
+    return {
+      kind: 'rejected',
+      status,
+      exceptions,
+      diagnostics: [{
+        code: 'CQI_REJECTED',
+        severity: 'error',
+        message: `The CQI API rejected the case (HTTP ${status})${explained.length > 0 ? `: ${explained.join('; ')}` : ` with no exception code: ${response.body.slice(0, 200)}`}.`,
+        hint: 'Fix the case (cadmap cqi check shows the same problems locally) and send it again.',
+      }],
+    };
+  }
+
+  private async describe(body: string): Promise<string> {
+    const exceptions = await this.explain(parseExceptions(body));
+    return exceptions.length > 0 ? ` ${exceptions.map((e) => `${e.code}${e.description !== undefined ? ` (${e.description})` : ''}`).join('; ')}.` : '';
+  }
+
+  /** Adds descriptions from the exception-code list; fetches it again once when a code is not in the cached list. */
+  async explain(exceptions: readonly CqiException[]): Promise<CqiException[]> {
+    if (exceptions.length === 0) {
+      return [];
+    }
+    let { codes } = await this.exceptionCodes();
+    if (codes && exceptions.some((e) => !codes!.has(e.code))) {
+      codes = (await this.exceptionCodes({ refresh: true })).codes ?? codes;
+    }
+    return exceptions.map((e) => {
+      const description = codes?.get(e.code);
+      return description !== undefined ? { ...e, description } : e;
+    });
+  }
+
+  /** GET /api/v1/cqiExceptionCodes, cached for `exceptionCodesTtlMs`. */
+  async exceptionCodes(options: { refresh?: boolean } = {}): Promise<{ codes?: ReadonlyMap<string, string>; diagnostics: Diagnostic[] }> {
+    const now = (this.options.now ?? Date.now)();
+    if (this.codes && options.refresh !== true && now - this.codes.at < (this.options.exceptionCodesTtlMs ?? 3_600_000)) {
+      return { codes: this.codes.list, diagnostics: [] };
+    }
+    const response = await this.call('GET', '/api/v1/cqiExceptionCodes');
+    const fail = (message: string): { codes?: ReadonlyMap<string, string>; diagnostics: Diagnostic[] } => ({
+      ...(this.codes ? { codes: this.codes.list } : {}),
+      diagnostics: [{ code: 'CQI_EXCEPTION_CODES', severity: 'warning', message: `The CQI exception codes could not be fetched: ${message}`, hint: 'Rejections are then shown with their bare codes.' }],
+    });
+    if ('error' in response) {
+      return fail(errorText(response.error));
+    }
+    if (response.status !== 200) {
+      return fail(`HTTP ${response.status}.`);
+    }
+    const list = parseExceptionCodes(response.body);
+    if (list === undefined) {
+      return fail('the response is not a list of codes.');
+    }
+    this.codes = { at: now, list };
+    return { codes: list, diagnostics: [] };
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher.close();
+  }
+}
+
+type Json = Record<string, unknown>;
+const pick = (item: Json, names: readonly string[]): string | undefined => {
+  for (const name of names) {
+    const value = item[name];
+    if (typeof value === 'string' || typeof value === 'number') {
+      return String(value);
+    }
+  }
+  return undefined;
+};
+
+function parseJson(body: string): unknown {
+  try {
+    return JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reads exception codes from a rejection body. The format is not public, so common shapes are accepted. */
+export function parseExceptions(body: string): CqiException[] {
+  const value = parseJson(body);
+  const items = Array.isArray(value) ? value : value !== null && typeof value === 'object' ? ((value as Json).exceptions ?? (value as Json).exceptionCodes ?? (value as Json).errors ?? [value]) : [];
+  if (!Array.isArray(items)) {
+    return [];
+  }
+  return items.flatMap((item): CqiException[] => {
+    if (typeof item === 'string') {
+      return [{ code: item }];
+    }
+    if (item === null || typeof item !== 'object') {
+      return [];
+    }
+    const code = pick(item as Json, ['code', 'exceptionCode', 'ExceptionCode', 'id']);
+    if (code === undefined) {
+      return [];
+    }
+    const message = pick(item as Json, ['message', 'detail', 'description', 'text']);
+    const path = pick(item as Json, ['path', 'field', 'location']);
+    return [{ code, ...(message !== undefined ? { message } : {}), ...(path !== undefined ? { path } : {}) }];
+  });
+}
+
+/** Reads the cqiExceptionCodes list: an array (or `{exceptionCodes: [...]}`) of `{code, description}`-like items. */
+export function parseExceptionCodes(body: string): Map<string, string> | undefined {
+  const value = parseJson(body);
+  const items = Array.isArray(value) ? value : value !== null && typeof value === 'object' ? ((value as Json).exceptionCodes ?? (value as Json).codes) : undefined;
+  if (!Array.isArray(items)) {
+    return undefined;
+  }
+  const codes = new Map<string, string>();
+  for (const item of items) {
+    if (item !== null && typeof item === 'object') {
+      const code = pick(item as Json, ['code', 'exceptionCode', 'ExceptionCode', 'id']);
+      const description = pick(item as Json, ['description', 'Description', 'message', 'text']);
+      if (code !== undefined) {
+        codes.set(code, description ?? '');
+      }
+    }
+  }
+  return codes;
+}

@@ -1,0 +1,445 @@
+import { randomUUID, type KeyObject } from 'node:crypto';
+import { Agent, type Dispatcher } from 'undici';
+import { systemClock, type Clock } from './clock.js';
+import type { DpsCode, DpsDiagnostic } from './codes.js';
+import { processMessageUrl, resolveEndpoint, type DpsEnvironment } from './environments.js';
+import { header, isAnswer, jsonObject, retryAfterMs, send, tlsHint, type HttpAnswer, type NetworkFailure } from './http.js';
+import { defaultRateLimit, RateLimiter, rateWindows, type RateLimit } from './limiter.js';
+import { redact } from './redact.js';
+import { loadPrivateKey, TokenClient, TokenError, type DpsCredentials } from './token.js';
+
+/** Options of {@link createDpsClient}. Every side effect can be injected. */
+export interface DpsClientOptions {
+  /** `sandbox`, `integration`, `production`, or `{ baseUrl, tokenUrl }` (e.g. the local sandbox). */
+  readonly environment: DpsEnvironment;
+  /** Required unless the environment is open access (`tokenUrl: null`). */
+  readonly credentials?: DpsCredentials;
+  /** Extra trusted CA certificates (PEM), e.g. the local sandbox's. Replaces the default roots for this client. */
+  readonly ca?: string | readonly string[];
+  /** The undici dispatcher to use (then `ca` is ignored); the caller closes it. */
+  readonly dispatcher?: Dispatcher;
+  /** Client-side rate limit; `false` turns it off. Default 300 a minute and 5 a second. */
+  readonly rateLimit?: RateLimit | false;
+  /** Attempts per bundle, including the first (default 6). */
+  readonly maxAttempts?: number;
+  /** Exponential backoff for 5xx, resets and timeouts: base × 2^(n-1), capped, with jitter (defaults 500 ms, 30 s). */
+  readonly backoff?: { readonly baseMs?: number; readonly maxMs?: number };
+  /** Longest `Retry-After` honoured; longer values are cut to this (default 120 s). */
+  readonly maxRetryAfterMs?: number;
+  /** Headers and body timeout per request (default 30 s). */
+  readonly timeoutMs?: number;
+  readonly connectTimeoutMs?: number;
+  readonly tokenRefreshMarginMs?: number;
+  readonly assertionLifetimeSeconds?: number;
+  readonly clock?: Clock;
+  /** Uniform in [0, 1): the jitter source. */
+  readonly random?: () => number;
+  /** Request, correlation and jti ids. */
+  readonly uuid?: () => string;
+}
+
+/** One bundle to submit. `key` (the call's natural key) orders resubmissions of the same call. */
+export interface SubmissionItem {
+  readonly key: string;
+  readonly bundle: unknown;
+}
+
+/** One HTTP attempt at submitting a bundle. Times are from the injected clock (epoch ms). */
+export interface SubmissionAttempt {
+  readonly number: number;
+  readonly requestId: string;
+  readonly correlationId: string;
+  readonly startedAt: number;
+  readonly durationMs: number;
+  readonly status?: number;
+  /** What the attempt ended with; absent when DPS accepted. */
+  readonly code?: DpsCode;
+  readonly error?: string;
+  readonly receipt?: string;
+  /** True when the connection broke after the request may have reached DPS. */
+  readonly outcomeUnknown?: boolean;
+  /** The token was refreshed after this attempt was refused (401/403). */
+  readonly tokenRefreshed?: boolean;
+  /** How long the sender waited before the next attempt, and why. */
+  readonly waitMs?: number;
+  readonly waitReason?: 'retry-after' | 'backoff';
+}
+
+/** What happened to one bundle: data, never printed by the library. */
+export interface SubmissionResult {
+  readonly key: string;
+  readonly bundleId?: string;
+  readonly correlationId: string;
+  readonly status: 'accepted' | 'failed';
+  /** DPS's submission id (`message`, or `id` in some environments). */
+  readonly receipt?: string;
+  /** Why the bundle was not accepted. */
+  readonly failure?: DpsDiagnostic;
+  /** Warnings (possible duplicate, missing receipt) and the failure. */
+  readonly diagnostics: readonly DpsDiagnostic[];
+  readonly attempts: readonly SubmissionAttempt[];
+  /** Sent again after an attempt whose outcome is unknown: DPS may hold it twice (the latest overwrites). */
+  readonly possibleDuplicate: boolean;
+}
+
+export interface SubmitAllOptions {
+  /** Bundles in flight at once (default 4). Bundles with the same key are never in flight together. */
+  readonly concurrency?: number;
+  readonly signal?: AbortSignal;
+}
+
+/** Counters over a client's lifetime. */
+export interface DpsClientStats {
+  readonly tokenRequests: number;
+  readonly requests: number;
+}
+
+export interface DpsClient {
+  /** Submits one bundle with retries; never throws. */
+  submit(item: SubmissionItem, options?: { signal?: AbortSignal }): Promise<SubmissionResult>;
+  /** Submits a stream of bundles, pulling only as many as `concurrency` allows; yields results as they complete. */
+  submitAll(items: Iterable<SubmissionItem> | AsyncIterable<SubmissionItem>, options?: SubmitAllOptions): AsyncIterable<SubmissionResult>;
+  stats(): DpsClientStats;
+  /** Closes the connections the client opened (not an injected dispatcher). */
+  close(): Promise<void>;
+}
+
+export type CreateDpsClientResult = { readonly client: DpsClient; readonly diagnostics: readonly DpsDiagnostic[] } | { readonly client: undefined; readonly diagnostics: readonly DpsDiagnostic[] };
+
+const configuration = (message: string, hint: string): DpsDiagnostic => ({ code: 'DPS_CONFIGURATION', severity: 'fatal', message, hint });
+
+/**
+ * Makes a DPS client: validates the options and reads the key up front, so a wrong set-up is reported before
+ * anything is sent. Returns diagnostics instead of throwing.
+ */
+export function createDpsClient(options: DpsClientOptions): CreateDpsClientResult {
+  const endpoint = resolveEndpoint(options.environment);
+  const problems: DpsDiagnostic[] = [];
+  for (const [name, url] of [
+    ['base URL', endpoint.baseUrl],
+    ['token URL', endpoint.tokenUrl],
+  ] as const) {
+    if (url !== null && !/^https:\/\/[^/]+/.test(url)) {
+      problems.push(configuration(`The DPS ${name} must be an https:// URL (got '${url}').`, 'Use an environment preset (integration, production) or the URLs the local sandbox printed.'));
+    }
+  }
+  let key: KeyObject | undefined;
+  if (endpoint.tokenUrl !== null) {
+    if (!options.credentials || options.credentials.apiKey === '' || options.credentials.kid === '') {
+      problems.push(configuration('DPS credentials are missing: an API key, a kid and an RSA private key are needed for this environment.', 'Set CADMAP_DPS_API_KEY, CADMAP_DPS_KID and CADMAP_DPS_PRIVATE_KEY_FILE (or the dps section of the config file).'));
+    } else {
+      const loaded = loadPrivateKey(options.credentials.privateKey);
+      if ('diagnostic' in loaded) {
+        problems.push(loaded.diagnostic);
+      } else {
+        key = loaded.key;
+      }
+    }
+  }
+  const maxAttempts = options.maxAttempts ?? 6;
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
+    problems.push(configuration(`maxAttempts must be a whole number of at least 1 (got ${maxAttempts}).`, 'Use e.g. 6.'));
+  }
+  let windows: ReturnType<typeof rateWindows> = [];
+  try {
+    windows = rateWindows(options.rateLimit ?? defaultRateLimit);
+  } catch (error) {
+    problems.push(configuration((error as Error).message, 'Use e.g. { perMinute: 300, perSecond: 5 }, or false to turn the limit off.'));
+  }
+  const lifetime = options.assertionLifetimeSeconds ?? 300;
+  if (!Number.isInteger(lifetime) || lifetime < 1 || lifetime > 300) {
+    problems.push(configuration(`assertionLifetimeSeconds must be 1–300 (got ${lifetime}); the token endpoint refuses exp more than 5 minutes ahead.`, 'Leave it at the default, 300.'));
+  }
+  if (problems.length > 0) {
+    return { client: undefined, diagnostics: problems };
+  }
+  return { client: new Sender(options, endpoint.baseUrl, endpoint.tokenUrl, key, maxAttempts, windows), diagnostics: [] };
+}
+
+interface Retry {
+  readonly code: DpsCode;
+  readonly message: string;
+  readonly status?: number;
+  readonly retryAfterMs?: number;
+}
+
+class Sender implements DpsClient {
+  private readonly dispatcher: Dispatcher;
+  private readonly ownsDispatcher: boolean;
+  private readonly clock: Clock;
+  private readonly random: () => number;
+  private readonly uuid: () => string;
+  private readonly limiter: RateLimiter;
+  private readonly tokens: TokenClient | undefined;
+  private readonly url: string;
+  private readonly timeoutMs: number;
+  /** Set once DPS shows the configuration is wrong (404/405): later bundles are not sent. */
+  private latched: DpsDiagnostic | undefined;
+  private requests = 0;
+
+  constructor(
+    private readonly options: DpsClientOptions,
+    baseUrl: string,
+    tokenUrl: string | null,
+    key: KeyObject | undefined,
+    private readonly maxAttempts: number,
+    windows: ReturnType<typeof rateWindows>,
+  ) {
+    this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? Math.random;
+    this.uuid = options.uuid ?? randomUUID;
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.url = processMessageUrl(baseUrl);
+    this.ownsDispatcher = options.dispatcher === undefined;
+    this.dispatcher =
+      options.dispatcher ??
+      new Agent({
+        connect: { ...(options.ca !== undefined ? { ca: typeof options.ca === 'string' ? options.ca : [...options.ca] } : {}), timeout: options.connectTimeoutMs ?? 10_000 },
+      });
+    this.limiter = new RateLimiter(windows, this.clock);
+    this.tokens =
+      tokenUrl !== null && key !== undefined && options.credentials
+        ? new TokenClient(
+            {
+              tokenUrl,
+              credentials: options.credentials,
+              dispatcher: this.dispatcher,
+              clock: this.clock,
+              uuid: this.uuid,
+              timeoutMs: this.timeoutMs,
+              ...(options.tokenRefreshMarginMs !== undefined ? { refreshMarginMs: options.tokenRefreshMarginMs } : {}),
+              ...(options.assertionLifetimeSeconds !== undefined ? { assertionLifetimeSeconds: options.assertionLifetimeSeconds } : {}),
+            },
+            key,
+          )
+        : undefined;
+  }
+
+  stats(): DpsClientStats {
+    return { tokenRequests: this.tokens?.requests ?? 0, requests: this.requests };
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsDispatcher) {
+      await this.dispatcher.close();
+    }
+  }
+
+  private backoff(attempt: number): number {
+    const base = this.options.backoff?.baseMs ?? 500;
+    const cap = this.options.backoff?.maxMs ?? 30_000;
+    const ceiling = Math.min(cap, base * 2 ** (attempt - 1));
+    return Math.round(ceiling / 2 + (this.random() * ceiling) / 2);
+  }
+
+  async submit(item: SubmissionItem, options: { signal?: AbortSignal } = {}): Promise<SubmissionResult> {
+    const { signal } = options;
+    const correlationId = this.uuid();
+    const bundleId = bundleIdOf(item.bundle);
+    const body = JSON.stringify(item.bundle);
+    const attempts: SubmissionAttempt[] = [];
+    const diagnostics: DpsDiagnostic[] = [];
+    let refreshed = false;
+    let unknownBefore = false;
+    let possibleDuplicate = false;
+    const base = { key: item.key, correlationId, ...(bundleId !== undefined ? { bundleId } : {}) };
+    const fail = (diagnostic: DpsDiagnostic): SubmissionResult => {
+      diagnostics.push(diagnostic);
+      return { ...base, status: 'failed', failure: diagnostic, diagnostics, attempts, possibleDuplicate };
+    };
+
+    for (let number = 1; ; number++) {
+      if (this.latched) {
+        return fail({ ...this.latched, code: 'DPS_NOT_SENT', severity: 'error', message: `Not sent: ${this.latched.message}` });
+      }
+      if (signal?.aborted === true) {
+        return fail({ code: 'DPS_CANCELLED', severity: 'error', message: 'Cancelled before DPS accepted the bundle.' });
+      }
+      const requestId = this.uuid();
+      let token: string | undefined;
+      let retry: Retry | undefined;
+      let startedAt = this.clock.now();
+      let answer: HttpAnswer | NetworkFailure | undefined;
+      try {
+        token = await this.tokens?.get();
+        startedAt = await this.limiter.acquire(signal);
+      } catch (error) {
+        if (error instanceof TokenError) {
+          const { failure } = error;
+          attempts.push({ number, requestId, correlationId, startedAt, durationMs: this.clock.now() - startedAt, code: failure.diagnostic.code, error: failure.diagnostic.message });
+          if (!failure.retryable) {
+            return fail(failure.diagnostic);
+          }
+          retry = { code: failure.diagnostic.code, message: failure.diagnostic.message, ...(failure.retryAfterMs !== undefined ? { retryAfterMs: failure.retryAfterMs } : {}) };
+        } else if (isAborted(signal)) {
+          return fail({ code: 'DPS_CANCELLED', severity: 'error', message: 'Cancelled before DPS accepted the bundle.' });
+        } else {
+          return fail({ code: 'DPS_KEY_INVALID', severity: 'error', message: `The client assertion could not be signed: ${redact(error instanceof Error ? error.message : String(error))}.`, hint: 'Check the private key.' });
+        }
+      }
+
+      if (!retry) {
+        if (unknownBefore) {
+          possibleDuplicate = true;
+        }
+        this.requests++;
+        answer = await send(this.dispatcher, {
+          url: this.url,
+          method: 'POST',
+          headers: {
+            'content-type': 'application/fhir+json',
+            accept: 'application/json',
+            'x-request-id': requestId,
+            'x-correlation-id': correlationId,
+            ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}),
+          },
+          body,
+          timeoutMs: this.timeoutMs,
+          signal,
+        });
+        const durationMs = this.clock.now() - startedAt;
+        const record = { number, requestId, correlationId, startedAt, durationMs };
+        if (!isAnswer(answer)) {
+          unknownBefore ||= answer.outcomeUnknown;
+          attempts.push({ ...record, code: answer.code, error: answer.message, ...(answer.outcomeUnknown ? { outcomeUnknown: true } : {}) });
+          if (answer.code === 'DPS_TLS' || answer.code === 'DPS_CANCELLED') {
+            return fail({
+              code: answer.code,
+              severity: 'error',
+              message: `${this.url}: ${answer.message}.`,
+              requestId,
+              ...(answer.code === 'DPS_TLS' ? { hint: tlsHint } : {}),
+            });
+          }
+          retry = { code: answer.code, message: answer.message };
+        } else {
+          const { status } = answer;
+          const json = jsonObject(answer.body);
+          const serverError = typeof json.error === 'string' ? redact(json.error) : undefined;
+          const withError = serverError !== undefined ? { serverError } : {};
+          if (status >= 200 && status < 300) {
+            const receipt = typeof json.message === 'string' ? json.message : typeof json.id === 'string' ? json.id : undefined;
+            attempts.push({ ...record, status, ...(receipt !== undefined ? { receipt } : {}) });
+            if (receipt === undefined) {
+              diagnostics.push({ code: 'DPS_RECEIPT_MISSING', severity: 'warning', status, requestId, message: `DPS accepted the bundle (${status}) but its answer held neither 'message' nor 'id'.`, hint: 'Keep the request id as the reference; report the answer to the DPS service desk if it persists.' });
+            }
+            if (possibleDuplicate) {
+              diagnostics.push({ code: 'DPS_POSSIBLE_DUPLICATE', severity: 'warning', requestId, message: 'Sent again after a connection broke mid-request: DPS may have received this bundle twice. Its latest submission overwrites the earlier one.' });
+            }
+            return { ...base, status: 'accepted', ...(receipt !== undefined ? { receipt } : {}), diagnostics, attempts, possibleDuplicate };
+          }
+          if ((status === 401 || status === 403) && this.tokens && token !== undefined && !refreshed) {
+            refreshed = true;
+            this.tokens.invalidate(token);
+            attempts.push({ ...record, status, code: 'DPS_AUTH_REJECTED', error: serverError ?? `HTTP ${status}`, tokenRefreshed: true });
+            continue;
+          }
+          if (status === 401 || status === 403) {
+            attempts.push({ ...record, status, code: 'DPS_AUTH_REJECTED', ...withError });
+            return fail({ code: 'DPS_AUTH_REJECTED', severity: 'error', status, requestId, ...withError, message: `DPS refused the access token (${status}${serverError ? ` ${serverError}` : ''}) even after a refresh.`, hint: 'Check that the application is subscribed to Ambulance Data Submission in this environment and that the token URL belongs to the same environment as the base URL.' });
+          }
+          if (status === 400) {
+            attempts.push({ ...record, status, code: 'DPS_BAD_REQUEST', ...withError });
+            return fail({ code: 'DPS_BAD_REQUEST', severity: 'error', status, requestId, ...withError, message: `DPS rejected the bundle (400): ${serverError ?? 'no error given'}.`, hint: 'Fix the bundle (run the conformance check) before sending it again; it will not be retried unchanged.' });
+          }
+          if (status === 404 || status === 405) {
+            attempts.push({ ...record, status, code: 'DPS_CONFIGURATION', ...withError });
+            const diagnostic: DpsDiagnostic = { code: 'DPS_CONFIGURATION', severity: 'error', status, requestId, ...withError, message: `DPS answered ${status} (${serverError ?? 'no error given'}) for POST ${this.url}.`, hint: 'The base URL is wrong: use an environment preset or a base URL ending in /ambulance-data-submission (cadmap adds /$process-message).' };
+            this.latched = diagnostic;
+            return fail(diagnostic);
+          }
+          if (status === 429 || status >= 500) {
+            const wait = status === 429 ? retryAfterMs(header(answer, 'retry-after'), this.clock.now()) : undefined;
+            const code: DpsCode = status === 429 ? 'DPS_RATE_LIMITED' : 'DPS_UNAVAILABLE';
+            attempts.push({ ...record, status, code, ...withError });
+            retry = { code, status, message: `DPS answered ${status}${serverError ? ` (${serverError})` : ''}`, ...(wait !== undefined ? { retryAfterMs: wait } : {}) };
+          } else {
+            attempts.push({ ...record, status, code: 'DPS_UNEXPECTED_STATUS', ...withError });
+            return fail({ code: 'DPS_UNEXPECTED_STATUS', severity: 'error', status, requestId, ...withError, message: `DPS answered ${status} (${serverError ?? 'no error given'}), which the API does not document.`, hint: status === 413 ? 'The bundle is too large; split the submission.' : 'Not retried; check the request and the DPS service status.' });
+          }
+        }
+      }
+
+      if (number >= this.maxAttempts + (refreshed ? 1 : 0)) {
+        const exhausted = `${retry.message}; gave up after ${number} attempt${number === 1 ? '' : 's'}.`;
+        return fail({
+          code: retry.code,
+          severity: 'error',
+          ...(retry.status !== undefined ? { status: retry.status } : {}),
+          message: exhausted,
+          hint: retry.code === 'DPS_RATE_LIMITED' ? 'Lower the rate limit or concurrency, or try later.' : 'DPS or the network is failing; retry later (the service is supported 08:00–18:00 on working days).',
+        });
+      }
+      const byServer = retry.retryAfterMs !== undefined;
+      const waitMs = byServer ? Math.min(retry.retryAfterMs!, this.options.maxRetryAfterMs ?? 120_000) : this.backoff(number);
+      const last = attempts[attempts.length - 1];
+      if (last) {
+        attempts[attempts.length - 1] = { ...last, waitMs, waitReason: byServer ? 'retry-after' : 'backoff' };
+      }
+      try {
+        await this.clock.sleep(waitMs, signal);
+      } catch {
+        return fail({ code: 'DPS_CANCELLED', severity: 'error', message: 'Cancelled before DPS accepted the bundle.' });
+      }
+    }
+  }
+
+  async *submitAll(items: Iterable<SubmissionItem> | AsyncIterable<SubmissionItem>, options: SubmitAllOptions = {}): AsyncIterable<SubmissionResult> {
+    const concurrency = options.concurrency ?? 4;
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      throw new RangeError(`concurrency must be a whole number of at least 1 (got ${concurrency}).`);
+    }
+    const iterator = Symbol.asyncIterator in items ? items[Symbol.asyncIterator]() : toAsync(items);
+    const running = new Map<number, Promise<{ id: number; result: SubmissionResult }>>();
+    /** The last submission of each key still in flight, so a newer bundle of a call waits for the older. */
+    const lastOfKey = new Map<string, Promise<unknown>>();
+    let nextId = 0;
+    let exhausted = false;
+    const signalOptions = options.signal ? { signal: options.signal } : {};
+    while (!exhausted || running.size > 0) {
+      while (!exhausted && running.size < concurrency) {
+        const next = await iterator.next();
+        if (next.done === true) {
+          exhausted = true;
+          break;
+        }
+        const item = next.value;
+        const id = nextId++;
+        const before = lastOfKey.get(item.key);
+        const task = (async () => {
+          if (before) {
+            await before;
+          }
+          return { id, result: await this.submit(item, signalOptions) };
+        })();
+        lastOfKey.set(item.key, task);
+        running.set(id, task);
+        void task.then(() => {
+          if (lastOfKey.get(item.key) === task) {
+            lastOfKey.delete(item.key);
+          }
+        });
+      }
+      if (running.size === 0) {
+        break;
+      }
+      const { id, result } = await Promise.race(running.values());
+      running.delete(id);
+      yield result;
+    }
+  }
+}
+
+function toAsync<T>(items: Iterable<T>): AsyncIterator<T> {
+  const iterator = items[Symbol.iterator]();
+  return { next: () => Promise.resolve(iterator.next()) };
+}
+
+const isAborted = (signal: AbortSignal | undefined): boolean => signal?.aborted === true;
+
+function bundleIdOf(bundle: unknown): string | undefined {
+  if (typeof bundle === 'object' && bundle !== null && 'id' in bundle && typeof bundle.id === 'string') {
+    return bundle.id;
+  }
+  return undefined;
+}

@@ -1,0 +1,147 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startDpsSandbox, type DpsSandbox } from '@cadmap/sandbox';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CliIo } from '../io.js';
+import { readConfigFile, resolveDpsSettings } from './dps-config.js';
+import { createSubmitCommand } from './submit.js';
+
+const root = fileURLToPath(new URL('../../../../', import.meta.url));
+const mapping = join(root, 'mappings/northwind-csv/mapping.yaml');
+const sample = join(root, 'mappings/northwind-csv/sample');
+
+function captureIo(cwd: string, env: Record<string, string | undefined> = {}): CliIo & { out(): string; err(): string } {
+  let out = '';
+  let err = '';
+  return { cwd, env, stdout: { write: (t: string) => (out += t) }, stderr: { write: (t: string) => (err += t) }, out: () => out, err: () => err };
+}
+
+const noSignals = (): (() => void) => () => undefined;
+
+describe('cadmap sandbox + cadmap submit (child process)', () => {
+  it('submits the northwind sample: 64 accepted', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cadmap-sbx-'));
+    const child = spawn(process.execPath, [join(root, 'packages/cli/dist/bin.js'), 'sandbox', '--key-bits', '2048', '--dir', join(dir, 'sbx')], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let output = '';
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          output += chunk.toString();
+          if (output.includes('Press Ctrl-C')) {
+            resolve();
+          }
+        });
+        child.on('exit', (code) => reject(new Error(`sandbox exited with ${code}: ${output}`)));
+      });
+      expect(output).toMatch(/DPS sandbox ready on https:\/\/127\.0\.0\.1:\d+\/ambulance-data-submission/);
+      const configFile = join(dir, 'sbx/cadmap.config.yaml');
+      expect(statSync(join(dir, 'sbx/private-key.pem')).mode & 0o077).toBe(0);
+      const io = captureIo(dir);
+      const code = await createSubmitCommand({ interrupted: noSignals })(io, ['--mapping', mapping, sample, '--config', configFile]);
+      expect(io.err()).toMatch(/submitted: 64 · accepted: 64 · failed: 0 · duplicates: 0/);
+      expect(code).toBe(0);
+      const receipts = readFileSync(join(dir, 'dps-receipts.ndjson'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+      expect(receipts).toHaveLength(64);
+      expect(receipts.every((r) => r.status === 'accepted' && typeof r.receipt === 'string' && r.attempts[0].requestId)).toBe(true);
+      expect(`${io.out()}${io.err()}`).not.toMatch(/PRIVATE KEY/);
+      child.kill('SIGINT');
+      const stopped = await new Promise<string>((resolve) => child.on('exit', () => resolve(output)));
+      expect(stopped).toMatch(/64 bundles accepted \(64 calls, 0 duplicates\)/);
+    } finally {
+      if (child.exitCode === null) {
+        child.kill('SIGKILL');
+      }
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('cadmap submit (in process)', () => {
+  let sandbox: DpsSandbox;
+  let dir: string;
+  let configFile: string;
+  beforeAll(async () => {
+    sandbox = await startDpsSandbox({ keyBits: 2048 });
+    dir = mkdtempSync(join(tmpdir(), 'cadmap-submit-'));
+    writeFileSync(join(dir, 'key.pem'), sandbox.privateKeyPem);
+    writeFileSync(join(dir, 'ca.pem'), sandbox.ca);
+    configFile = join(dir, 'cadmap.config.yaml');
+    writeFileSync(configFile, `dps:\n  baseUrl: ${sandbox.url}\n  tokenUrl: ${sandbox.tokenUrl}\n  apiKey: ${sandbox.apiKey}\n  kid: ${sandbox.kid}\n  privateKeyFile: key.pem\n  caFile: ca.pem\n  rateLimit: false\n`);
+  });
+  afterAll(async () => {
+    await sandbox.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('holds back bundles the gate rejects, and sends them with --allow-invalid', async () => {
+    const gate = (bundle: unknown): { ok: boolean; issues: { code: string; severity: 'error'; message: string }[] } => {
+      const id = (bundle as { id: string }).id;
+      return id < '2' ? { ok: false, issues: [{ code: 'CONF_TEST', severity: 'error', message: 'rejected by the test gate' }] } : { ok: true, issues: [] };
+    };
+    const before = sandbox.accepted().submissions.length;
+    const io = captureIo(dir);
+    const code = await createSubmitCommand({ gate, interrupted: noSignals })(io, ['-m', mapping, sample, '--json', '--receipts', join(dir, 'r1.ndjson')]);
+    const report = JSON.parse(io.out());
+    expect(report.heldBack).toBeGreaterThan(0);
+    expect(report.submission.accepted).toBe(64 - report.heldBack);
+    expect(sandbox.accepted().submissions.length - before).toBe(64 - report.heldBack);
+    expect(code).toBe(1);
+
+    const io2 = captureIo(dir);
+    const code2 = await createSubmitCommand({ gate, interrupted: noSignals })(io2, ['-m', mapping, sample, '--allow-invalid', '--concurrency', '8', '--receipts', join(dir, 'r2.ndjson')]);
+    expect(io2.err()).toMatch(/sent although invalid/);
+    expect(io2.err()).toMatch(/accepted: 64/);
+    expect(code2).toBe(0);
+  });
+
+  it('--dry-run sends nothing and needs no credentials', async () => {
+    const before = sandbox.requests().length;
+    const empty = mkdtempSync(join(tmpdir(), 'cadmap-dry-'));
+    const io = captureIo(empty, {});
+    const code = await createSubmitCommand({ interrupted: noSignals })(io, ['-m', mapping, sample, '--dry-run']);
+    rmSync(empty, { recursive: true, force: true });
+    expect(code).toBe(0);
+    expect(io.err()).toMatch(/dry run: 64 bundles would be sent/);
+    expect(sandbox.requests().length).toBe(before);
+  });
+
+  it('reports failures redacted, with their code and hint, and exits 3', async () => {
+    const io = captureIo(dir, { CADMAP_DPS_KID: 'not-registered' });
+    const code = await createSubmitCommand({ interrupted: noSignals })(io, ['-m', mapping, sample, '--receipts', join(dir, 'r3.ndjson'), '--max-diagnostics', '1']);
+    expect(code).toBe(3);
+    expect(io.err()).toMatch(/DPS_AUTH_REJECTED: The token endpoint .* refused the client assertion: 401 invalid_request: Invalid 'kid' header/);
+    expect(io.err()).toMatch(/hint: Set the Key ID/);
+    expect(io.err()).toMatch(/DPS_AUTH_REJECTED: 64/);
+  });
+});
+
+describe('DPS settings from file and environment', () => {
+  it('lets the environment override the file, resolves paths against the file and never shows the key', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cadmap-cfg-'));
+    try {
+      writeFileSync(join(dir, 'k.pem'), 'PEM-FROM-FILE');
+      writeFileSync(join(dir, 'cadmap.config.json'), JSON.stringify({ dps: { environment: 'integration', apiKey: 'file-key-123456', kid: 'file-kid', privateKeyFile: 'k.pem', concurrency: 3 } }));
+      const fromFile = readConfigFile(dir, undefined);
+      const settings = resolveDpsSettings({ CADMAP_DPS_KID: 'env-kid' }, fromFile)!;
+      expect(settings.options.environment).toEqual({ baseUrl: 'https://int.api.service.nhs.uk/ambulance-data-submission', tokenUrl: 'https://int.api.service.nhs.uk/oauth2/token' });
+      expect(settings.options.credentials).toEqual({ apiKey: 'file-key-123456', kid: 'env-kid', privateKey: 'PEM-FROM-FILE' });
+      expect(settings.concurrency).toBe(3);
+      expect(settings.description.join('\n')).not.toMatch(/PEM-FROM-FILE|file-key-123456/);
+      const inline = resolveDpsSettings({ CADMAP_DPS_ENV: 'production', CADMAP_DPS_PRIVATE_KEY: 'INLINE\\nPEM' }, fromFile)!;
+      expect(inline.options.credentials?.privateKey).toBe('INLINE\nPEM');
+      expect(inline.description.join('\n')).toMatch(/private key from CADMAP_DPS_PRIVATE_KEY/);
+      expect(() => resolveDpsSettings({ CADMAP_DPS_ENV: 'staging' }, fromFile)).toThrow(/Unknown DPS environment 'staging'/);
+      expect(() => resolveDpsSettings({}, { dps: { baseUrl: 'https://x/y' } })).toThrow(/needs a token URL/);
+      expect(() => resolveDpsSettings({}, { dps: {} })).toThrow(/No DPS environment configured/);
+      expect(() => resolveDpsSettings({ CADMAP_DPS_ENV: 'integration' }, { dps: {} })).toThrow(/CADMAP_DPS_API_KEY .*CADMAP_DPS_KID .*CADMAP_DPS_PRIVATE_KEY_FILE/);
+      expect(resolveDpsSettings({ CADMAP_DPS_ENV: 'sandbox' }, { dps: {} })!.options.environment).toEqual({ baseUrl: 'https://sandbox.api.service.nhs.uk/ambulance-data-submission', tokenUrl: null });
+      writeFileSync(join(dir, 'bad.yaml'), 'dps:\n  privateKey: "-----BEGIN PRIVATE KEY-----"\n');
+      expect(() => readConfigFile(dir, 'bad.yaml')).toThrow(/Keep the key in a file/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,290 @@
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createDpsClient, redact, SubmissionSummary, type DpsDiagnostic, type SubmissionItem, type SubmissionResult } from '@cadmap/adapter-dps';
+import { runMapping, type MapResult, type Severity } from '@cadmap/core';
+import { loadMappingOrReport, makeRenderer, parseInputs, useColor } from '../common.js';
+import { exitCodes, UsageError, type CliIo } from '../io.js';
+import { LazyFileWriter } from '../output.js';
+import { readConfigFile, resolveDpsSettings } from './dps-config.js';
+
+/** One finding of the gate (the conformance checker's issues fit this shape). */
+export interface GateIssue {
+  readonly code: string;
+  readonly severity: Severity;
+  readonly message: string;
+  readonly expression?: string;
+}
+
+/** The gate's verdict on one bundle: `ok: false` holds it back unless `--allow-invalid`. */
+export interface GateVerdict {
+  readonly ok: boolean;
+  readonly issues: readonly GateIssue[];
+}
+
+/** Checks a mapped bundle before it is sent (e.g. @cadmap/conformance). */
+export type SubmitGate = (bundle: unknown, record: MapResult) => GateVerdict | Promise<GateVerdict>;
+
+export interface SubmitDependencies {
+  /** The conformance gate; without one, every mapped bundle is sent. */
+  readonly gate?: SubmitGate;
+  /** Resolves on Ctrl-C (default: SIGINT/SIGTERM of this process). */
+  readonly interrupted?: (onInterrupt: () => void) => () => void;
+}
+
+export const submitHelp = `cadmap submit --mapping <mapping.yaml> <inputs…> [options]
+
+Maps CAD export files, checks each bundle and submits it to the Ambulance Data Submission API (DPS),
+in one stream.
+
+Options:
+  -m, --mapping <file>      the mapping (required)
+  -c, --config <file>       config file with a 'dps' section (default: ./cadmap.config.yaml if present)
+      --dry-run             map and check, but send nothing (credentials not needed)
+      --concurrency <n>     bundles in flight at once (default 4, or dps.concurrency)
+      --allow-invalid       also send bundles that fail the conformance check
+      --receipts <file>     where to record every result (NDJSON; default dps-receipts.ndjson)
+      --json                print the summary as JSON
+      --max-diagnostics <n> how many problems to print in full (default 20)
+  -q, --quiet               no progress line
+      --color / --no-color
+
+Settings (the environment overrides the config file):
+  CADMAP_DPS_ENV            integration | production | sandbox (NHS open-access sandbox)
+  CADMAP_DPS_BASE_URL       a custom base URL (with CADMAP_DPS_TOKEN_URL), e.g. the local sandbox
+  CADMAP_DPS_API_KEY        the application's API key
+  CADMAP_DPS_KID            the key id registered in the application's JWKS
+  CADMAP_DPS_PRIVATE_KEY_FILE / CADMAP_DPS_PRIVATE_KEY   the RSA private key (PEM); never printed
+  CADMAP_DPS_CA_FILE        extra CA certificate to trust (the local sandbox's ca.pem)
+Exit codes: 0 all accepted, 1 records failed mapping or the check, 2 usage or configuration, 3 DPS failures.`;
+
+function defaultInterrupted(onInterrupt: () => void): () => void {
+  process.once('SIGINT', onInterrupt);
+  process.once('SIGTERM', onInterrupt);
+  return () => {
+    process.off('SIGINT', onInterrupt);
+    process.off('SIGTERM', onInterrupt);
+  };
+}
+
+/** Counts of the whole run: mapping, check and submission. */
+interface RunCounts {
+  records: number;
+  mapped: number;
+  mappingFailed: number;
+  skipped: number;
+  heldBack: number;
+  sentInvalid: number;
+}
+
+const describeFailure = (diagnostic: DpsDiagnostic): string => redact(`${diagnostic.code}: ${diagnostic.message}${diagnostic.hint !== undefined ? `\n  hint: ${diagnostic.hint}` : ''}`);
+
+function receiptLine(result: SubmissionResult): string {
+  return `${JSON.stringify({
+    key: result.key,
+    bundleId: result.bundleId,
+    status: result.status,
+    receipt: result.receipt,
+    correlationId: result.correlationId,
+    possibleDuplicate: result.possibleDuplicate,
+    failure: result.failure ? { code: result.failure.code, status: result.failure.status, message: redact(result.failure.message) } : undefined,
+    attempts: result.attempts.map((a) => ({ requestId: a.requestId, startedAt: new Date(a.startedAt).toISOString(), durationMs: a.durationMs, status: a.status, code: a.code, waitMs: a.waitMs })),
+  })}\n`;
+}
+
+/** Makes `cadmap submit` with an injectable gate (the conformance checker is wired in by main). */
+export function createSubmitCommand(dependencies: SubmitDependencies = {}): (io: CliIo, argv: readonly string[]) => Promise<number> {
+  return async (io, argv) => {
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        mapping: { type: 'string', short: 'm' },
+        config: { type: 'string', short: 'c' },
+        'dry-run': { type: 'boolean' },
+        concurrency: { type: 'string' },
+        'allow-invalid': { type: 'boolean' },
+        receipts: { type: 'string' },
+        json: { type: 'boolean' },
+        'max-diagnostics': { type: 'string' },
+        quiet: { type: 'boolean', short: 'q' },
+        color: { type: 'boolean' },
+        'no-color': { type: 'boolean' },
+      },
+    });
+    const color = useColor(io, values['no-color'] === true ? false : values.color);
+    if (positionals.length === 0) {
+      throw new UsageError('No input files given.');
+    }
+    const maxDiagnostics = values['max-diagnostics'] === undefined ? 20 : Number(values['max-diagnostics']);
+    if (!Number.isInteger(maxDiagnostics) || maxDiagnostics < 0) {
+      throw new UsageError('--max-diagnostics takes a whole number.');
+    }
+    const dryRun = values['dry-run'] === true;
+    const settings = resolveDpsSettings(io.env, readConfigFile(io.cwd, values.config), !dryRun);
+    const concurrency = values.concurrency !== undefined ? Number(values.concurrency) : (settings?.concurrency ?? 4);
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
+      throw new UsageError('--concurrency takes a whole number from 1 to 64.');
+    }
+    const report = (text: string): void => {
+      io.stderr.write(`${text}\n`);
+    };
+
+    const mapping = await loadMappingOrReport(io, values.mapping, color);
+    const renderer = makeRenderer(io, mapping, color);
+    const run = await runMapping(mapping, parseInputs(positionals, io.cwd));
+    if (run.diagnostics.length > 0) {
+      report(redact(renderer.render(run.diagnostics)));
+    }
+    if (run.diagnostics.some((d) => d.severity === 'fatal' || d.code === 'MAP_UNKNOWN_COLUMN')) {
+      return exitCodes.usage;
+    }
+
+    const created = dryRun || !settings ? undefined : createDpsClient(settings.options);
+    if (created && !created.client) {
+      report(created.diagnostics.map(describeFailure).join('\n'));
+      return exitCodes.usage;
+    }
+    const client = created?.client;
+    if (values.json !== true && settings) {
+      report(settings.description.join('\n'));
+    }
+
+    const counts: RunCounts = { records: 0, mapped: 0, mappingFailed: 0, skipped: 0, heldBack: 0, sentInvalid: 0 };
+    let shown = 0;
+    const showProblem = (text: string): void => {
+      if (shown < maxDiagnostics && values.json !== true) {
+        progress.clear();
+        report(text);
+      }
+      shown++;
+    };
+    const progress = new SubmitProgress(io.stderr, io.stderr.isTTY === true && values.quiet !== true && values.json !== true);
+    const summary = new SubmissionSummary();
+    const started = performance.now();
+
+    const gate = dependencies.gate;
+    const allowInvalid = values['allow-invalid'] === true;
+    async function* bundles(): AsyncGenerator<SubmissionItem> {
+      for await (const result of run.results()) {
+        counts.records++;
+        if (result.skipped === true) {
+          counts.skipped++;
+          continue;
+        }
+        if (!result.ok || !result.bundle) {
+          counts.mappingFailed++;
+          showProblem(redact(renderer.render(result.diagnostics.filter((d) => d.severity !== 'information'))));
+          continue;
+        }
+        counts.mapped++;
+        if (gate) {
+          const verdict = await gate(result.bundle, result);
+          if (!verdict.ok) {
+            const issues = verdict.issues.filter((issue) => issue.severity === 'error' || issue.severity === 'fatal');
+            showProblem(redact(`record ${result.key}: ${allowInvalid ? 'sent although it fails' : 'held back: it fails'} the conformance check\n${issues.map((i) => `  ${i.code}: ${i.message}${i.expression !== undefined ? ` (${i.expression})` : ''}`).join('\n')}`));
+            if (!allowInvalid) {
+              counts.heldBack++;
+              continue;
+            }
+            counts.sentInvalid++;
+          }
+        }
+        progress.update(counts, summary);
+        yield { key: result.key, bundle: result.bundle };
+      }
+    }
+
+    const receipts = client ? new LazyFileWriter(resolve(io.cwd, values.receipts ?? 'dps-receipts.ndjson')) : undefined;
+    const abort = new AbortController();
+    const release = (dependencies.interrupted ?? defaultInterrupted)(() => abort.abort());
+    try {
+      if (client) {
+        for await (const result of client.submitAll(bundles(), { concurrency, signal: abort.signal })) {
+          summary.add(result);
+          await receipts?.write(receiptLine(result));
+          if (result.failure) {
+            showProblem(`record ${result.key}: not accepted\n${describeFailure(result.failure)}`);
+          }
+          progress.update(counts, summary);
+        }
+      } else {
+        for await (const item of bundles()) {
+          void item;
+        }
+      }
+    } finally {
+      release();
+      progress.clear();
+      await receipts?.close();
+      await client?.close();
+    }
+
+    const seconds = (performance.now() - started) / 1000;
+    const totals = summary.toJSON();
+    if (values.json === true) {
+      io.stdout.write(`${JSON.stringify({ dryRun, gate: gate !== undefined, ...counts, submission: totals, seconds: Number(seconds.toFixed(3)), receipts: receipts?.path ?? null }, null, 2)}\n`);
+    } else {
+      if (shown > maxDiagnostics) {
+        report(`… ${shown - maxDiagnostics} more problems not shown${receipts ? ` (see ${receipts.path})` : ''}.`);
+      }
+      const lines = [
+        `records: ${counts.records} · mapped: ${counts.mapped} · mapping failed: ${counts.mappingFailed} · skipped: ${counts.skipped}`,
+        gate ? `conformance check: ${counts.heldBack} held back${counts.sentInvalid > 0 ? `, ${counts.sentInvalid} sent although invalid (--allow-invalid)` : ''}` : 'conformance check: none wired in (bundles are sent unchecked)',
+      ];
+      if (dryRun) {
+        lines.push(`dry run: ${counts.mapped - counts.heldBack} bundles would be sent; nothing was sent.`);
+      } else {
+        const rate = totals.submitted / Math.max(seconds, 0.001);
+        lines.push(
+          `submitted: ${totals.submitted} · accepted: ${totals.accepted} · failed: ${totals.failed} · duplicates: ${totals.duplicates} · retries: ${totals.retries} · token refreshes: ${totals.tokenRefreshes} · ${seconds.toFixed(1)} s (${rate.toFixed(1)}/s)`,
+        );
+        for (const [code, count] of Object.entries(totals.failuresByCode)) {
+          lines.push(`  ${code}: ${count}`);
+        }
+        if (totals.duplicates > 0) {
+          lines.push(`  ${totals.duplicates} bundle(s) were re-sent after a broken connection; DPS keeps the latest submission of a call.`);
+        }
+        if (receipts && receipts.written > 0) {
+          lines.push(`receipts: ${receipts.path}`);
+        }
+        if (abort.signal.aborted) {
+          lines.push('interrupted: bundles not yet accepted were not sent.');
+        }
+      }
+      report(lines.join('\n'));
+    }
+    if (totals.failed > 0) {
+      return exitCodes.transport;
+    }
+    return counts.mappingFailed > 0 || counts.heldBack > 0 ? exitCodes.dataErrors : exitCodes.ok;
+  };
+}
+
+/** `cadmap submit` without a gate; main wires the conformance checker in with createSubmitCommand. */
+export const submitCommand = createSubmitCommand();
+
+/** One progress line on a TTY; silent otherwise. */
+class SubmitProgress {
+  private last = 0;
+  private readonly started = performance.now();
+  constructor(
+    private readonly stream: CliIo['stderr'],
+    private readonly enabled: boolean,
+  ) {}
+
+  update(counts: RunCounts, summary: SubmissionSummary): void {
+    const now = performance.now();
+    if (!this.enabled || now - this.last < 100) {
+      return;
+    }
+    this.last = now;
+    const rate = summary.submitted / Math.max(0.001, (now - this.started) / 1000);
+    this.stream.write(`\r\u001b[2Ksubmitting… ${counts.mapped} mapped, ${summary.accepted} accepted, ${summary.failed} failed, ${summary.retries} retries, ${rate.toFixed(1)}/s`);
+  }
+
+  clear(): void {
+    if (this.enabled) {
+      this.stream.write('\r\u001b[2K');
+    }
+  }
+}
