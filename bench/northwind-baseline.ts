@@ -137,6 +137,11 @@ const treatmentType = new Lookup<Coding>(
     'S&C': ['see-and-convey', 'See and convey'],
   }),
 );
+const closedNoResponse: Coding = {
+  system: 'https://fhir.example-trust.nhs.uk/CodeSystem/ads-treatment-type',
+  code: 'closed-no-response',
+  display: 'Call closed with a stop code without a face-to-face response',
+};
 const gender = new Lookup<Patient['gender']>({ Male: 'male', Female: 'female', Indeterminate: 'other', 'Not Known': 'unknown' });
 const vehicleDescription = new Lookup<string>({ DCA: 'Double crewed ambulance', RRV: 'Rapid response vehicle', AIR: 'Air ambulance' });
 const ethnicCategory = new Lookup<Coding>(
@@ -489,6 +494,8 @@ function bundleBuilder(callHeader: Row, resourceHeader: Row, patientHeader: Row)
     const treatment = treatmentType.get(cell(call, c.TreatmentType));
     if (treatment !== undefined) {
       resource.category = [{ coding: [treatment] }];
+    } else if (cell(call, c.TreatmentType) === undefined && cell(call, c.StopCode) !== undefined) {
+      resource.category = [{ coding: [closedNoResponse] }];
     }
     const sent = dateTime(cell(call, c.CallConnected));
     if (sent !== undefined) {

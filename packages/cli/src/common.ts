@@ -26,7 +26,7 @@ export function parseInputs(args: readonly string[], cwd: string): InputFile[] {
 
 export interface Renderer {
   readonly lines: LineSource;
-  render(diagnostics: readonly Diagnostic[]): string;
+  render(diagnostics: readonly Diagnostic<string>[]): string;
 }
 
 export function makeRenderer(io: CliIo, mapping: Mapping | undefined, color: boolean): Renderer {

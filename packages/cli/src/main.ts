@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { checkCommand, checkHelp } from './commands/check.js';
+import { cqiCommand, cqiHelp } from './commands/cqi.js';
 import { demoCommand, demoHelp } from './commands/demo.js';
 import { explainCommand, explainHelp } from './commands/explain.js';
 import { lintCommand, lintHelp } from './commands/lint.js';
@@ -13,12 +15,14 @@ type Command = (io: CliIo, argv: readonly string[]) => Promise<number>;
 
 const commands: Record<string, { run: Command; help: string; summary: string }> = {
   map: { run: mapCommand, help: mapHelp, summary: 'map CAD export files to FHIR bundles' },
+  check: { run: checkCommand, help: checkHelp, summary: 'check FHIR JSON against R4, UK Core and the ADS profiles, offline' },
   lint: { run: lintCommand, help: lintHelp, summary: 'check a mapping without data' },
   test: { run: testCommand, help: testHelp, summary: 'run the golden cases of a mapping' },
   demo: { run: demoCommand, help: demoHelp, summary: 'map the bundled sample exports of every vendor (the README main job)' },
   explain: { run: explainCommand, help: explainHelp, summary: 'show which rule and cell produced each element of one record' },
   submit: { run: submitCommand, help: submitHelp, summary: 'map, check and submit bundles to the Ambulance Data Submission API (DPS)' },
   sandbox: { run: sandboxCommand, help: sandboxHelp, summary: 'run a local DPS over HTTPS and write a config to point cadmap at it' },
+  cqi: { run: cqiCommand, help: cqiHelp, summary: 'NHS Pathways CQI cases: map, check, submit (mutual TLS, durable queue), local sandbox' },
 };
 
 export function usage(): string {

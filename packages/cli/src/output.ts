@@ -3,8 +3,11 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Diagnostic, MapResult } from '@cadmap/core';
 
+/** A mapped record as the CLI handles it: core's result, possibly with findings of other packages (CONF_*). */
+export type Outcome = Omit<MapResult, 'diagnostics'> & { readonly diagnostics: readonly Diagnostic<string>[] };
+
 /** What a result produced: the bundle, or the document of a non-bundle target (e.g. a CQI case). */
-export const outputOf = (result: MapResult): unknown => result.bundle ?? result.document;
+export const outputOf = (result: Outcome): unknown => result.bundle ?? result.document;
 
 /** Writes text to a file with back-pressure; created lazily on the first write. */
 export class LazyFileWriter {
@@ -33,7 +36,7 @@ export class LazyFileWriter {
 
 /** Where bundles go: one NDJSON file, one file per bundle, or standard output. */
 export interface BundleSink {
-  write(result: MapResult): Promise<void>;
+  write(result: Outcome): Promise<void>;
   close(): Promise<void>;
   readonly description: string;
 }
@@ -86,10 +89,10 @@ export interface DeadLetter {
   readonly key: string;
   readonly origin: MapResult['source']['origin'];
   readonly raw: MapResult['source']['raw'];
-  readonly diagnostics: readonly Diagnostic[];
+  readonly diagnostics: readonly Diagnostic<string>[];
 }
 
-export function deadLetterOf(result: MapResult): DeadLetter {
+export function deadLetterOf(result: Outcome): DeadLetter {
   return {
     key: result.key,
     origin: result.source.origin,

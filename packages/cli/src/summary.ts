@@ -1,4 +1,5 @@
-import type { Diagnostic, MapResult } from '@cadmap/core';
+import type { Diagnostic } from '@cadmap/core';
+import type { Outcome } from './output.js';
 
 /** What happens to a mapped record: written out, sent to the dead letter, or deliberately skipped. */
 export type Disposition = 'mapped' | 'failed' | 'skipped';
@@ -10,11 +11,11 @@ export class RunSummary {
   failed = 0;
   skipped = 0;
   entries = 0;
-  readonly byCode = new Map<string, { severity: Diagnostic['severity']; count: number; first: Diagnostic }>();
+  readonly byCode = new Map<string, { severity: Diagnostic['severity']; count: number; first: Diagnostic<string> }>();
   private readonly started = performance.now();
 
   /** Counts one result and says where it goes. */
-  count(result: MapResult): Disposition {
+  count(result: Outcome): Disposition {
     this.records++;
     this.add(result.diagnostics);
     if (result.skipped === true) {
@@ -30,7 +31,7 @@ export class RunSummary {
     return 'failed';
   }
 
-  add(diagnostics: readonly Diagnostic[]): void {
+  add(diagnostics: readonly Diagnostic<string>[]): void {
     for (const diagnostic of diagnostics) {
       const existing = this.byCode.get(diagnostic.code);
       if (existing) {

@@ -23,6 +23,7 @@ export const conformanceCodes = {
   CONF_DUPLICATE_FULLURL: { issueType: 'duplicate', meaning: 'Two Bundle entries share a fullUrl.' },
   CONF_PROFILE_UNKNOWN: { issueType: 'not-supported', meaning: 'A profile (meta.profile, option or type profile) cannot be resolved.' },
   CONF_RESOURCE_TYPE: { issueType: 'structure', meaning: 'A resource has no or an unknown resourceType.' },
+  CONF_INPUT: { issueType: 'invalid', meaning: 'An input to check is not FHIR JSON: unreadable, invalid JSON or not an object.' },
   CONF_PACKAGE: { issueType: 'processing', meaning: 'A FHIR package or definition could not be loaded or a snapshot could not be generated.' },
 } as const satisfies Record<string, { issueType: string; meaning: string }>;
 
@@ -31,11 +32,9 @@ export type ConformanceCode = keyof typeof conformanceCodes;
 
 /**
  * One conformance finding. Same shape as core's {@link Diagnostic}, with the code drawn from
- * {@link ConformanceCode} (core's DiagnosticCode union gains the CONF_* family when the lead adds it).
+ * {@link ConformanceCode}.
  */
-export interface ConformanceIssue extends Omit<Diagnostic, 'code' | 'expression'> {
-  readonly code: ConformanceCode;
-  readonly severity: Severity;
+export interface ConformanceIssue extends Diagnostic<ConformanceCode> {
   /** FHIRPath of the element concerned, e.g. `Bundle.entry[2].resource.identifier[0].system`. */
   readonly expression: string;
   /** Constraint key, slice name or other short id that helps tooling group issues. */

@@ -28,7 +28,7 @@ export type { CompiledExpression, EvalReport, EvalSink, ExpressionEnv } from './
 
 export { transformRecord } from './transform/engine.js';
 export type { MapResult, ProvenanceEntry, TransformOptions } from './transform/engine.js';
-export { lookupProvenance } from './transform/provenance.js';
+export { lookupProvenance, templateSpanFor } from './transform/provenance.js';
 export { explainRecord } from './transform/explain.js';
 export type { ExplainedElement } from './transform/explain.js';
 export { checkColumns, mapAll, runMapping } from './run.js';

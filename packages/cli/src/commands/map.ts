@@ -1,9 +1,10 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { hasErrors, runMapping } from '@cadmap/core';
+import { hasErrors, runMapping, type Diagnostic, type MapResult } from '@cadmap/core';
+import { checkerFromFlags, checkerHelp, checkerOptions, checkMapped } from '../checking.js';
 import { loadMappingOrReport, makeRenderer, parseInputs, useColor } from '../common.js';
 import { exitCodes, Progress, UsageError, type CliIo } from '../io.js';
-import { deadLetterOf, directorySink, LazyFileWriter, ndjsonSink, streamSink, type BundleSink } from '../output.js';
+import { deadLetterOf, directorySink, LazyFileWriter, ndjsonSink, streamSink, type BundleSink, type Outcome } from '../output.js';
 import { RunSummary } from '../summary.js';
 
 export const mapHelp = `cadmap map --mapping <mapping.yaml> <inputs…> [options]
@@ -19,6 +20,10 @@ Options:
       --dead-letter <file>  where failing records go (NDJSON: original content + diagnostics);
                             default: <out>.dead-letter.ndjson, or dead-letter.ndjson
       --provenance <file>   also write where every element came from (NDJSON, one line per bundle)
+      --check               check each bundle against R4, UK Core and the ADS profiles in the same pass;
+                            bundles with conformance errors go to the dead letter with findings that
+                            point at the YAML rule and the source cell
+${checkerHelp.split('\n').map((line) => `    ${line}`).join('\n')}
       --json                print the summary and diagnostics as JSON
       --max-diagnostics <n> how many problems to print in full (default 20)
   -q, --quiet               no progress bar
@@ -35,6 +40,8 @@ export async function mapCommand(io: CliIo, argv: readonly string[]): Promise<nu
       'out-dir': { type: 'string' },
       'dead-letter': { type: 'string' },
       provenance: { type: 'string' },
+      check: { type: 'boolean' },
+      ...checkerOptions,
       json: { type: 'boolean' },
       'max-diagnostics': { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
@@ -54,14 +61,18 @@ export async function mapCommand(io: CliIo, argv: readonly string[]): Promise<nu
     throw new UsageError('--max-diagnostics takes a whole number.');
   }
   const mapping = await loadMappingOrReport(io, values.mapping, color);
-  const renderer = makeRenderer(io, mapping, color);
-  const inputs = parseInputs(positionals, io.cwd);
-  const run = await runMapping(mapping, inputs, { provenance: values.provenance !== undefined });
-  const summary = new RunSummary();
-  summary.add(run.diagnostics);
   const report = (text: string): void => {
     io.stderr.write(`${text}\n`);
   };
+  const renderer = makeRenderer(io, mapping, color);
+  const inputs = parseInputs(positionals, io.cwd);
+  const checking = values.check === true ? checkerFromFlags(io, values) : undefined;
+  if (checking && checking.checker.loadIssues.length > 0) {
+    report(renderer.render(checking.checker.loadIssues));
+  }
+  const run = await runMapping(mapping, inputs, { provenance: values.provenance !== undefined || checking !== undefined });
+  const summary = new RunSummary();
+  summary.add(run.diagnostics);
   if (run.diagnostics.length > 0 && values.json !== true) {
     report(renderer.render(run.diagnostics));
   }
@@ -82,10 +93,11 @@ export async function mapCommand(io: CliIo, argv: readonly string[]): Promise<nu
   const deadLetter = new LazyFileWriter(deadLetterPath);
   const provenance = values.provenance !== undefined ? new LazyFileWriter(resolve(io.cwd, values.provenance)) : undefined;
   const progress = new Progress(io.stderr, io.stderr.isTTY === true && values.quiet !== true && values.json !== true);
-  const allDiagnostics = [...run.diagnostics];
+  const allDiagnostics: Diagnostic<string>[] = [...run.diagnostics];
   let shown = 0;
 
-  for await (const result of run.results()) {
+  for await (const mapped of run.results()) {
+    const result: Outcome = checking && mapped.ok ? withConformance(mapped, checkMapped(checking.checker, mapping, mapped, checking.profiles)) : mapped;
     const disposition = summary.count(result);
     if (disposition === 'mapped') {
       await sink.write(result);
@@ -100,7 +112,9 @@ export async function mapCommand(io: CliIo, argv: readonly string[]): Promise<nu
         allDiagnostics.push(...result.diagnostics);
       } else if (shown < maxDiagnostics && !result.ok) {
         progress.done();
-        report(renderer.render(result.diagnostics.filter((d) => d.severity !== 'information')));
+        const errors = result.diagnostics.filter((d) => d.severity === 'error' || d.severity === 'fatal');
+        const others = result.diagnostics.length - errors.length;
+        report(`${renderer.render(errors)}${others > 0 ? `\n  (+ ${others} warning${others === 1 ? '' : 's'} for record ${result.key}, in the dead letter)` : ''}`);
         shown++;
       }
     }
@@ -127,4 +141,12 @@ export async function mapCommand(io: CliIo, argv: readonly string[]): Promise<nu
     }
   }
   return summary.failed > 0 ? exitCodes.dataErrors : exitCodes.ok;
+}
+
+/** A mapped result with its conformance findings; errors make it fail (it then goes to the dead letter). */
+function withConformance(result: MapResult, findings: readonly Diagnostic<string>[]): Outcome {
+  if (findings.length === 0) {
+    return result;
+  }
+  return { ...result, diagnostics: [...result.diagnostics, ...findings], ok: result.ok && !hasErrors(findings) };
 }

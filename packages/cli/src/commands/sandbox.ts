@@ -1,7 +1,7 @@
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { dpsFaultKinds, startDpsSandbox, type DpsFaultKind } from '@cadmap/sandbox';
+import { dpsFaultKinds, startDpsSandbox, type DpsFaultKind, type JsonWebKeySet } from '@cadmap/sandbox';
 import { stringify } from 'yaml';
 import { exitCodes, UsageError, type CliIo } from '../io.js';
 
@@ -16,7 +16,10 @@ Options:
       --port <n>            port to listen on (default: any free port)
       --key-bits <n>        RSA key size of the generated application key (default 4096)
       --faults <list>       inject faults, e.g. rate-limit=0.05,server-error=0.05,drop=0.02,slow=0.02,lost-after-accept=0.02
-      --receipt-field <f>   message (default) or id`;
+      --receipt-field <f>   message (default) or id
+      --jwks <file>         register your own public key set instead of generating a key pair
+                            (then give cadmap your private key: CADMAP_DPS_PRIVATE_KEY_FILE)
+      --api-key <key>       the application's API key (default: random)`;
 
 export interface SandboxDependencies {
   /** Resolves when the sandbox should stop (default: SIGINT/SIGTERM). */
@@ -51,6 +54,21 @@ function parseFaults(text: string | undefined): Partial<Record<DpsFaultKind, num
   return rates;
 }
 
+function readJwks(file: string): { jwks: JsonWebKeySet; kid: string } {
+  let jwks: JsonWebKeySet;
+  try {
+    jwks = JSON.parse(readFileSync(file, 'utf8')) as JsonWebKeySet;
+  } catch (error) {
+    throw new UsageError(`Cannot read the JWKS ${file}: ${(error as Error).message}`);
+  }
+  const keys: readonly { kty?: unknown; kid?: unknown }[] = Array.isArray(jwks.keys) ? jwks.keys : [];
+  const kid = keys.find((key) => key.kty === 'RSA' && typeof key.kid === 'string')?.kid;
+  if (typeof kid !== 'string') {
+    throw new UsageError(`The JWKS ${file} has no RSA key with a kid: expected {"keys": [{"kty": "RSA", "kid": …, "alg": "RS512", "n": …, "e": …}]}.`);
+  }
+  return { jwks, kid };
+}
+
 /** Makes `cadmap sandbox`; tests inject when to stop. */
 export function createSandboxCommand(dependencies: SandboxDependencies = {}): (io: CliIo, argv: readonly string[]) => Promise<number> {
   return async (io, argv) => {
@@ -62,6 +80,8 @@ export function createSandboxCommand(dependencies: SandboxDependencies = {}): (i
         'key-bits': { type: 'string' },
         faults: { type: 'string' },
         'receipt-field': { type: 'string' },
+        jwks: { type: 'string' },
+        'api-key': { type: 'string' },
       },
     });
     const port = values.port === undefined ? 0 : Number(values.port);
@@ -79,12 +99,22 @@ export function createSandboxCommand(dependencies: SandboxDependencies = {}): (i
     const rates = parseFaults(values.faults);
     const dir = resolve(io.cwd, values.dir ?? '.cadmap-sandbox');
 
-    const sandbox = await startDpsSandbox({ port, keyBits, receiptField, ...(rates ? { faults: { rates } } : {}) });
+    const ownJwks = values.jwks !== undefined ? readJwks(resolve(io.cwd, values.jwks)) : undefined;
+    const sandbox = await startDpsSandbox({
+      port,
+      keyBits: ownJwks ? 2048 : keyBits,
+      receiptField,
+      ...(rates ? { faults: { rates } } : {}),
+      ...(ownJwks ? { jwks: ownJwks.jwks, kid: ownJwks.kid } : {}),
+      ...(values['api-key'] !== undefined ? { apiKey: values['api-key'] } : {}),
+    });
     try {
       mkdirSync(dir, { recursive: true });
-      const keyFile = join(dir, 'private-key.pem');
-      writeFileSync(keyFile, sandbox.privateKeyPem, { mode: 0o600 });
-      chmodSync(keyFile, 0o600);
+      const keyFile = ownJwks ? '<your private-key.pem>' : join(dir, 'private-key.pem');
+      if (!ownJwks) {
+        writeFileSync(keyFile, sandbox.privateKeyPem, { mode: 0o600 });
+        chmodSync(keyFile, 0o600);
+      }
       writeFileSync(join(dir, 'jwks.json'), `${JSON.stringify(sandbox.jwks, null, 2)}\n`);
       writeFileSync(join(dir, 'ca.pem'), sandbox.ca);
       const config = {
@@ -93,7 +123,7 @@ export function createSandboxCommand(dependencies: SandboxDependencies = {}): (i
           tokenUrl: sandbox.tokenUrl,
           apiKey: sandbox.apiKey,
           kid: sandbox.kid,
-          privateKeyFile: 'private-key.pem',
+          ...(ownJwks ? {} : { privateKeyFile: 'private-key.pem' }),
           caFile: 'ca.pem',
           rateLimit: false,
         },
@@ -106,10 +136,10 @@ export function createSandboxCommand(dependencies: SandboxDependencies = {}): (i
           `DPS sandbox ready on ${sandbox.url}`,
           `  token endpoint: ${sandbox.tokenUrl}`,
           `  API key: ${sandbox.apiKey} · kid: ${sandbox.kid}${rates ? ` · faults: ${values.faults}` : ''}`,
-          `  wrote ${shown} with private-key.pem, jwks.json and ca.pem in ${relative(io.cwd, dir) || dir}`,
+          `  wrote ${shown} with ${ownJwks ? '' : 'private-key.pem, '}jwks.json and ca.pem in ${relative(io.cwd, dir) || dir}`,
           '',
           'Point cadmap at it:',
-          `  cadmap submit --config ${shown} --mapping <mapping.yaml> <inputs…>`,
+          `  ${ownJwks ? 'CADMAP_DPS_PRIVATE_KEY_FILE=<your private-key.pem> ' : ''}cadmap submit --config ${shown} --mapping <mapping.yaml> <inputs…>`,
           'or with environment variables:',
           `  export CADMAP_DPS_BASE_URL=${sandbox.url} CADMAP_DPS_TOKEN_URL=${sandbox.tokenUrl}`,
           `  export CADMAP_DPS_API_KEY=${sandbox.apiKey} CADMAP_DPS_KID=${sandbox.kid}`,

@@ -242,7 +242,7 @@ export function createSubmitCommand(dependencies: SubmitDependencies = {}): (io:
           lines.push(`  ${code}: ${count}`);
         }
         if (totals.duplicates > 0) {
-          lines.push(`  ${totals.duplicates} bundle(s) were re-sent after a broken connection; DPS keeps the latest submission of a call.`);
+          lines.push(`  duplicates: ${totals.duplicates} bundle(s) were re-sent after a connection broke mid-request, so DPS may hold them twice; it keeps the latest submission of a call.`);
         }
         if (receipts && receipts.written > 0) {
           lines.push(`receipts: ${receipts.path}`);

@@ -111,12 +111,13 @@ function schemaDiagnostic(error: ErrorObject, root: string, caseLabel: string): 
   switch (error.keyword) {
     case 'required': {
       const missing = String(params.missingProperty);
-      return schema(`${caseLabel}${on}: ${where} has no '${missing}', which is required.`, pathOf(root, error.instancePath, missing), `Map a value to ${missing}.`);
+      const holder = error.instancePath === '' ? caseLabel : `${caseLabel}${on}: ${where}`;
+      return schema(`${holder} has no '${missing}', which is required.`, pathOf(root, error.instancePath, missing), `Map a value to ${pathOf(root, error.instancePath, missing)}.`);
     }
     case 'additionalProperties': {
       const key = String(params.additionalProperty);
       const allowed = Object.keys((error.parentSchema as { properties?: object } | undefined)?.properties ?? {});
-      return schema(`${caseLabel}${on}: ${where} has an unknown member '${key}'.`, pathOf(root, error.instancePath, key), `Allowed members: ${allowed.join(', ')}. Put wire fields not in the model under extensions.`);
+      return schema(`${error.instancePath === '' ? caseLabel : `${caseLabel}${on}: ${where}`} has an unknown member '${key}'.`, pathOf(root, error.instancePath, key), `Allowed members: ${allowed.join(', ')}. Put wire fields not in the model under extensions.`);
     }
     case 'const':
       if (error.instancePath === '/schemaVersion') {

@@ -41,9 +41,13 @@ export interface InputSpan {
   readonly table?: string;
 }
 
-export interface Diagnostic {
+/**
+ * One problem. `Code` is the closed union of the package that reports it: core's `DiagnosticCode` by default,
+ * the checker's `CONF_*`, the adapters' `DPS_*`, … so every package keeps its own stable codes in one shape.
+ */
+export interface Diagnostic<Code extends string = DiagnosticCode> {
   /** Stable machine-readable code; tests and tools branch on it, never on the message. */
-  readonly code: DiagnosticCode;
+  readonly code: Code;
   readonly severity: Severity;
   /** What is wrong, what was expected and what was found. */
   readonly message: string;
@@ -141,5 +145,5 @@ export function isDiagnosticCode(value: string): value is DiagnosticCode {
   return Object.hasOwn(diagnosticCodes, value);
 }
 
-export const hasErrors = (diagnostics: readonly Diagnostic[]): boolean =>
+export const hasErrors = (diagnostics: readonly Diagnostic<string>[]): boolean =>
   diagnostics.some((d) => d.severity === 'error' || d.severity === 'fatal');

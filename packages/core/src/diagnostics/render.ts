@@ -12,11 +12,11 @@ export interface RenderOptions {
 const maxFrameWidth = 110;
 
 /** Renders diagnostics as text with code frames of the mapping rule and of the input row. */
-export function renderDiagnostics(diagnostics: readonly Diagnostic[], options: RenderOptions = {}): string {
+export function renderDiagnostics(diagnostics: readonly Diagnostic<string>[], options: RenderOptions = {}): string {
   return diagnostics.map((d) => renderDiagnostic(d, options)).join('\n\n');
 }
 
-export function renderDiagnostic(diagnostic: Diagnostic, options: RenderOptions = {}): string {
+export function renderDiagnostic(diagnostic: Diagnostic<string>, options: RenderOptions = {}): string {
   const paint = painter(options.color === true);
   const display = options.displayPath ?? ((file: string) => file);
   const lines: string[] = [];

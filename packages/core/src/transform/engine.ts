@@ -31,6 +31,8 @@ export interface MapResult {
   readonly skipped?: boolean;
   /** Non-bundle targets (e.g. `cqi-case`): the document built for the record. */
   readonly document?: unknown;
+  /** The id of the rule that built each bundle entry, in entry order. */
+  readonly entryRules?: readonly string[];
   readonly diagnostics: readonly Diagnostic[];
   /** Present when provenance was requested. */
   readonly provenance?: readonly ProvenanceEntry[];
@@ -126,6 +128,7 @@ interface PendingReference {
 }
 
 interface BuiltEntry {
+  readonly ruleId: string;
   readonly fullUrl: string;
   readonly resource: FhirResource;
   readonly ruleSpan: RuleSpan;
@@ -247,7 +250,7 @@ class RecordTransform implements EvalSink {
         vars.key = key;
         const resource = this.instantiateResource(rule.resourceType, rule.template, item, vars, rootPath);
         vars.key = source.key;
-        const built: BuiltEntry = { fullUrl, resource, ruleSpan: rule.span, references: this.references, provenance: this.provenance };
+        const built: BuiltEntry = { ruleId: rule.id, fullUrl, resource, ruleSpan: rule.span, references: this.references, provenance: this.provenance };
         const existing = byFullUrl.get(fullUrl);
         if (existing) {
           if (JSON.stringify(existing.resource) !== JSON.stringify(resource)) {
@@ -326,6 +329,7 @@ class RecordTransform implements EvalSink {
       key: source.key,
       ok: !hasErrors(this.diagnostics),
       bundle,
+      entryRules: entries.map((entry) => entry.ruleId),
       diagnostics: distinct(this.diagnostics),
       ...(provenance ? { provenance } : {}),
       source,

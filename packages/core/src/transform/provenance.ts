@@ -1,4 +1,7 @@
-import type { ProvenanceEntry } from './engine.js';
+import type { RuleSpan } from '../diagnostics/diagnostic.js';
+import type { Mapping } from '../mapping/load.js';
+import type { MapResult, ProvenanceEntry } from './engine.js';
+import type { TemplateNode } from './template.js';
 
 /**
  * The provenance of an output element given as FHIRPath (`Bundle.entry[1].resource.subject.reference`): the exact
@@ -33,4 +36,48 @@ function parentPath(path: string): string | undefined {
   }
   const dot = path.lastIndexOf('.');
   return dot > 0 ? path.slice(0, dot) : undefined;
+}
+
+/**
+ * The YAML position of the template element that builds (or would build) an element of a bundle, given as
+ * FHIRPath (`Bundle.entry[0].resource.category[0].coding`): the deepest template node on that path in the
+ * rule that built the entry. Used to point findings about missing elements at the rule responsible.
+ */
+export function templateSpanFor(mapping: Mapping, result: MapResult, expression: string): RuleSpan | undefined {
+  const match = /^Bundle\.entry\[(\d+)\]\.resource((?:\.[^.[\]]+|\[\d+\])*)$/.exec(expression);
+  if (!match) {
+    return undefined;
+  }
+  const ruleId = result.entryRules?.[Number(match[1])];
+  const rule = mapping.rules.find((r) => r.id === ruleId);
+  if (!rule) {
+    return undefined;
+  }
+  const names = (match[2] ?? '').split(/\.|\[\d+\]/).filter((name) => name !== '');
+  let node: TemplateNode = rule.template;
+  let span: RuleSpan = rule.span;
+  for (const name of names) {
+    const next = childNamed(node, name);
+    if (!next) {
+      break;
+    }
+    node = next;
+    span = next.kind === 'expression' ? next.expression.span : next.span;
+  }
+  return span;
+}
+
+function childNamed(node: TemplateNode, name: string): TemplateNode | undefined {
+  if (node.kind === 'object') {
+    return node.entries.find(([key]) => key === name)?.[1];
+  }
+  if (node.kind === 'array') {
+    for (const item of node.items) {
+      const found = childNamed(item.node, name);
+      if (found) {
+        return found;
+      }
+    }
+  }
+  return undefined;
 }

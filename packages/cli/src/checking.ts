@@ -1,0 +1,87 @@
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { templateSpanFor, type MapResult, type Mapping, type ProvenanceEntry } from '@cadmap/core';
+import { attachProvenance, createChecker, type Checker, type ConformanceDiagnostic } from '@cadmap/conformance';
+import { UsageError, type CliIo } from './io.js';
+
+/** Command-line options shared by `cadmap check` and `cadmap map --check`. */
+export const checkerOptions = {
+  package: { type: 'string', multiple: true },
+  profile: { type: 'string', multiple: true },
+  alias: { type: 'string', multiple: true },
+} as const;
+
+export const checkerHelp = `  --package <p>         a FHIR package to check against (repeatable): a package folder, a flat folder of
+                        resources, a .tgz, or name#version from ~/.fhir/packages. Default: ./profiles plus
+                        the packages in CADMAP_PACKAGES (separated by ':')
+  --profile <url>       also check every top-level resource against this profile (repeatable)
+  --alias <from>=<to>   treat canonical URL <from> as <to> (for ADS URLs still unconfirmed; repeatable)`;
+
+export interface CheckerFlags {
+  readonly package?: readonly string[] | undefined;
+  readonly profile?: readonly string[] | undefined;
+  readonly alias?: readonly string[] | undefined;
+}
+
+/** Builds the checker from flags and environment; the R4 core cache lives in the user's cache folder. */
+export function checkerFromFlags(io: CliIo, flags: CheckerFlags): { checker: Checker; packages: string[]; profiles: string[] } {
+  const packages = [...(flags.package ?? [])].map((p) => (p.includes('#') ? p : resolve(io.cwd, p)));
+  if (packages.length === 0) {
+    const local = resolve(io.cwd, 'profiles');
+    if (existsSync(local)) {
+      packages.push(local);
+    }
+    for (const entry of (io.env.CADMAP_PACKAGES ?? '').split(':').filter((x) => x !== '')) {
+      packages.push(entry.includes('#') ? entry : resolve(io.cwd, entry));
+    }
+  }
+  const canonicalAliases: Record<string, string> = {};
+  for (const alias of flags.alias ?? []) {
+    const at = alias.indexOf('=');
+    if (at <= 0) {
+      throw new UsageError(`--alias takes <from>=<to>, got '${alias}'.`);
+    }
+    canonicalAliases[alias.slice(0, at)] = alias.slice(at + 1);
+  }
+  const cacheRoot = io.env.XDG_CACHE_HOME ?? join(io.env.HOME ?? homedir(), '.cache');
+  const checker = createChecker({
+    packages,
+    canonicalAliases,
+    coreCacheDir: join(cacheRoot, 'cadmap', 'conformance-r4'),
+    ...(io.env.FHIR_PACKAGE_CACHE !== undefined ? { fhirCacheDir: io.env.FHIR_PACKAGE_CACHE } : {}),
+  });
+  return { checker, packages, profiles: [...(flags.profile ?? [])] };
+}
+
+/** Looks provenance up by FHIRPath; exact element first (the checker walks up to ancestors itself). */
+export function provenanceLookup(entries: readonly ProvenanceEntry[] | undefined): (path: string) => { rule?: ProvenanceEntry['rule']; input?: NonNullable<ProvenanceEntry['inputs'][0]> } | undefined {
+  const byPath = new Map<string, ProvenanceEntry>();
+  for (const entry of entries ?? []) {
+    if (!byPath.has(entry.expression)) {
+      byPath.set(entry.expression, entry);
+    }
+  }
+  return (path) => {
+    const entry = byPath.get(path);
+    if (!entry) {
+      return undefined;
+    }
+    const input = entry.inputs[0];
+    return { rule: entry.rule, ...(input ? { input } : {}) };
+  };
+}
+
+/** Checks a mapped bundle and links each finding to the YAML rule and source cell that produced the element. */
+export function checkMapped(checker: Checker, mapping: Mapping, result: MapResult, profiles: readonly string[]): ConformanceDiagnostic[] {
+  if (!result.bundle) {
+    return [];
+  }
+  const outcome = checker.checkBundle(result.bundle, profiles.length > 0 ? { profiles } : {});
+  return attachProvenance(outcome.issues, provenanceLookup(result.provenance)).map((issue) => {
+    // A missing element has no provenance of its own: point at the template node that should have built it.
+    const rule = issue.rule ?? templateSpanFor(mapping, result, issue.expression);
+    const input = issue.input ?? { ...result.source.origin, recordKey: result.key };
+    return { ...issue, ...(rule ? { rule } : {}), input };
+  });
+}
