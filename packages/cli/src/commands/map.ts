@@ -144,7 +144,7 @@ export async function mapCommand(io: CliIo, argv: readonly string[]): Promise<nu
 }
 
 /** A mapped result with its conformance findings; errors make it fail (it then goes to the dead letter). */
-function withConformance(result: MapResult, findings: readonly Diagnostic<string>[]): Outcome {
+export function withConformance(result: MapResult, findings: readonly Diagnostic<string>[]): Outcome {
   if (findings.length === 0) {
     return result;
   }
