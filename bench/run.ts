@@ -85,3 +85,18 @@ if (small && large && small !== large) {
   console.log(`\nmemory growth ${n(small.size)} → ${n(large.size)} calls: engine ${n(large.engine.maxRssMb / small.engine.maxRssMb, 2)}×, baseline ${n(large.baseline.maxRssMb / small.baseline.maxRssMb, 2)}× (flat = 1.00×)`);
 }
 console.log('goals: ≥ 20,000 calls/s; engine ÷ baseline ≤ 1.5×; memory flat as input grows');
+
+/** The other sections each run in their own process and print their own figures and ratios. */
+const sections: readonly { title: string; script: string }[] = [
+  { title: 'Expressions: compiled fast path vs fhirpath.js', script: 'packages/core/bench/expressions.bench.ts' },
+  { title: 'Conformance: checker vs @medplum/core validateResource, cold start, reference resolution', script: 'bench/conformance.ts' },
+  { title: 'DPS submission to the local sandbox', script: 'bench/dps.ts' },
+];
+for (const section of sections) {
+  if (!existsSync(join(root, section.script))) {
+    continue;
+  }
+  console.log(`\n## ${section.title}`);
+  const output = execFileSync(process.execPath, ['--import', 'tsx', join(root, section.script)], { cwd: root, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+  process.stdout.write(output);
+}

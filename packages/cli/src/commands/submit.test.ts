@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +21,12 @@ function captureIo(cwd: string, env: Record<string, string | undefined> = {}): C
 
 const noSignals = (): (() => void) => () => undefined;
 
+/** UK Core STU2 beside the repository (tests only): the real gate runs when it is there. */
+const ukCore = join(process.env.FHIR_REFERENCE_DIR ?? join(root, '../shared/reference'), 'ukcore/json');
+const checkArgs = existsSync(ukCore)
+  ? ['--package', join(root, 'profiles'), ...['structuredefinitions', 'valuesets', 'codesystems'].flatMap((f) => ['--package', join(ukCore, f)])]
+  : ['--no-check'];
+
 describe('cadmap sandbox + cadmap submit (child process)', () => {
   it('submits the northwind sample: 64 accepted', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cadmap-sbx-'));
@@ -40,8 +46,11 @@ describe('cadmap sandbox + cadmap submit (child process)', () => {
       const configFile = join(dir, 'sbx/cadmap.config.yaml');
       expect(statSync(join(dir, 'sbx/private-key.pem')).mode & 0o077).toBe(0);
       const io = captureIo(dir);
-      const code = await createSubmitCommand({ interrupted: noSignals })(io, ['--mapping', mapping, sample, '--config', configFile]);
+      const code = await createSubmitCommand({ interrupted: noSignals })(io, ['--mapping', mapping, sample, '--config', configFile, ...checkArgs]);
       expect(io.err()).toMatch(/submitted: 64 · accepted: 64 · failed: 0 · duplicates: 0/);
+      if (checkArgs[0] === '--package') {
+        expect(io.err()).toMatch(/conformance check: 0 held back/);
+      }
       expect(code).toBe(0);
       const receipts = readFileSync(join(dir, 'dps-receipts.ndjson'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
       expect(receipts).toHaveLength(64);
@@ -101,7 +110,7 @@ describe('cadmap submit (in process)', () => {
     const before = sandbox.requests().length;
     const empty = mkdtempSync(join(tmpdir(), 'cadmap-dry-'));
     const io = captureIo(empty, {});
-    const code = await createSubmitCommand({ interrupted: noSignals })(io, ['-m', mapping, sample, '--dry-run']);
+    const code = await createSubmitCommand({ interrupted: noSignals })(io, ['-m', mapping, sample, '--dry-run', '--no-check']);
     rmSync(empty, { recursive: true, force: true });
     expect(code).toBe(0);
     expect(io.err()).toMatch(/dry run: 64 bundles would be sent/);
@@ -110,7 +119,7 @@ describe('cadmap submit (in process)', () => {
 
   it('reports failures redacted, with their code and hint, and exits 3', async () => {
     const io = captureIo(dir, { CADMAP_DPS_KID: 'not-registered' });
-    const code = await createSubmitCommand({ interrupted: noSignals })(io, ['-m', mapping, sample, '--receipts', join(dir, 'r3.ndjson'), '--max-diagnostics', '1']);
+    const code = await createSubmitCommand({ interrupted: noSignals })(io, ['-m', mapping, sample, '--receipts', join(dir, 'r3.ndjson'), '--max-diagnostics', '1', '--no-check']);
     expect(code).toBe(3);
     expect(io.err()).toMatch(/DPS_AUTH_REJECTED: The token endpoint .* refused the client assertion: 401 invalid_request: Invalid 'kid' header/);
     expect(io.err()).toMatch(/hint: Set the Key ID/);
@@ -143,5 +152,13 @@ describe('DPS settings from file and environment', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('refuses to send unchecked unless asked: no packages means a usage error naming --package and --no-check', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'cadmap-nopkg-'));
+    const io = captureIo(empty);
+    const code = await createSubmitCommand({ interrupted: noSignals })(io, ['-m', mapping, sample, '--dry-run']);
+    expect(code).toBe(2);
+    expect(io.err()).toMatch(/No conformance packages: pass --package .* --no-check/);
   });
 });

@@ -1,19 +1,15 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createDpsClient, redact, SubmissionSummary, type DpsDiagnostic, type SubmissionItem, type SubmissionResult } from '@cadmap/adapter-dps';
-import { runMapping, type MapResult, type Severity } from '@cadmap/core';
+import { hasErrors, runMapping, type Diagnostic, type MapResult, type Mapping } from '@cadmap/core';
+import { checkerFromFlags, checkerHelp, checkerOptions, checkMapped, type CheckerFlags } from '../checking.js';
 import { loadMappingOrReport, makeRenderer, parseInputs, useColor } from '../common.js';
 import { exitCodes, UsageError, type CliIo } from '../io.js';
 import { LazyFileWriter } from '../output.js';
 import { readConfigFile, resolveDpsSettings } from './dps-config.js';
 
-/** One finding of the gate (the conformance checker's issues fit this shape). */
-export interface GateIssue {
-  readonly code: string;
-  readonly severity: Severity;
-  readonly message: string;
-  readonly expression?: string;
-}
+/** One finding of the gate (the conformance checker's diagnostics). */
+export type GateIssue = Diagnostic<string>;
 
 /** The gate's verdict on one bundle: `ok: false` holds it back unless `--allow-invalid`. */
 export interface GateVerdict {
@@ -42,6 +38,8 @@ Options:
       --dry-run             map and check, but send nothing (credentials not needed)
       --concurrency <n>     bundles in flight at once (default 4, or dps.concurrency)
       --allow-invalid       also send bundles that fail the conformance check
+      --no-check            send without checking (not recommended: DPS reports errors days later)
+${checkerHelp.split('\n').map((line) => `    ${line}`).join('\n')}
       --receipts <file>     where to record every result (NDJSON; default dps-receipts.ndjson)
       --json                print the summary as JSON
       --max-diagnostics <n> how many problems to print in full (default 20)
@@ -103,6 +101,8 @@ export function createSubmitCommand(dependencies: SubmitDependencies = {}): (io:
         'dry-run': { type: 'boolean' },
         concurrency: { type: 'string' },
         'allow-invalid': { type: 'boolean' },
+        'no-check': { type: 'boolean' },
+        ...checkerOptions,
         receipts: { type: 'string' },
         json: { type: 'boolean' },
         'max-diagnostics': { type: 'string' },
@@ -131,7 +131,8 @@ export function createSubmitCommand(dependencies: SubmitDependencies = {}): (io:
 
     const mapping = await loadMappingOrReport(io, values.mapping, color);
     const renderer = makeRenderer(io, mapping, color);
-    const run = await runMapping(mapping, parseInputs(positionals, io.cwd));
+    const gate = dependencies.gate ?? (values['no-check'] === true ? undefined : conformanceGate(io, mapping, values, report));
+    const run = await runMapping(mapping, parseInputs(positionals, io.cwd), { provenance: gate !== undefined });
     if (run.diagnostics.length > 0) {
       report(redact(renderer.render(run.diagnostics)));
     }
@@ -162,7 +163,6 @@ export function createSubmitCommand(dependencies: SubmitDependencies = {}): (io:
     const summary = new SubmissionSummary();
     const started = performance.now();
 
-    const gate = dependencies.gate;
     const allowInvalid = values['allow-invalid'] === true;
     async function* bundles(): AsyncGenerator<SubmissionItem> {
       for await (const result of run.results()) {
@@ -181,7 +181,7 @@ export function createSubmitCommand(dependencies: SubmitDependencies = {}): (io:
           const verdict = await gate(result.bundle, result);
           if (!verdict.ok) {
             const issues = verdict.issues.filter((issue) => issue.severity === 'error' || issue.severity === 'fatal');
-            showProblem(redact(`record ${result.key}: ${allowInvalid ? 'sent although it fails' : 'held back: it fails'} the conformance check\n${issues.map((i) => `  ${i.code}: ${i.message}${i.expression !== undefined ? ` (${i.expression})` : ''}`).join('\n')}`));
+            showProblem(redact(`record ${result.key}: ${allowInvalid ? 'sent although it fails' : 'held back: it fails'} the conformance check\n${renderer.render(issues)}`));
             if (!allowInvalid) {
               counts.heldBack++;
               continue;
@@ -260,7 +260,27 @@ export function createSubmitCommand(dependencies: SubmitDependencies = {}): (io:
   };
 }
 
-/** `cadmap submit` without a gate; main wires the conformance checker in with createSubmitCommand. */
+/**
+ * The default gate: @cadmap/conformance with the packages of --package / CADMAP_PACKAGES, findings linked to
+ * the YAML rule and source cell. Without loadable packages (no UK Core), submitting stops: sending unchecked
+ * bundles must be asked for with --no-check.
+ */
+function conformanceGate(io: CliIo, mapping: Mapping, flags: CheckerFlags, report: (text: string) => void): SubmitGate {
+  const { checker, profiles, packages } = checkerFromFlags(io, flags);
+  if (packages.length === 0) {
+    throw new UsageError('No conformance packages: pass --package (./profiles and UK Core) or set CADMAP_PACKAGES; --no-check sends without checking.');
+  }
+  if (checker.loadIssues.length > 0) {
+    report(checker.loadIssues.map((issue) => `${issue.code}: ${issue.message}`).join('\n'));
+    throw new UsageError(`The conformance packages could not be loaded (${packages.join(', ') || 'none given'}). Pass --package (UK Core and ./profiles) or set CADMAP_PACKAGES; --no-check sends without checking.`);
+  }
+  return (_bundle, record) => {
+    const issues = checkMapped(checker, mapping, record, profiles);
+    return { ok: !hasErrors(issues), issues };
+  };
+}
+
+/** `cadmap submit`: map, check against the conformance packages, submit. */
 export const submitCommand = createSubmitCommand();
 
 /** One progress line on a TTY; silent otherwise. */
