@@ -14,7 +14,7 @@ const zones = ['UTC', 'Europe/London', 'America/New_York'];
 
 describe('sample vendors', () => {
   it('has three sample vendors with golden cases', () => {
-    expect(vendors.sort()).toEqual(['beacon-ndjson', 'harbour-xml', 'northwind-csv']);
+    expect(vendors.sort()).toEqual(['beacon-ndjson', 'harbour-xml', 'northwind-csv', 'pathways-cqi']);
   });
 
   describe.each(vendors)('%s', (vendor) => {

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call -- mutations break the types on purpose */
 /**
  * fast-check arbitraries of canonical CQI cases, for property tests (not part of the package build).
  * `validCqiCase` yields cases with no diagnostics at all; `invalidCqiCase` breaks one rule and says which code it expects.

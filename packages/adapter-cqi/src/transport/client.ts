@@ -210,7 +210,7 @@ export class CqiClient {
 
   private async describe(body: string): Promise<string> {
     const exceptions = await this.explain(parseExceptions(body));
-    return exceptions.length > 0 ? ` ${exceptions.map((e) => `${e.code}${e.description !== undefined ? ` (${e.description})` : ''}`).join('; ')}.` : '';
+    return exceptions.length > 0 ? ` Exception code${exceptions.length === 1 ? '' : 's'}: ${exceptions.map((e) => `${e.code}${e.description !== undefined ? ` (${e.description})` : e.message !== undefined ? ` (${e.message})` : ''}`).join('; ')}.` : '';
   }
 
   /** Adds descriptions from the exception-code list; fetches it again once when a code is not in the cached list. */

@@ -182,7 +182,7 @@ export function encodePathwaysXml(value: CqiCase): { body?: string; diagnostics:
   if (canonical.extensions) {
     pathwaysCase.Extensions = JSON.stringify(canonical.extensions);
   }
-  const body = builder.build({ '?xml': { '@_version': '1.0', '@_encoding': 'UTF-8' }, NHSPathways: { '@_xmlns': pathwaysCaseNamespace, PathwaysCase: pathwaysCase } }) as string;
+  const body = builder.build({ '?xml': { '@_version': '1.0', '@_encoding': 'UTF-8' }, NHSPathways: { '@_xmlns': pathwaysCaseNamespace, PathwaysCase: pathwaysCase } });
   return { body, diagnostics: [] };
 }
 
