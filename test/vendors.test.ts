@@ -13,7 +13,7 @@ const vendors = readdirSync(mappingsDir).filter((name) => existsSync(join(mappin
 const zones = ['UTC', 'Europe/London', 'America/New_York'];
 
 describe('sample vendors', () => {
-  it('has three sample vendors with golden cases', () => {
+  it('has the three ADS sample vendors and the CQI sample, each with golden cases', () => {
     expect(vendors.sort()).toEqual(['beacon-ndjson', 'harbour-xml', 'northwind-csv', 'pathways-cqi']);
   });
 

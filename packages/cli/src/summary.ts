@@ -61,7 +61,7 @@ export class RunSummary {
   render(): string {
     const n = (value: number): string => value.toLocaleString('en-GB');
     const lines = [
-      `${n(this.records)} records: ${n(this.mapped)} mapped (${n(this.entries)} entries), ${n(this.failed)} failed,${this.skipped > 0 ? ` ${n(this.skipped)} skipped by conditions,` : ''} in ${this.seconds.toFixed(2)} s (${n(Math.round(this.records / Math.max(this.seconds, 0.001)))} records/s)`,
+      `${n(this.records)} records: ${n(this.mapped)} mapped${this.entries > 0 ? ` (${n(this.entries)} entries)` : ''}, ${n(this.failed)} failed,${this.skipped > 0 ? ` ${n(this.skipped)} skipped by conditions,` : ''} in ${this.seconds.toFixed(2)} s (${n(Math.round(this.records / Math.max(this.seconds, 0.001)))} records/s)`,
     ];
     const codes = [...this.byCode].sort((a, b) => b[1].count - a[1].count);
     for (const [code, { severity, count }] of codes) {

@@ -6,7 +6,7 @@ export type MappingTarget = 'fhir-bundle' | 'cqi-case';
 
 /**
  * Checks a document built for a non-bundle target against that target's model. Diagnostics carry an
- * `expression` path into the document (e.g. `Case.triage.lines[3].timeOut`) so the engine can link them to the
+ * `expression` path into the document (e.g. `Case.triageLines[3].timeOut`) so the engine can link them to the
  * mapping rule and source cell that produced the element.
  */
 export function checkDocument(target: Exclude<MappingTarget, 'fhir-bundle'>, document: unknown): Diagnostic[] {

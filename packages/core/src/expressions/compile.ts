@@ -62,6 +62,7 @@ export function compileExpression(
   const fields = new Set<string>();
   const variableFields = new Map<string, readonly [string, string]>();
   let usesDates = false;
+  let readsThis = false;
   const usedVariables = new Set<string>();
 
   const visit = (node: AstNode, contextRelative: boolean): void => {
@@ -105,6 +106,9 @@ export function compileExpression(
 
   /** `atContext`: the invocation applies to the context item itself; `argsRelative`: `$this` is the context. */
   const visitInvocation = (node: AstNode, atContext: boolean, argsRelative: boolean): void => {
+    if (node.type === 'ThisInvocation') {
+      readsThis = true;
+    }
     if (node.type === 'MemberInvocation') {
       if (atContext) {
         fields.add(identifierValue(node.children?.[0] ?? node));
@@ -212,6 +216,8 @@ export function compileExpression(
     span,
     fields: [...fields],
     variableFields: [...variableFields.values()],
+    variables: [...usedVariables],
+    readsContext: readsThis || fields.size > 0,
   };
   if (closure) {
     return { expression: { ...shared, fast: true, evaluate: fastEvaluator(closure) }, diagnostics };

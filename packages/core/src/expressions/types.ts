@@ -44,6 +44,10 @@ export interface CompiledExpression {
   readonly fields: readonly string[];
   /** Fields read through %variables, as `[variable, field]`, e.g. `['record', 'IncidentId']`. */
   readonly variableFields: readonly (readonly [string, string])[];
+  /** Every %variable the expression uses. */
+  readonly variables: readonly string[];
+  /** Whether the result can depend on the context item (it reads a field or `$this`). */
+  readonly readsContext: boolean;
   /** Evaluate over a context item (a source node or a value). Returns a FHIRPath collection. Never throws. */
   evaluate(context: unknown, variables: EvalVariables, sink: EvalSink): unknown[];
 }

@@ -5,7 +5,7 @@ import type { Diagnostic, RuleSpan } from '../diagnostics/diagnostic.js';
 import { hasErrors } from '../diagnostics/diagnostic.js';
 import { mappingNamespace } from '../bundle/ids.js';
 import { compileExpression } from '../expressions/index.js';
-import type { CompiledExpression, ExpressionEnv } from '../expressions/types.js';
+import type { CompiledExpression, EvalReport, ExpressionEnv } from '../expressions/types.js';
 import { compileDatePattern, loadLookupFile } from '../functions/index.js';
 import { compileTemplate, pathText, type TemplateCompiler, type TemplateNode } from '../transform/template.js';
 import type { MappingTarget } from '../targets.js';
@@ -158,10 +158,27 @@ export async function loadMapping(file: string, options: LoadMappingOptions = {}
     }
     return current;
   };
+  const constantScope = Object.freeze(Object.assign(Object.create(null) as Record<string, unknown>, constants));
+  const fold = (expression: CompiledExpression): { readonly value: unknown } | undefined => {
+    const constant =
+      !expression.readsContext &&
+      expression.variables.every((name) => Object.hasOwn(constants, name) && !scope.includes(name) && !(engineVariables as readonly string[]).includes(name));
+    if (!constant) {
+      return undefined;
+    }
+    const reports: EvalReport[] = [];
+    const values = expression.evaluate(undefined, constantScope, { report: (r) => reports.push(r) });
+    for (const report of reports) {
+      diagnostics.push({ ...report, rule: expression.span });
+    }
+    const present = values.filter((v) => v !== '' && v !== null && v !== undefined);
+    return present.length > 1 ? undefined : { value: present[0] };
+  };
   const makeCompiler = (ruleId: string | undefined): TemplateCompiler => ({
     spans,
     ruleId,
     diagnostics,
+    fold,
     compile(text, span) {
       const result = compileExpression(text, span, env());
       diagnostics.push(...result.diagnostics);

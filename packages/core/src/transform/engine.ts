@@ -191,7 +191,8 @@ class RecordTransform implements EvalSink {
     if (document !== undefined) {
       for (const problem of checkDocument(target, document)) {
         const origin = problem.expression !== undefined && problem.rule === undefined ? lookupProvenance(provenance, problem.expression) : undefined;
-        this.diagnostics.push(origin ? { ...problem, rule: origin.rule, ...(origin.inputs[0] ? { input: origin.inputs[0] } : {}) } : problem);
+        // A missing member has no provenance: point at the document template and the record.
+        this.diagnostics.push({ ...problem, rule: problem.rule ?? origin?.rule ?? spec.template.span, input: problem.input ?? origin?.inputs[0] ?? source.origin });
       }
     } else {
       this.diagnostics.push({

@@ -48,6 +48,11 @@ export interface TemplateCompiler {
   readonly ruleId: string | undefined;
   /** Compiles `text` (without '='), whose first character is at `span`. */
   compile(text: string, span: RuleSpan): CompiledExpression | undefined;
+  /**
+   * The value of an expression that depends only on the mapping's constants (no field, no `$this`, no record
+   * variable), computed once at load time; undefined when it depends on the record or yields several values.
+   */
+  fold(expression: CompiledExpression): { readonly value: unknown } | undefined;
   /** Declares a forEach `$as` name for the expressions compiled inside it. */
   withVariable<T>(name: string, body: () => T): T;
   readonly diagnostics: Diagnostic[];
@@ -67,7 +72,11 @@ export function compileTemplate(node: Node, path: readonly (string | number)[], 
       }
       const expressionSpan = compiler.spans.ofExpression(node, extra);
       const expression = compiler.compile(value.slice(1), expressionSpan);
-      return expression ? { kind: 'expression', expression, span: expressionSpan } : { kind: 'literal', value: undefined, span };
+      if (!expression) {
+        return { kind: 'literal', value: undefined, span };
+      }
+      const folded = compiler.fold(expression);
+      return folded ? { kind: 'literal', value: folded.value, span: expressionSpan } : { kind: 'expression', expression, span: expressionSpan };
     }
     return { kind: 'literal', value: value ?? undefined, span };
   }
