@@ -6,7 +6,7 @@ import tseslint from 'typescript-eslint';
 const siblingPackages = ['@cadmap/cli', '@cadmap/conformance', '@cadmap/adapter-*', '@cadmap/sandbox'];
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**', '.bench/**', '**/*.js', '**/*.mjs'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**', '.bench/**', '**/*.js', '**/*.mjs', 'vitest.config.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

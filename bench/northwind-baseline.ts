@@ -8,7 +8,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
-import type { Bundle, BundleEntry, Coding, Communication, Encounter, Extension, FhirResource, Location, Organization, Patient } from 'fhir/r4.js';
+import type { Bundle, BundleEntry, Coding, Communication, Encounter, Extension, Location, Organization, Patient } from 'fhir/r4.js';
 import iconv from 'iconv-lite';
 import { entryFullUrl, entryUuid, mappingNamespace } from '../packages/core/dist/bundle/ids.js';
 import { createDateTimeConverter, normaliseNhsNumber, normaliseOdsCode, normalisePostcode } from '../packages/core/dist/functions/index.js';
@@ -663,7 +663,7 @@ function bundleBuilder(callHeader: Row, resourceHeader: Row, patientHeader: Row)
         entry.push({ fullUrl, resource: site });
       }
     }
-    entry.push({ fullUrl: organizationUrl, resource: organization as FhirResource });
+    entry.push({ fullUrl: organizationUrl, resource: organization });
     return {
       resourceType: 'Bundle',
       id: entryUuid(namespace, 'Bundle', incidentId),

@@ -23,6 +23,7 @@ interface Checked {
   readonly issues: readonly ConformanceDiagnostic[];
 }
 
+// eslint-disable-next-line @typescript-eslint/require-await -- the command table's signature is async
 export async function checkCommand(io: CliIo, argv: readonly string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: [...argv],
@@ -48,7 +49,7 @@ export async function checkCommand(io: CliIo, argv: readonly string[]): Promise<
         continue;
       }
       const options = profiles.length > 0 ? { profiles } : {};
-      const result = resource.resourceType === 'Bundle' ? checker.checkBundle(resource as never, options) : checker.checkResource(resource as never, options);
+      const result = resource.resourceType === 'Bundle' ? checker.checkBundle(resource, options) : checker.checkResource(resource, options);
       checked.push({ file, line, resource, issues: result.issues.map((issue) => ({ ...issue, input: issue.input ?? { file, ...(line !== undefined ? { line } : {}) } })) });
     }
   }

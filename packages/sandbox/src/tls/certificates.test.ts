@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createServer, request } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { describe, expect, it } from 'vitest';
 import { createTestCa } from './certificates.js';
 
@@ -24,7 +25,7 @@ describe('test CA', () => {
     const client = await ca.issueClient('cadmap-client');
     const stranger = await other.issueClient('stranger');
     const https = createServer({ cert: server.cert, key: server.key, ca: ca.cert, requestCert: true, rejectUnauthorized: true }, (req, res) => {
-      const peer = (req.socket as import('node:tls').TLSSocket).getPeerCertificate();
+      const peer = (req.socket as TLSSocket).getPeerCertificate();
       res.end(peer.subject.CN);
     });
     https.listen(0, '127.0.0.1');
