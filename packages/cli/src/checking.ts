@@ -63,7 +63,8 @@ export function provenanceLookup(entries: readonly ProvenanceEntry[] | undefined
     }
   }
   return (path) => {
-    const entry = byPath.get(path);
+    // The bundle root's own template is no useful origin for a finding deeper in the bundle.
+    const entry = path === 'Bundle' ? undefined : byPath.get(path);
     if (!entry) {
       return undefined;
     }

@@ -8,3 +8,5 @@ export { tokenErrors } from './dps/token-endpoint.js';
 export type { JsonWebKeySet, SandboxApplication } from './dps/token-endpoint.js';
 export { defaultCqiExceptionCodes, startCqiSandbox } from './cqi/server.js';
 export type { AcceptedCqiCase, CqiAvailability, CqiExceptionCode, CqiSandbox, CqiSandboxOptions } from './cqi/server.js';
+export { startMeshSandbox } from './mesh/server.js';
+export type { MeshDelivery, MeshFault, MeshSandbox, MeshSandboxMailbox, MeshSandboxMessage, MeshSandboxOptions, MeshSandboxRequest } from './mesh/server.js';
