@@ -1,28 +1,8 @@
-import { existsSync, statSync, readdirSync } from 'node:fs';
-import { resolve, join } from 'node:path';
-import { loadMapping, renderDiagnostics, type Diagnostic, type InputFile, type Mapping } from '@cadmap/core';
-import { displayPathFrom, LineSource, UsageError, type CliIo } from './io.js';
+import { resolve } from 'node:path';
+import { loadMapping, renderDiagnostics, type Diagnostic, type Mapping } from '@cadmap/core';
+import { displayPathFrom, LineSource, MappingInvalid, UsageError, type CliIo } from './io.js';
 
-/** `table=path` assigns an input to a table explicitly; a directory stands for the files in it. */
-export function parseInputs(args: readonly string[], cwd: string): InputFile[] {
-  const inputs: InputFile[] = [];
-  for (const arg of args) {
-    const assignment = /^([A-Za-z_][A-Za-z0-9_]*)=(.+)$/.exec(arg);
-    const path = resolve(cwd, assignment && !existsSync(resolve(cwd, arg)) ? assignment[2]! : arg);
-    const table = assignment && !existsSync(resolve(cwd, arg)) ? assignment[1] : undefined;
-    if (existsSync(path) && statSync(path).isDirectory()) {
-      for (const name of readdirSync(path).sort()) {
-        const child = join(path, name);
-        if (statSync(child).isFile() && !name.startsWith('.')) {
-          inputs.push(table !== undefined ? { path: child, table } : { path: child });
-        }
-      }
-      continue;
-    }
-    inputs.push(table !== undefined ? { path, table } : { path });
-  }
-  return inputs;
-}
+export { MappingInvalid };
 
 export interface Renderer {
   readonly lines: LineSource;
@@ -55,15 +35,5 @@ export async function loadMappingOrReport(io: CliIo, path: string | undefined, c
   return mapping;
 }
 
-export class MappingInvalid extends Error {
-  constructor(readonly count: number) {
-    super(`The mapping has ${count} problem${count === 1 ? '' : 's'}.`);
-  }
-}
 
-export function useColor(io: CliIo, flag: boolean | undefined): boolean {
-  if (flag !== undefined) {
-    return flag;
-  }
-  return io.stderr.isTTY === true && io.env.NO_COLOR === undefined;
-}
+export { parseInputs, useColor } from './args.js';

@@ -19,6 +19,13 @@ export const exitCodes = {
 
 export class UsageError extends Error {}
 
+/** The mapping has errors (already reported); nothing was mapped. */
+export class MappingInvalid extends Error {
+  constructor(readonly count: number) {
+    super(`The mapping has ${count} problem${count === 1 ? '' : 's'}.`);
+  }
+}
+
 /** Reads single lines of files for code frames; whole files are cached, large ones are not shown. */
 export class LineSource {
   private readonly cache = new Map<string, string[] | undefined>();

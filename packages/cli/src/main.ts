@@ -1,28 +1,27 @@
 import { readFileSync } from 'node:fs';
-import { checkCommand, checkHelp } from './commands/check.js';
-import { cqiCommand, cqiHelp } from './commands/cqi.js';
-import { demoCommand, demoHelp } from './commands/demo.js';
-import { explainCommand, explainHelp } from './commands/explain.js';
-import { lintCommand, lintHelp } from './commands/lint.js';
-import { mapCommand, mapHelp } from './commands/map.js';
-import { testCommand, testHelp } from './commands/test.js';
-import { submitCommand, submitHelp } from './commands/submit.js';
-import { sandboxCommand, sandboxHelp } from './commands/sandbox.js';
-import { MappingInvalid } from './common.js';
-import { exitCodes, UsageError, type CliIo } from './io.js';
+import { exitCodes, MappingInvalid, UsageError, type CliIo } from './io.js';
 
 type Command = (io: CliIo, argv: readonly string[]) => Promise<number>;
 
-const commands: Record<string, { run: Command; help: string; summary: string }> = {
-  map: { run: mapCommand, help: mapHelp, summary: 'map CAD export files to FHIR bundles' },
-  check: { run: checkCommand, help: checkHelp, summary: 'check FHIR JSON against R4, UK Core and the ADS profiles, offline' },
-  lint: { run: lintCommand, help: lintHelp, summary: 'check a mapping without data' },
-  test: { run: testCommand, help: testHelp, summary: 'run the golden cases of a mapping' },
-  demo: { run: demoCommand, help: demoHelp, summary: 'map the bundled sample exports of every vendor (the README main job)' },
-  explain: { run: explainCommand, help: explainHelp, summary: 'show which rule and cell produced each element of one record' },
-  submit: { run: submitCommand, help: submitHelp, summary: 'map, check and submit bundles to the Ambulance Data Submission API (DPS)' },
-  sandbox: { run: sandboxCommand, help: sandboxHelp, summary: 'run a local DPS over HTTPS and write a config to point cadmap at it' },
-  cqi: { run: cqiCommand, help: cqiHelp, summary: 'NHS Pathways CQI cases: map, check, submit (mutual TLS, durable queue), local sandbox' },
+interface LoadedCommand {
+  readonly run: Command;
+  readonly help: string;
+}
+
+/**
+ * The commands. Each module is imported only when its command runs, so `cadmap check` does not pay for the
+ * mapping engine, the adapters or SQLite at start-up.
+ */
+const commands: Record<string, { readonly summary: string; readonly load: () => Promise<LoadedCommand> }> = {
+  map: { summary: 'map CAD export files to FHIR bundles', load: async () => import('./commands/map.js').then((m) => ({ run: m.mapCommand, help: m.mapHelp })) },
+  check: { summary: 'check FHIR JSON against R4, UK Core and the ADS profiles, offline', load: async () => import('./commands/check.js').then((m) => ({ run: m.checkCommand, help: m.checkHelp })) },
+  lint: { summary: 'check a mapping without data', load: async () => import('./commands/lint.js').then((m) => ({ run: m.lintCommand, help: m.lintHelp })) },
+  test: { summary: 'run the golden cases of a mapping', load: async () => import('./commands/test.js').then((m) => ({ run: m.testCommand, help: m.testHelp })) },
+  demo: { summary: 'map and check the bundled sample exports of every vendor (the README main job)', load: async () => import('./commands/demo.js').then((m) => ({ run: m.demoCommand, help: m.demoHelp })) },
+  explain: { summary: 'show which rule and cell produced each element of one record', load: async () => import('./commands/explain.js').then((m) => ({ run: m.explainCommand, help: m.explainHelp })) },
+  submit: { summary: 'map, check and submit bundles to the Ambulance Data Submission API (DPS)', load: async () => import('./commands/submit.js').then((m) => ({ run: m.submitCommand, help: m.submitHelp })) },
+  sandbox: { summary: 'run a local DPS over HTTPS and write a config to point cadmap at it', load: async () => import('./commands/sandbox.js').then((m) => ({ run: m.sandboxCommand, help: m.sandboxHelp })) },
+  cqi: { summary: 'NHS Pathways CQI cases: map, check, submit (mutual TLS, durable queue), local sandbox', load: async () => import('./commands/cqi.js').then((m) => ({ run: m.cqiCommand, help: m.cqiHelp })) },
 };
 
 export function usage(): string {
@@ -59,15 +58,16 @@ export async function main(io: CliIo, argv: readonly string[]): Promise<number> 
     io.stderr.write(`Unknown command '${name}'.\n\n${usage()}\n`);
     return exitCodes.usage;
   }
+  const loaded = await command.load();
   if (rest.includes('--help') || rest.includes('-h')) {
-    io.stdout.write(`${command.help}\n`);
+    io.stdout.write(`${loaded.help}\n`);
     return exitCodes.ok;
   }
   try {
-    return await command.run(io, rest);
+    return await loaded.run(io, rest);
   } catch (error) {
     if (error instanceof UsageError) {
-      io.stderr.write(`cadmap ${name}: ${error.message}\n\n${command.help}\n`);
+      io.stderr.write(`cadmap ${name}: ${error.message}\n\n${loaded.help}\n`);
       return exitCodes.usage;
     }
     if (error instanceof MappingInvalid) {
@@ -75,11 +75,11 @@ export async function main(io: CliIo, argv: readonly string[]): Promise<number> 
       return exitCodes.usage;
     }
     if (error instanceof TypeError && (error as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-      io.stderr.write(`cadmap ${name}: ${error.message}\n\n${command.help}\n`);
+      io.stderr.write(`cadmap ${name}: ${error.message}\n\n${loaded.help}\n`);
       return exitCodes.usage;
     }
     if (error instanceof TypeError && String((error as NodeJS.ErrnoException).code).startsWith('ERR_PARSE_ARGS')) {
-      io.stderr.write(`cadmap ${name}: ${error.message}\n\n${command.help}\n`);
+      io.stderr.write(`cadmap ${name}: ${error.message}\n\n${loaded.help}\n`);
       return exitCodes.usage;
     }
     throw error;

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { hasErrors, renderDiagnostics, type Diagnostic } from '@cadmap/core';
+import { hasErrors, renderDiagnostics, type Diagnostic } from '@cadmap/core/diagnostics';
 import { renderSarif, toOperationOutcome, type ConformanceDiagnostic } from '@cadmap/conformance';
 import { checkerFromFlags, checkerHelp, checkerOptions } from '../checking.js';
-import { parseInputs, useColor } from '../common.js';
+import { parseInputs, useColor } from '../args.js';
 import { displayPathFrom, exitCodes, LineSource, UsageError, type CliIo } from '../io.js';
 
 export const checkHelp = `cadmap check <files|dirs…> [--package …] [--profile url] [--format text|json|sarif]

@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { hasErrors, runMapping, type Diagnostic, type MapResult } from '@cadmap/core';
-import { checkerFromFlags, checkerHelp, checkerOptions, checkMapped } from '../checking.js';
+import { checkerFromFlags, checkerHelp, checkerOptions } from '../checking.js';
+import { checkMapped } from '../map-checking.js';
 import { loadMappingOrReport, makeRenderer, parseInputs, useColor } from '../common.js';
 import { exitCodes, Progress, UsageError, type CliIo } from '../io.js';
 import { deadLetterOf, directorySink, LazyFileWriter, ndjsonSink, streamSink, type BundleSink, type Outcome } from '../output.js';
