@@ -39,6 +39,21 @@ export default tseslint.config(
     },
   },
   {
+    files: ['packages/adapter-*/src/**/*.ts', 'packages/conformance/src/**/*.ts', 'packages/sandbox/src/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['@cadmap/cli', '@cadmap/conformance', '@cadmap/adapter-*', '@cadmap/sandbox'], message: 'Adapters, the checker and the sandbox import only @cadmap/core; the CLI composes them.' },
+            { group: ['../../*/src/*', '../../*/dist/*'], message: 'Import packages by name, never by relative path.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['packages/cli/src/**/*.ts', 'bench/**/*.ts', 'packages/*/bench/**/*.ts', 'test/**/*.ts', '**/*.test.ts'],
     rules: { 'no-console': 'off' },
   },
