@@ -22,6 +22,7 @@ const commands: Record<string, { readonly summary: string; readonly load: () => 
   submit: { summary: 'map, check and submit bundles to the Ambulance Data Submission API (DPS)', load: async () => import('./commands/submit.js').then((m) => ({ run: m.submitCommand, help: m.submitHelp })) },
   sandbox: { summary: 'run a local DPS over HTTPS and write a config to point cadmap at it', load: async () => import('./commands/sandbox.js').then((m) => ({ run: m.sandboxCommand, help: m.sandboxHelp })) },
   cqi: { summary: 'NHS Pathways CQI cases: map, check, submit (mutual TLS, durable queue), local sandbox', load: async () => import('./commands/cqi.js').then((m) => ({ run: m.cqiCommand, help: m.cqiHelp })) },
+  mesh: { summary: 'NHS MESH: poll DPS error notifications and reconcile them to source rows; send, track, handshake', load: async () => import('./commands/mesh.js').then((m) => ({ run: m.meshCommand, help: m.meshHelp })) },
 };
 
 export function usage(): string {

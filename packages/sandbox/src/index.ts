@@ -10,3 +10,5 @@ export { defaultCqiExceptionCodes, startCqiSandbox } from './cqi/server.js';
 export type { AcceptedCqiCase, CqiAvailability, CqiExceptionCode, CqiSandbox, CqiSandboxOptions } from './cqi/server.js';
 export { startMeshSandbox } from './mesh/server.js';
 export type { MeshDelivery, MeshFault, MeshSandbox, MeshSandboxMailbox, MeshSandboxMessage, MeshSandboxOptions, MeshSandboxRequest } from './mesh/server.js';
+export { dpsNotificationPayload, notifyOverMesh, sandboxOperationOutcomeExtensions } from './mesh/dps-notifications.js';
+export type { DpsMeshNotifications, DpsNotificationFormat, NotifiedSubmission } from './mesh/dps-notifications.js';

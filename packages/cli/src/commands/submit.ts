@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createDpsClient, redact, SubmissionSummary, type DpsDiagnostic, type SubmissionItem, type SubmissionResult } from '@cadmap/adapter-dps';
-import { hasErrors, runMapping, type Diagnostic, type MapResult, type Mapping } from '@cadmap/core';
+import { hasErrors, runMapping, type Diagnostic, type MapResult, type Mapping, type RuleSpan } from '@cadmap/core';
 import { checkerFromFlags, checkerHelp, checkerOptions, type CheckerFlags } from '../checking.js';
 import { checkMapped } from '../map-checking.js';
 import { loadMappingOrReport, makeRenderer, parseInputs, useColor } from '../common.js';
@@ -77,10 +77,18 @@ interface RunCounts {
 
 const describeFailure = (diagnostic: DpsDiagnostic): string => redact(`${diagnostic.code}: ${diagnostic.message}${diagnostic.hint !== undefined ? `\n  hint: ${diagnostic.hint}` : ''}`);
 
-function receiptLine(result: SubmissionResult): string {
+/** Where a submitted bundle came from: the source record and the rule of each entry, so DPS errors (MESH) can be traced back. */
+interface ReceiptOrigin {
+  readonly source: MapResult['source']['origin'];
+  readonly mapping: string;
+  readonly rules: readonly (RuleSpan | null)[];
+}
+
+function receiptLine(result: SubmissionResult, origin?: ReceiptOrigin): string {
   return `${JSON.stringify({
     key: result.key,
     bundleId: result.bundleId,
+    ...origin,
     status: result.status,
     receipt: result.receipt,
     correlationId: result.correlationId,
@@ -165,6 +173,8 @@ export function createSubmitCommand(dependencies: SubmitDependencies = {}): (io:
     const started = performance.now();
 
     const allowInvalid = values['allow-invalid'] === true;
+    const origins = new Map<string, ReceiptOrigin>();
+    const ruleSpans = new Map(mapping.rules.map((rule) => [rule.id, rule.span]));
     async function* bundles(): AsyncGenerator<SubmissionItem> {
       for await (const result of run.results()) {
         counts.records++;
@@ -191,6 +201,7 @@ export function createSubmitCommand(dependencies: SubmitDependencies = {}): (io:
           }
         }
         progress.update(counts, summary);
+        origins.set(result.key, { source: result.source.origin, mapping: mapping.file, rules: (result.entryRules ?? []).map((id) => ruleSpans.get(id) ?? null) });
         yield { key: result.key, bundle: result.bundle };
       }
     }
@@ -202,7 +213,8 @@ export function createSubmitCommand(dependencies: SubmitDependencies = {}): (io:
       if (client) {
         for await (const result of client.submitAll(bundles(), { concurrency, signal: abort.signal })) {
           summary.add(result);
-          await receipts?.write(receiptLine(result));
+          await receipts?.write(receiptLine(result, origins.get(result.key)));
+          origins.delete(result.key);
           if (result.failure) {
             showProblem(`record ${result.key}: not accepted\n${describeFailure(result.failure)}`);
           }

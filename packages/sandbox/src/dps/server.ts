@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { createTestCa, type TestCa } from '../tls/certificates.js';
 import { FaultInjector, type DpsFaultKind, type DpsFaultPlan } from './faults.js';
 import { TokenEndpoint, type JsonWebKeySet, type SandboxApplication } from './token-endpoint.js';
+import { notifyOverMesh, type DpsMeshNotifications } from '../mesh/dps-notifications.js';
 
 const generateRsa = promisify(generateKeyPair);
 
@@ -36,6 +37,8 @@ export interface DpsSandboxOptions {
   readonly now?: () => number;
   /** A CA to issue the server certificate from (default: a fresh one). */
   readonly ca?: TestCa;
+  /** Send DPS error notifications over MESH for a share of accepted bundles (the MESH loop end to end). */
+  readonly meshNotifications?: DpsMeshNotifications;
 }
 
 /** One bundle the sandbox accepted. */
@@ -277,6 +280,7 @@ export async function startDpsSandbox(options: DpsSandboxOptions = {}): Promise<
       bundle,
     };
     submissions.push(accepted);
+    notifyOverMesh(options.meshNotifications, accepted);
     latestByCall.set(callKey, accepted);
     const countKey = typeof bundleId === 'string' ? bundleId : callKey;
     acceptancesByBundle.set(countKey, (acceptancesByBundle.get(countKey) ?? 0) + 1);

@@ -1,0 +1,670 @@
+import { randomUUID } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import { arch, platform, release } from 'node:os';
+import type { Readable } from 'node:stream';
+import { promisify } from 'node:util';
+import { createGunzip, gzip as gzipCallback } from 'node:zlib';
+import { Agent, request, type Dispatcher } from 'undici';
+import { meshAuthorization } from './auth.js';
+import { systemClock, type Clock } from './clock.js';
+import { MeshError, type MeshCode, type MeshDiagnostic } from './codes.js';
+import { resolveBaseUrl } from './environments.js';
+
+const gzip = promisify(gzipCallback);
+const MiB = 1024 * 1024;
+/** Smallest chunk MESH wants for every chunk but the last (mesh.md §12). */
+export const minChunkBytes = 5 * MiB;
+export const defaultChunkBytes = 20 * MiB;
+const maxChunkBytes = 95 * MiB;
+const retryableStatuses = new Set([425, 429, 502, 503, 504]);
+const acceptV2 = 'application/vnd.mesh.v2+json';
+
+/** PEM material for mutual TLS. */
+export interface MeshTlsOptions {
+  /** Client certificate (PEM), issued for this environment. */
+  readonly cert: string;
+  /** Client private key (PEM). */
+  readonly key: string;
+  /** CA certificates to trust for the server (PEM); default Node's roots. */
+  readonly ca?: string | readonly string[];
+}
+
+/** Options of {@link createMeshClient}. */
+export interface MeshClientOptions {
+  /** `integration`, `production`, `deployment`, or a base URL such as the local sandbox's. */
+  readonly environment: string;
+  readonly mailboxId: string;
+  readonly password: string;
+  /** The environment shared secret (HMAC key). */
+  readonly sharedKey: string;
+  /** Mutual TLS material; required unless `dispatcher` is given. Verification (CA, host name, TLS ≥ 1.2) is never turned off. */
+  readonly tls?: MeshTlsOptions;
+  /** An undici dispatcher (e.g. a ProxyAgent carrying the same TLS options); the caller closes it. */
+  readonly dispatcher?: Dispatcher;
+  /** Uncompressed bytes per chunk when sending (default 20 MiB; at least 5 MiB). */
+  readonly chunkBytes?: number;
+  /** gzip each chunk on upload (default true); turn off for recipients that do not expect it. */
+  readonly compress?: boolean;
+  /** Attempts for retryable requests, including the first (default 3). */
+  readonly maxAttempts?: number;
+  /** Backoff factor: waits factor × 2^(n-1) ms between attempts (default 500). */
+  readonly backoffMs?: number;
+  /** Headers and body timeout per request (default 10 minutes). */
+  readonly timeoutMs?: number;
+  /** Sent as `mex-ClientVersion` and in the User-Agent. */
+  readonly clientVersion?: string;
+  readonly clock?: Clock;
+  readonly uuid?: () => string;
+}
+
+/** One page of the inbox. */
+export interface MeshInboxPage {
+  readonly messageIds: readonly string[];
+  /** Absolute URL of the next page, when there is one. */
+  readonly next?: string;
+  readonly approxInboxCount?: number;
+}
+
+/** The `mex-*` metadata of a downloaded message. */
+export interface MeshMessageInfo {
+  readonly messageId: string;
+  /** `DATA` or `REPORT` (check it on every download). */
+  readonly messageType: string;
+  readonly from?: string;
+  readonly to?: string;
+  readonly workflowId?: string;
+  readonly localId?: string;
+  readonly subject?: string;
+  readonly fileName?: string;
+  readonly contentType?: string;
+  /** On a REPORT: the message it reports on. */
+  readonly linkedMessageId?: string;
+  readonly statusCode?: string;
+  readonly statusEvent?: string;
+  readonly statusDescription?: string;
+  readonly statusSuccess?: string;
+  readonly statusTimestamp?: string;
+  readonly chunks: number;
+  /** Decoded (uncompressed) size. */
+  readonly bytes: number;
+  /** Every `mex-*` and content header, names lower case. */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** Where downloaded bytes go; `truncate` rolls back a chunk that failed half way before it is fetched again. */
+export interface MeshDownloadSink {
+  write(data: Buffer): Promise<void>;
+  truncate(length: number): Promise<void>;
+}
+
+/** A message to send. */
+export interface MeshSendRequest {
+  readonly to: string;
+  readonly workflowId: string;
+  /** The data, or the path of a file read chunk by chunk. */
+  readonly body: Buffer | { readonly path: string };
+  readonly localId?: string;
+  readonly subject?: string;
+  /** Passed to the recipient; do not derive it from local paths. */
+  readonly fileName?: string;
+  readonly contentType?: string;
+  readonly checksum?: string;
+  readonly chunkBytes?: number;
+  readonly compress?: boolean;
+}
+
+export interface MeshSendResult {
+  readonly messageId: string;
+  readonly chunks: number;
+  readonly bytes: number;
+}
+
+/** The v2 tracking object (mesh.md §9), with the fields cadmap reads. */
+export interface MeshTracking {
+  readonly messageId: string;
+  readonly status?: string;
+  readonly statusSuccess?: boolean;
+  readonly statusCode?: string;
+  readonly statusEvent?: string;
+  readonly statusDescription?: string;
+  readonly localId?: string;
+  readonly workflowId?: string;
+  readonly recipient?: string;
+  readonly expiryTime?: string;
+  readonly raw: Readonly<Record<string, unknown>>;
+}
+
+export interface MeshClient {
+  readonly mailboxId: string;
+  readonly baseUrl: string;
+  /** Validates the mailbox ("handshake"); call once every 24 h. */
+  handshake(): Promise<void>;
+  listInbox(options?: { maxResults?: number; workflowFilter?: string; next?: string }): Promise<MeshInboxPage>;
+  /** Every waiting message id, following `links.next`. */
+  inboxIds(options?: { maxResults?: number; workflowFilter?: string }): AsyncIterable<string>;
+  /** Downloads every chunk into `sink`, gunzipping per chunk as `Content-Encoding` says. */
+  download(messageId: string, sink: MeshDownloadSink): Promise<MeshMessageInfo>;
+  /** Downloads into memory (small messages only). */
+  downloadBuffer(messageId: string): Promise<{ info: MeshMessageInfo; body: Buffer }>;
+  acknowledge(messageId: string): Promise<void>;
+  /** Sends a message, chunked and gzipped per chunk; the first POST is never retried. */
+  send(message: MeshSendRequest): Promise<MeshSendResult>;
+  /** Posts chunk `index` (≥ 2) of `total` raw: `data` as it goes on the wire. Retried on 425/429/5xx. */
+  sendChunk(messageId: string, index: number, total: number, data: Buffer, options?: { gzip?: boolean }): Promise<void>;
+  track(messageId: string): Promise<MeshTracking>;
+  /** Mailboxes for an ODS code and workflow. */
+  lookup(odsCode: string, workflowId: string): Promise<readonly { mailboxId: string; mailboxName?: string }[]>;
+  close(): Promise<void>;
+}
+
+export type CreateMeshClientResult = { readonly client: MeshClient; readonly diagnostics: readonly MeshDiagnostic[] } | { readonly client: undefined; readonly diagnostics: readonly MeshDiagnostic[] };
+
+interface CallOptions {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'HEAD';
+  /** Path under the base URL, or an absolute URL. */
+  readonly path: string;
+  readonly headers?: Record<string, string>;
+  readonly body?: Buffer;
+  readonly retry: boolean;
+  readonly ok: readonly number[];
+  readonly messageId?: string;
+}
+
+type Response = Dispatcher.ResponseData;
+
+const configuration = (message: string, hint: string): MeshDiagnostic => ({ code: 'MESH_CONFIGURATION', severity: 'fatal', message, hint });
+
+const headerValue = (headers: Response['headers'], name: string): string | undefined => {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+};
+
+function detailsOf(body: string): { text: string; code?: string } {
+  try {
+    const value = JSON.parse(body) as Record<string, unknown>;
+    const detail = Array.isArray(value.detail) ? (value.detail as Record<string, unknown>[]) : [];
+    const code = typeof detail[0]?.code === 'string' ? detail[0].code : typeof value.errorCode === 'string' ? value.errorCode : undefined;
+    const texts = detail.map((item) => [item.event, item.code, Array.isArray(item.loc) ? item.loc.join('.') : undefined, item.msg].filter((part) => typeof part === 'string' && part !== '').join(' '));
+    if (typeof value.errorDescription === 'string') {
+      texts.push([value.errorEvent, value.errorCode, value.errorDescription].filter((part): part is string => typeof part === 'string').join(' '));
+    }
+    return { text: texts.join('; '), ...(code !== undefined ? { code } : {}) };
+  } catch {
+    return { text: body.length > 0 ? `non-JSON body (${body.slice(0, 80).replace(/\s+/g, ' ')}…)` : '' };
+  }
+}
+
+const sendHints: Readonly<Record<string, string>> = {
+  '06': 'A header is malformed: keep header values free of control characters and URLs.',
+  '07': 'Mex-From must be the mailbox the token authenticates; leave it out.',
+  '08': 'Mex-To is missing.',
+  '12': 'The recipient mailbox is not registered: check Mex-To, or find it with endpoint lookup (ODS code + workflow).',
+  '16': 'This mailbox may not send this message type.',
+  '17': 'The workflow id is not registered for the sender or the recipient mailbox: ask the MESH service desk to add it to both, or check the workflow id in the configuration.',
+};
+
+function formatDuration(ms: number): string {
+  const minutes = Math.round(Math.abs(ms) / 60_000);
+  return minutes >= 120 ? `${(minutes / 60).toFixed(1)} h` : `${minutes} min`;
+}
+
+/**
+ * Makes a MESH client. Checks the options up front (https base URL, mailbox, password, shared key, client
+ * certificate, chunk size) and returns diagnostics instead of throwing. Secrets never appear in diagnostics.
+ */
+export function createMeshClient(options: MeshClientOptions): CreateMeshClientResult {
+  const problems: MeshDiagnostic[] = [];
+  const baseUrl = resolveBaseUrl(options.environment);
+  if (!/^https:\/\/[^/]+$/.test(baseUrl)) {
+    problems.push(configuration(`The MESH base URL must be https://host[:port] (got '${baseUrl}').`, 'Use integration, production, deployment or the URL the local sandbox printed.'));
+  }
+  const mailboxId = options.mailboxId.trim().toUpperCase();
+  if (!/^[A-Z0-9]+$/.test(mailboxId)) {
+    problems.push(configuration(`The MESH mailbox id '${options.mailboxId}' is missing or not alphanumeric.`, 'Set CADMAP_MESH_MAILBOX (or mesh.mailbox in the config file) to the mailbox id from onboarding, e.g. X26ABC1.'));
+  }
+  if (options.password === '') {
+    problems.push(configuration('The MESH mailbox password is missing.', 'Set CADMAP_MESH_PASSWORD or CADMAP_MESH_PASSWORD_FILE.'));
+  }
+  if (options.sharedKey === '') {
+    problems.push(configuration('The MESH shared key is missing.', 'Set CADMAP_MESH_SHARED_KEY or CADMAP_MESH_SHARED_KEY_FILE (it came by email during onboarding).'));
+  }
+  if (!options.dispatcher && (!options.tls || !/-----BEGIN [A-Z ]*CERTIFICATE-----/.test(options.tls.cert) || !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(options.tls.key))) {
+    problems.push(configuration('MESH needs mutual TLS: a PEM client certificate and its PEM private key.', 'Set CADMAP_MESH_CERT_FILE and CADMAP_MESH_KEY_FILE (mesh.certFile / mesh.keyFile); see the README section on certificates.'));
+  }
+  const chunkBytes = options.chunkBytes ?? defaultChunkBytes;
+  if (!Number.isInteger(chunkBytes) || chunkBytes < minChunkBytes || chunkBytes > maxChunkBytes) {
+    problems.push(configuration(`The MESH chunk size ${chunkBytes} is outside 5 MiB..95 MiB.`, 'MESH wants every chunk but the last to be at least 5 MiB and each request under 100 MB.'));
+  }
+  if (problems.length > 0) {
+    return { client: undefined, diagnostics: problems };
+  }
+  const ownsDispatcher = options.dispatcher === undefined;
+  const tls = options.tls;
+  const dispatcher =
+    options.dispatcher ??
+    new Agent({
+      connect: { cert: tls?.cert, key: tls?.key, ...(tls?.ca !== undefined ? { ca: typeof tls.ca === 'string' ? tls.ca : [...tls.ca] } : {}), minVersion: 'TLSv1.2', rejectUnauthorized: true },
+    });
+  return { client: new HttpMeshClient(options, baseUrl, mailboxId, chunkBytes, dispatcher, ownsDispatcher), diagnostics: [] };
+}
+
+class HttpMeshClient implements MeshClient {
+  private readonly clock: Clock;
+  private readonly uuid: () => string;
+  private readonly maxAttempts: number;
+  private readonly backoffMs: number;
+  private readonly timeoutMs: number;
+  private readonly clientVersion: string;
+
+  constructor(
+    private readonly options: MeshClientOptions,
+    readonly baseUrl: string,
+    readonly mailboxId: string,
+    private readonly chunkBytes: number,
+    private readonly dispatcher: Dispatcher,
+    private readonly ownsDispatcher: boolean,
+  ) {
+    this.clock = options.clock ?? systemClock;
+    this.uuid = options.uuid ?? randomUUID;
+    this.maxAttempts = Math.max(1, options.maxAttempts ?? 3);
+    this.backoffMs = options.backoffMs ?? 500;
+    this.timeoutMs = options.timeoutMs ?? 600_000;
+    this.clientVersion = options.clientVersion ?? 'cadmap;0.1.0';
+  }
+
+  private get mailboxPath(): string {
+    return `/messageexchange/${encodeURIComponent(this.mailboxId)}`;
+  }
+
+  /** One logical request with a fresh token per attempt; retries only when `retry` allows. */
+  private async call(call: CallOptions): Promise<Response> {
+    const url = /^https?:\/\//.test(call.path) ? call.path : `${this.baseUrl}${call.path}`;
+    for (let attempt = 1; ; attempt++) {
+      const canRetry = call.retry && attempt < this.maxAttempts;
+      let response: Response;
+      try {
+        response = await request(url, {
+          dispatcher: this.dispatcher,
+          method: call.method,
+          headers: {
+            accept: acceptV2,
+            'accept-encoding': 'gzip',
+            'user-agent': `${this.clientVersion};N/A;${arch()};${platform()};${release()}`,
+            authorization: meshAuthorization({ mailboxId: this.mailboxId, password: this.options.password, sharedKey: this.options.sharedKey, now: this.clock.now(), nonce: this.uuid() }),
+            ...call.headers,
+          },
+          ...(call.body !== undefined ? { body: call.body } : {}),
+          headersTimeout: this.timeoutMs,
+          bodyTimeout: this.timeoutMs,
+        });
+      } catch (error) {
+        const failure = this.networkFailure(error, call);
+        if (canRetry && failure.code === 'MESH_UNAVAILABLE') {
+          await this.clock.sleep(this.backoffMs * 2 ** (attempt - 1));
+          continue;
+        }
+        throw new MeshError(failure);
+      }
+      if (call.ok.includes(response.statusCode)) {
+        return response;
+      }
+      const body = await response.body.text().catch(() => '');
+      if (canRetry && retryableStatuses.has(response.statusCode)) {
+        await this.clock.sleep(this.backoffMs * 2 ** (attempt - 1));
+        continue;
+      }
+      throw new MeshError(this.statusFailure(call, response, body, attempt));
+    }
+  }
+
+  private networkFailure(error: unknown, call: CallOptions): MeshDiagnostic {
+    const codes: string[] = [];
+    for (let current: unknown = error, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth++) {
+      const code = (current as NodeJS.ErrnoException).code;
+      if (typeof code === 'string') {
+        codes.push(code);
+      }
+    }
+    const text = error instanceof Error ? error.message : String(error);
+    const tls = codes.find((code) => /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ALTNAME|ERR_TLS|ERR_SSL|DEPTH_ZERO|HANDSHAKE/.test(code)) ?? (/certificate|handshake|alert/i.test(text) ? 'TLS' : undefined);
+    if (tls !== undefined) {
+      return {
+        code: 'MESH_TLS',
+        severity: 'fatal',
+        message: `TLS with ${this.baseUrl} failed (${tls}): ${text}`,
+        hint: 'Check the CA bundle (mesh.caFile) trusts the server, the host name matches its certificate, and the client certificate/key are the ones issued for this environment. Verification is never turned off.',
+      };
+    }
+    const isFirstPost = call.method === 'POST' && call.path.endsWith('/outbox');
+    const sent = !codes.some((code) => ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT'].includes(code));
+    if (isFirstPost && sent) {
+      return {
+        code: 'MESH_NOT_RETRIED',
+        severity: 'error',
+        message: `The first POST of the send got no answer (${codes[0] ?? text}); it was not retried because MESH may already hold the message.`,
+        hint: 'Check with `cadmap mesh track` or the recipient (by Mex-LocalID) before sending again.',
+      };
+    }
+    const closedEarly = codes.includes('UND_ERR_SOCKET') || codes.includes('ECONNRESET');
+    return {
+      code: 'MESH_UNAVAILABLE',
+      severity: 'error',
+      message: `connection to ${this.baseUrl} failed (${codes[0] ?? 'error'}): ${text}`,
+      hint: closedEarly
+        ? 'If this happens on every request, MESH is refusing the client certificate (mutual TLS, TLS 1.3 closes the connection instead of failing the handshake): check mesh.certFile/keyFile were issued for this environment. Otherwise check network access (and any proxy) and retry later.'
+        : 'Check network access to MESH (and any proxy); retry later.',
+    };
+  }
+
+  private statusFailure(call: CallOptions, response: Response, body: string, attempts: number): MeshDiagnostic {
+    const status = response.statusCode;
+    const { text, code } = detailsOf(body);
+    const said = text === '' ? '' : ` MESH said: ${text}.`;
+    const base = { severity: 'error' as const, status, ...(call.messageId !== undefined ? { messageId: call.messageId } : {}) };
+    const what = `${call.method} ${call.path.replace(/^https?:\/\/[^/]+/, '')}`;
+    if (status === 403) {
+      const serverDate = Date.parse(headerValue(response.headers, 'date') ?? '');
+      const skew = Number.isNaN(serverDate) ? undefined : this.clock.now() - serverDate;
+      const causes =
+        skew !== undefined && Math.abs(skew) > 2 * 3_600_000 - 120_000
+          ? `The local clock is ${formatDuration(skew)} ${skew > 0 ? 'ahead of' : 'behind'} the MESH clock: tokens more than 2 hours off are refused. Fix the clock (NTP).`
+          : `Causes: a token reused (each is single-use), the clock more than 2 hours off${skew !== undefined ? ` (now ${formatDuration(skew)} off, so unlikely)` : ''}, a mailbox id not matching the path or the certificate, a wrong password or shared key.`;
+      return { ...base, code: 'MESH_AUTH_REJECTED', message: `MESH refused ${what} with 403 for mailbox ${this.mailboxId}.${said} ${causes}`, hint: 'Check CADMAP_MESH_MAILBOX, CADMAP_MESH_PASSWORD and CADMAP_MESH_SHARED_KEY belong to this environment and certificate, and that the system clock is right.' };
+    }
+    const simple = (meshCode: MeshCode, message: string, hint: string): MeshDiagnostic => ({ ...base, code: meshCode, message: `${message}${said}`, hint });
+    switch (status) {
+      case 400:
+        return simple('MESH_BAD_REQUEST', `MESH rejected ${what} as invalid (400).`, 'Fix the header or parameter named; this is not retried.');
+      case 404:
+        return simple('MESH_NOT_FOUND', `MESH has no ${call.messageId !== undefined ? `message ${call.messageId}` : 'such resource'} (${what}, 404).`, 'Check the message id and that it belongs to this mailbox.');
+      case 410:
+        return simple('MESH_GONE', `Message ${call.messageId ?? ''} is gone (410): it expired or was already acknowledged.`, 'Nothing to do if it was stored before; otherwise ask the sender (or the service desk within 30 days) to re-deliver.');
+      case 413:
+        return simple('MESH_TOO_LARGE', `${what} was too large for MESH (413).`, 'Lower the chunk size (mesh.chunkSize).');
+      case 417:
+        return { ...simple('MESH_SEND_REJECTED', `MESH refused the message (417${code !== undefined ? `, code ${code}` : ''}).`, (code !== undefined ? sendHints[code] : undefined) ?? 'Read the MESH error code in mesh.md §9.'), ...(code !== undefined ? { meshErrorCode: code } : {}) };
+      case 423:
+        return simple('MESH_CHUNK_COMPLETE', `MESH answered 423 to ${what}: the message is already complete.`, 'Do not re-send chunks of a message that reached its last chunk.');
+      case 425:
+      case 429:
+        return simple('MESH_RATE_LIMITED', `MESH answered ${status} to ${what} after ${attempts} attempt(s).`, 'Poll and send less often; try again later.');
+      default:
+        if (status >= 500) {
+          return call.method === 'POST' && call.path.endsWith('/outbox')
+            ? simple('MESH_NOT_RETRIED', `MESH answered ${status} to the first POST of a send; it is not retried automatically because MESH may hold the message.`, 'Check with `cadmap mesh track` or the recipient before sending again.')
+            : simple('MESH_UNAVAILABLE', `MESH answered ${status} to ${what} after ${attempts} attempt(s).`, 'MESH is unavailable; try again later.');
+        }
+        return simple('MESH_UNEXPECTED_STATUS', `MESH answered ${status} to ${what}, which the API does not document here.`, 'Report it with the request details.');
+    }
+  }
+
+  private async json(response: Response, call: string): Promise<Record<string, unknown>> {
+    const text = await response.body.text();
+    try {
+      const value: unknown = JSON.parse(text);
+      if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+        return value as Record<string, unknown>;
+      }
+    } catch {
+      // reported below
+    }
+    throw new MeshError({ code: 'MESH_UNEXPECTED_STATUS', severity: 'error', status: response.statusCode, message: `MESH answered ${call} with a body that is not a JSON object.`, hint: 'Check the base URL points at MESH and that the Accept header (v2) is honoured.' });
+  }
+
+  async handshake(): Promise<void> {
+    const response = await this.call({
+      method: 'POST',
+      path: this.mailboxPath,
+      headers: { 'mex-clientversion': this.clientVersion, 'mex-osname': platform(), 'mex-osversion': release(), 'mex-osarchitecture': arch(), 'mex-javaversion': 'N/A' },
+      retry: true,
+      ok: [200],
+    });
+    await response.body.dump();
+  }
+
+  async listInbox(options: { maxResults?: number; workflowFilter?: string; next?: string } = {}): Promise<MeshInboxPage> {
+    const query = new URLSearchParams();
+    if (options.maxResults !== undefined) {
+      query.set('max_results', String(options.maxResults));
+    }
+    if (options.workflowFilter !== undefined) {
+      query.set('workflow_filter', options.workflowFilter);
+    }
+    const path = options.next ?? `${this.mailboxPath}/inbox${query.size > 0 ? `?${query.toString()}` : ''}`;
+    const body = await this.json(await this.call({ method: 'GET', path, retry: true, ok: [200] }), 'the inbox listing');
+    const ids = Array.isArray(body.messages) ? body.messages.filter((id): id is string => typeof id === 'string') : [];
+    const links = typeof body.links === 'object' && body.links !== null ? (body.links as Record<string, unknown>) : {};
+    const next = typeof links.next === 'string' && links.next !== '' ? new URL(links.next, `${this.baseUrl}/`).toString() : undefined;
+    return { messageIds: ids, ...(next !== undefined ? { next } : {}), ...(typeof body.approx_inbox_count === 'number' ? { approxInboxCount: body.approx_inbox_count } : {}) };
+  }
+
+  async *inboxIds(options: { maxResults?: number; workflowFilter?: string } = {}): AsyncIterable<string> {
+    let page = await this.listInbox(options);
+    for (;;) {
+      yield* page.messageIds;
+      if (page.next === undefined) {
+        return;
+      }
+      page = await this.listInbox({ next: page.next });
+    }
+  }
+
+  async download(messageId: string, sink: MeshDownloadSink): Promise<MeshMessageInfo> {
+    let written = 0;
+    let first: Response['headers'] | undefined;
+    let total = 1;
+    for (let index = 1; index <= total; index++) {
+      const path = `${this.mailboxPath}/inbox/${encodeURIComponent(messageId)}${index === 1 ? '' : `/${index}`}`;
+      for (let attempt = 1; ; attempt++) {
+        const start = written;
+        const response = await this.call({ method: 'GET', path, retry: true, ok: [200, 206], messageId });
+        const range = headerValue(response.headers, 'mex-chunk-range');
+        const parsed = range === undefined ? undefined : /^\s*(\d+):(\d+)\s*$/.exec(range);
+        if (index === 1) {
+          first = response.headers;
+          total = parsed ? Number(parsed[2]) : 1;
+        }
+        const expectedStatus = index < total ? 206 : 200;
+        if ((parsed && Number(parsed[1]) !== index) || (total > 1 && !parsed) || response.statusCode !== expectedStatus) {
+          await response.body.dump();
+          throw new MeshError({ code: 'MESH_CHUNK_MISMATCH', severity: 'error', status: response.statusCode, messageId, message: `Chunk ${index} of message ${messageId} came back as ${response.statusCode} with Mex-Chunk-Range '${range ?? ''}' (expected ${expectedStatus} and ${index}:${total}).`, hint: 'The message was not stored or acknowledged; poll again later.' });
+        }
+        try {
+          const encoding = headerValue(response.headers, 'content-encoding');
+          const source: Readable = encoding === 'gzip' ? response.body.pipe(createGunzip()) : response.body;
+          if (encoding === 'gzip') {
+            response.body.on('error', (error) => source.destroy(error));
+          }
+          for await (const data of source as AsyncIterable<Buffer>) {
+            await sink.write(data);
+            written += data.length;
+          }
+          break;
+        } catch (error) {
+          await sink.truncate(start);
+          written = start;
+          if (attempt >= this.maxAttempts) {
+            throw new MeshError({ code: 'MESH_UNAVAILABLE', severity: 'error', messageId, message: `Chunk ${index} of message ${messageId} broke off during download: ${error instanceof Error ? error.message : String(error)}`, hint: 'The message was not acknowledged; the next poll downloads it again.' });
+          }
+          await this.clock.sleep(this.backoffMs * 2 ** (attempt - 1));
+        }
+      }
+    }
+    return infoOf(messageId, first ?? {}, total, written);
+  }
+
+  async downloadBuffer(messageId: string): Promise<{ info: MeshMessageInfo; body: Buffer }> {
+    const parts: Buffer[] = [];
+    let size = 0;
+    const info = await this.download(messageId, {
+      write: (data) => {
+        parts.push(data);
+        size += data.length;
+        return Promise.resolve();
+      },
+      truncate: (length) => {
+        const joined = Buffer.concat(parts).subarray(0, length);
+        parts.length = 0;
+        parts.push(joined);
+        size = length;
+        return Promise.resolve();
+      },
+    });
+    return { info, body: Buffer.concat(parts, size) };
+  }
+
+  async acknowledge(messageId: string): Promise<void> {
+    const response = await this.call({ method: 'PUT', path: `${this.mailboxPath}/inbox/${encodeURIComponent(messageId)}/status/acknowledged`, retry: true, ok: [200], messageId });
+    await response.body.dump();
+  }
+
+  async send(message: MeshSendRequest): Promise<MeshSendResult> {
+    const chunkBytes = message.chunkBytes ?? this.chunkBytes;
+    if (!Number.isInteger(chunkBytes) || chunkBytes < minChunkBytes || chunkBytes > maxChunkBytes) {
+      throw new MeshError(configuration(`The MESH chunk size ${chunkBytes} is outside 5 MiB..95 MiB.`, 'MESH wants every chunk but the last to be at least 5 MiB.'));
+    }
+    const compress = message.compress ?? this.options.compress ?? true;
+    const source = await openSource(message.body);
+    try {
+      const total = Math.max(1, Math.ceil(source.size / chunkBytes));
+      const piece = async (index: number): Promise<Buffer> => {
+        const raw = await source.read((index - 1) * chunkBytes, Math.min(chunkBytes, source.size - (index - 1) * chunkBytes));
+        return compress ? gzip(raw) : raw;
+      };
+      const headers: Record<string, string> = {
+        'mex-to': message.to,
+        'mex-workflowid': message.workflowId,
+        'content-type': total > 1 ? 'application/octet-stream' : (message.contentType ?? 'application/octet-stream'),
+        ...(total > 1 ? { 'mex-chunk-range': `1:${total}` } : {}),
+        ...(total > 1 && message.contentType !== undefined ? { 'mex-content-type': message.contentType } : {}),
+        ...(message.localId !== undefined ? { 'mex-localid': message.localId } : {}),
+        ...(message.subject !== undefined ? { 'mex-subject': message.subject } : {}),
+        ...(message.fileName !== undefined ? { 'mex-filename': message.fileName } : {}),
+        ...(message.checksum !== undefined ? { 'mex-content-checksum': message.checksum } : {}),
+        ...(compress ? { 'content-encoding': 'gzip' } : {}),
+      };
+      const first = await this.call({ method: 'POST', path: `${this.mailboxPath}/outbox`, headers, body: await piece(1), retry: false, ok: [202] });
+      const answer = await this.json(first, 'the send');
+      const messageId = typeof answer.message_id === 'string' ? answer.message_id : typeof answer.messageID === 'string' ? answer.messageID : undefined;
+      if (messageId === undefined) {
+        throw new MeshError({ code: 'MESH_UNEXPECTED_STATUS', severity: 'error', status: 202, message: 'MESH accepted the send (202) without a message_id.', hint: 'Check the message arrived with `cadmap mesh track` before sending again.' });
+      }
+      for (let index = 2; index <= total; index++) {
+        await this.sendChunk(messageId, index, total, await piece(index), { gzip: compress });
+      }
+      return { messageId, chunks: total, bytes: source.size };
+    } finally {
+      await source.close();
+    }
+  }
+
+  async sendChunk(messageId: string, index: number, total: number, data: Buffer, options: { gzip?: boolean } = {}): Promise<void> {
+    const response = await this.call({
+      method: 'POST',
+      path: `${this.mailboxPath}/outbox/${encodeURIComponent(messageId)}/${index}`,
+      headers: { 'mex-chunk-range': `${index}:${total}`, 'content-type': 'application/octet-stream', ...((options.gzip ?? true) ? { 'content-encoding': 'gzip' } : {}) },
+      body: data,
+      retry: true,
+      ok: [202],
+      messageId,
+    });
+    await response.body.dump();
+  }
+
+  async track(messageId: string): Promise<MeshTracking> {
+    const body = await this.json(await this.call({ method: 'GET', path: `${this.mailboxPath}/outbox/tracking?${new URLSearchParams({ messageID: messageId }).toString()}`, retry: true, ok: [200], messageId }), 'tracking');
+    const text = (name: string): string | undefined => {
+      const value = body[name];
+      return typeof value === 'string' ? value : undefined;
+    };
+    const fields: [keyof MeshTracking, string | undefined][] = [
+      ['status', text('status')?.toLowerCase()],
+      ['statusCode', text('status_code')],
+      ['statusEvent', text('status_event')],
+      ['statusDescription', text('status_description')],
+      ['localId', text('local_id')],
+      ['workflowId', text('workflow_id')],
+      ['recipient', text('recipient')],
+      ['expiryTime', text('expiry_time')],
+    ];
+    return {
+      messageId: text('message_id') ?? messageId,
+      ...Object.fromEntries(fields.filter(([, value]) => value !== undefined)),
+      ...(typeof body.status_success === 'boolean' ? { statusSuccess: body.status_success } : {}),
+      raw: body,
+    };
+  }
+
+  async lookup(odsCode: string, workflowId: string): Promise<readonly { mailboxId: string; mailboxName?: string }[]> {
+    const body = await this.json(await this.call({ method: 'GET', path: `/messageexchange/endpointlookup/${encodeURIComponent(odsCode)}/${encodeURIComponent(workflowId)}`, retry: true, ok: [200] }), 'endpoint lookup');
+    const results = Array.isArray(body.results) ? (body.results as Record<string, unknown>[]) : [];
+    return results.filter((item) => typeof item.mailbox_id === 'string').map((item) => ({ mailboxId: item.mailbox_id as string, ...(typeof item.mailbox_name === 'string' ? { mailboxName: item.mailbox_name } : {}) }));
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsDispatcher) {
+      await this.dispatcher.close();
+    }
+  }
+}
+
+function infoOf(messageId: string, headers: Response['headers'], chunks: number, bytes: number): MeshMessageInfo {
+  const all: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    const text = Array.isArray(value) ? value[0] : value;
+    if (text !== undefined && (name.startsWith('mex-') || name === 'content-type' || name === 'content-encoding' || name === 'etag')) {
+      all[name.toLowerCase()] = text;
+    }
+  }
+  const optional = (key: keyof MeshMessageInfo, name: string): Record<string, string> => (all[name] !== undefined && all[name] !== '' ? { [key]: all[name] } : {});
+  return {
+    messageId: all['mex-messageid'] ?? messageId,
+    messageType: (all['mex-messagetype'] ?? 'DATA').toUpperCase(),
+    ...optional('from', 'mex-from'),
+    ...optional('to', 'mex-to'),
+    ...optional('workflowId', 'mex-workflowid'),
+    ...optional('localId', 'mex-localid'),
+    ...optional('subject', 'mex-subject'),
+    ...optional('fileName', 'mex-filename'),
+    ...(all['mex-content-type'] !== undefined ? { contentType: all['mex-content-type'] } : optional('contentType', 'content-type')),
+    ...optional('linkedMessageId', 'mex-linkedmsgid'),
+    ...optional('statusCode', 'mex-statuscode'),
+    ...optional('statusEvent', 'mex-statusevent'),
+    ...optional('statusDescription', 'mex-statusdescription'),
+    ...optional('statusSuccess', 'mex-statussuccess'),
+    ...optional('statusTimestamp', 'mex-statustimestamp'),
+    chunks,
+    bytes,
+    headers: all,
+  };
+}
+
+interface Source {
+  readonly size: number;
+  read(position: number, length: number): Promise<Buffer>;
+  close(): Promise<void>;
+}
+
+async function openSource(body: Buffer | { readonly path: string }): Promise<Source> {
+  if (Buffer.isBuffer(body)) {
+    return { size: body.length, read: (position, length) => Promise.resolve(body.subarray(position, position + length)), close: () => Promise.resolve() };
+  }
+  const handle = await open(body.path, 'r');
+  const { size } = await handle.stat();
+  return {
+    size,
+    read: async (position, length) => {
+      const buffer = Buffer.alloc(length);
+      let done = 0;
+      while (done < length) {
+        const { bytesRead } = await handle.read(buffer, done, length - done, position + done);
+        if (bytesRead === 0) {
+          break;
+        }
+        done += bytesRead;
+      }
+      return buffer.subarray(0, done);
+    },
+    close: () => handle.close(),
+  };
+}
