@@ -91,6 +91,7 @@ const sections: readonly { title: string; script: string }[] = [
   { title: 'Expressions: compiled fast path vs fhirpath.js', script: 'packages/core/bench/expressions.bench.ts' },
   { title: 'Conformance: checker vs @medplum/core validateResource, cold start, reference resolution', script: 'bench/conformance.ts' },
   { title: 'DPS submission to the local sandbox', script: 'bench/dps.ts' },
+  { title: 'Ledger overhead: submit with and without the durable ledger', script: 'bench/ledger.ts' },
 ];
 for (const section of sections) {
   if (!existsSync(join(root, section.script))) {

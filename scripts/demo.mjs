@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-// `npm run demo`: the README main job. In this workspace UK Core STU2 sits beside the repository in
+// `npm run demo`: the README main job in one command. Maps and checks every sample vendor, starts a local DPS and
+// MESH sandbox in-process, submits with the ledger, polls MESH for the error notifications, reconciles them and
+// writes out/cadmap-report.html (see `cadmap demo --help`). In this workspace UK Core STU2 sits beside the repository in
 // ../shared/reference; elsewhere set CADMAP_PACKAGES or install uk.core.r4 in ~/.fhir/packages.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';

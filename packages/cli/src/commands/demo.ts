@@ -1,26 +1,34 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { hasErrors, loadMapping, runMapping } from '@cadmap/core';
+import { hasErrors, loadMapping, runMapping, type Mapping } from '@cadmap/core';
 import { checkerFromFlags, checkerOptions } from '../checking.js';
 import { checkMapped } from '../map-checking.js';
 import { makeRenderer, parseInputs, useColor } from '../common.js';
 import { displayPathFrom, exitCodes, UsageError, type CliIo } from '../io.js';
 import { deadLetterOf, LazyFileWriter, outputOf, type Outcome } from '../output.js';
 import { RunSummary } from '../summary.js';
+import { startDemoSandboxes, type DemoSandboxes } from '../demo-sandboxes.js';
+import { meshCommand } from './mesh.js';
+import { reportCommand } from './report.js';
+import { createSubmitCommand, type SubmitGate } from './submit.js';
 
-export const demoHelp = `cadmap demo [--mappings <dir>] [--out <dir>] [--package …]
+export const demoHelp = `cadmap demo [--mappings <dir>] [--out <dir>] [--package …] [--no-submit]
 
 The main job on the bundled samples: for every <mappings>/<vendor>/mapping.yaml, maps the export in
 <vendor>/sample/, checks each bundle against R4, UK Core and the ADS profiles (when UK Core is available:
 --package, CADMAP_PACKAGES, or ~/.fhir/packages), and writes <out>/<vendor>.ndjson (and
 <vendor>.dead-letter.ndjson for failing records), printing a summary per vendor.
+Then, in this process, it starts a local DPS and a local MESH sandbox, submits every vendor's bundles to the
+DPS sandbox with the submission ledger (<out>/cadmap-ledger.sqlite), lets the DPS sandbox report errors for a
+share of the bundles over MESH, polls MESH, reconciles each error to its source row and mapping rule, and
+writes the HTML report <out>/cadmap-report.html. --no-submit stops after mapping and checking.
 Defaults: --mappings mappings, --out out, --package ./profiles plus CADMAP_PACKAGES.`;
 
 export async function demoCommand(io: CliIo, argv: readonly string[]): Promise<number> {
   const { values } = parseArgs({
     args: [...argv],
-    options: { mappings: { type: 'string' }, out: { type: 'string' }, ...checkerOptions, color: { type: 'boolean' }, 'no-color': { type: 'boolean' } },
+    options: { mappings: { type: 'string' }, out: { type: 'string' }, 'no-submit': { type: 'boolean' }, ...checkerOptions, color: { type: 'boolean' }, 'no-color': { type: 'boolean' } },
   });
   const checking = checkerFromFlags(io, values);
   const checkable = checking.checker.loadIssues.length === 0;
@@ -42,6 +50,7 @@ export async function demoCommand(io: CliIo, argv: readonly string[]): Promise<n
     throw new UsageError(`No <vendor>/mapping.yaml with a sample/ folder in ${mappingsDir}.`);
   }
   let worst: number = exitCodes.ok;
+  const submittable: { vendor: string; mapping: Mapping; sampleDir: string }[] = [];
   for (const vendor of vendors) {
     const dir = join(mappingsDir, vendor);
     io.stderr.write(`\n== ${vendor}\n`);
@@ -53,6 +62,9 @@ export async function demoCommand(io: CliIo, argv: readonly string[]): Promise<n
       continue;
     }
     const sampleDir = join(dir, 'sample');
+    if (mapping.target === 'fhir-bundle') {
+      submittable.push({ vendor, mapping, sampleDir });
+    }
     const inputs = parseInputs(readdirSync(sampleDir).filter((f) => statSync(join(sampleDir, f)).isFile()).map((f) => join(sampleDir, f)), io.cwd);
     const run = await runMapping(mapping, inputs, { provenance: checkable });
     const summary = new RunSummary();
@@ -81,6 +93,95 @@ export async function demoCommand(io: CliIo, argv: readonly string[]): Promise<n
       worst = Math.max(worst, exitCodes.dataErrors);
     }
   }
+  if (values['no-submit'] !== true && submittable.length > 0) {
+    const gateFor = (mapping: Mapping): SubmitGate | undefined =>
+      checkable
+        ? (_bundle, record) => {
+            const issues = checkMapped(checking.checker, mapping, record, checking.profiles);
+            return { ok: !hasErrors(issues), issues };
+          }
+        : undefined;
+    worst = Math.max(worst, await submitAndReport(io, outDir, submittable, gateFor));
+  }
   io.stderr.write(`\nDone. Bundles are in ${outDir}. Next: cadmap explain --mapping mappings/<vendor>/mapping.yaml mappings/<vendor>/sample --record <call id>\n`);
   return worst;
+}
+
+/** The second half of the demo: sandboxes, submit with the ledger, MESH poll and reconcile, the HTML report. */
+async function submitAndReport(io: CliIo, outDir: string, vendors: readonly { vendor: string; mapping: Mapping; sampleDir: string }[], gateFor: (mapping: Mapping) => SubmitGate | undefined): Promise<number> {
+  const say = (text: string): void => void io.stderr.write(`${text}\n`);
+  const ledger = join(outDir, 'cadmap-ledger.sqlite');
+  const receipts = join(outDir, 'dps-receipts.ndjson');
+  for (const file of [ledger, `${ledger}-wal`, `${ledger}-shm`, receipts, join(outDir, 'mesh-store')]) {
+    rmSync(file, { recursive: true, force: true });
+  }
+  say('\n== local DPS and MESH sandboxes');
+  let sandboxes: DemoSandboxes | undefined;
+  let worst: number = exitCodes.ok;
+  try {
+    sandboxes = await startDemoSandboxes(join(outDir, 'sandbox'), { share: 0.2 });
+    say(`DPS sandbox: ${sandboxes.dps.url} (OAuth2 signed-JWT, TLS; reports errors over MESH for about 20% of the bundles it accepts)`);
+    say(`MESH sandbox: ${sandboxes.mesh.url} (mutual TLS; mailbox ${sandboxes.mailbox})`);
+    const sandboxIo: CliIo = { ...io, cwd: sandboxes.dir, env: { ...io.env, ...sandboxes.env } };
+    for (const { vendor, mapping, sampleDir } of vendors) {
+      say(`\n== submitting ${vendor} to the DPS sandbox (ledger ${ledger})`);
+      const vendorReceipts = join(outDir, 'receipts', `${vendor}.ndjson`);
+      const gate = gateFor(mapping);
+      const code = await createSubmitCommand({ ...(gate ? { gate } : {}), interrupted: () => () => undefined })(sandboxIo, [
+        '--mapping',
+        mapping.file,
+        sampleDir,
+        '--config',
+        sandboxes.config,
+        '--ledger',
+        ledger,
+        '--receipts',
+        vendorReceipts,
+        '--quiet',
+        '--max-diagnostics',
+        '3',
+        ...(gate ? [] : ['--no-check']),
+      ]);
+      worst = Math.max(worst, code === exitCodes.dataErrors ? exitCodes.dataErrors : code);
+      if (existsSync(vendorReceipts)) {
+        appendFileSync(receipts, readFileSync(vendorReceipts));
+      }
+    }
+    say(`\n== polling MESH for DPS error notifications (${sandboxes.notificationsSent()} waiting in mailbox ${sandboxes.mailbox})`);
+    const captured = { out: '', err: '' };
+    const pollIo: CliIo = { ...sandboxIo, stdout: { write: (text: string) => (captured.out += text) }, stderr: { write: (text: string) => (captured.err += text) } };
+    const pollCode = await meshCommand(pollIo, ['poll', '--config', sandboxes.config, '--receipts', receipts, '--ledger', ledger, '--store', join(outDir, 'mesh-store'), '--json']);
+    const poll = parseJson(captured.out);
+    if (poll) {
+      say(`stored and acknowledged: ${poll.stored?.length ?? 0} message(s) · DPS errors: ${(poll.matched?.length ?? 0) + (poll.unmatched?.length ?? 0)} · reconciled to their source row and mapping rule: ${poll.matched?.length ?? 0} · unmatched: ${poll.unmatched?.length ?? 0}`);
+      if (poll.ledger) {
+        say(`linked into the ledger: ${poll.ledger.linked} (those records are now 'rejected'; see cadmap status --ledger ${ledger})`);
+      }
+    } else {
+      say(captured.err.trim());
+      worst = Math.max(worst, pollCode);
+    }
+  } finally {
+    await sandboxes?.close();
+  }
+  say('\n== HTML report');
+  const report = join(outDir, 'cadmap-report.html');
+  await reportCommand(io, ['--ledger', ledger, '--out', report, '--title', 'cadmap demo: sample vendors submitted to the local DPS sandbox']);
+  say(`Open it in a browser: file://${report}`);
+  return worst;
+}
+
+interface PollSummary {
+  stored?: unknown[];
+  matched?: unknown[];
+  unmatched?: unknown[];
+  ledger?: { linked: number; unlinked: number };
+}
+
+function parseJson(text: string): PollSummary | undefined {
+  try {
+    return JSON.parse(text) as PollSummary;
+  } catch {
+    return undefined;
+  }
 }

@@ -9,6 +9,12 @@ import { meshCommand } from './mesh.js';
 import { createSubmitCommand } from './submit.js';
 
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
+
+/** map ⟶ check ⟶ submit: the real conformance gate runs when UK Core STU2 sits beside the repository. */
+const ukCore = join(process.env.FHIR_REFERENCE_DIR ?? join(root, '../shared/reference'), 'ukcore/json');
+const checkArgs = existsSync(ukCore)
+  ? ['--package', join(root, 'profiles'), ...['structuredefinitions', 'valuesets', 'codesystems'].flatMap((f) => ['--package', join(ukCore, f)])]
+  : ['--no-check'];
 const mapping = join(root, 'mappings/northwind-csv/mapping.yaml');
 const sample = join(root, 'mappings/northwind-csv/sample');
 
@@ -71,15 +77,16 @@ describe('DPS sandbox → MESH sandbox → cadmap mesh poll (end to end, mutual 
       writeFileSync(join(dir, 'cadmap.config.yaml'), configFor(sandbox.url, sandbox.tokenUrl, sandbox.apiKey, sandbox.kid));
       const receipts = `receipts-${format}.ndjson`;
       const submit = captureIo(dir);
-      expect(await createSubmitCommand({ interrupted: () => () => undefined })(submit, ['-m', mapping, sample, '--no-check', '--receipts', receipts])).toBe(0);
+      expect(await createSubmitCommand({ interrupted: () => () => undefined })(submit, ['-m', mapping, sample, ...checkArgs, '--receipts', receipts])).toBe(0);
       const notified = mesh.messages().filter((m) => m.to === trust.id && m.workflowId === 'DPS_ERR_TEST' && m.status === 'accepted');
       expect(notified.length).toBeGreaterThan(5);
       expect(notified.length).toBeLessThan(40);
 
       const poll = captureIo(dir, env);
-      const code = await meshCommand(poll, ['poll', '--json', '--receipts', receipts]);
+      const code = await meshCommand(poll, ['poll', '--json', '--receipts', receipts, '--ledger', 'cadmap-ledger.sqlite']);
       const report = JSON.parse(poll.out());
       expect(report.notifications).toBe(notified.length);
+      expect(report.ledger).toMatchObject({ linked: notified.length, unlinked: 0 });
       expect(report.unmatched).toEqual([]);
       expect(report.matched).toHaveLength(notified.length);
       for (const item of report.matched) {

@@ -20,6 +20,7 @@ import {
   type NotificationFormat,
   type StoredMessage,
 } from '@cadmap/adapter-mesh';
+import { openLedger } from '@cadmap/ledger';
 import { startMeshSandbox } from '@cadmap/sandbox';
 import { exitCodes, UsageError, type CliIo } from '../io.js';
 import { defaultConfigNames } from './dps-config.js';
@@ -29,11 +30,12 @@ export const meshHelp = `cadmap mesh <poll | send | track | handshake | sandbox>
 NHS MESH (API v2, mutual TLS): collect DPS error notifications and trace each error back to its source row.
 
   cadmap mesh handshake                      validate the mailbox (do this once a day)
-  cadmap mesh poll [--receipts <file>] [--store <dir>] [--reconcile-only] [--json]
+  cadmap mesh poll [--receipts <file>] [--store <dir>] [--ledger <file>] [--reconcile-only] [--json]
       download every waiting message into the store (fsync + atomic rename), acknowledge it only once stored,
       link REPORTs to what was sent, read DPS error notifications and reconcile each error against the receipts
       'cadmap submit' wrote (default dps-receipts.ndjson): receipt, bundle, source file/row and mapping rule.
-      --reconcile-only reads what is already stored, without contacting MESH.
+      --reconcile-only reads what is already stored, without contacting MESH. --ledger links every error to
+      its record in the submission ledger 'cadmap submit' wrote (marking it rejected), for 'cadmap status/report'.
   cadmap mesh send <file> --to <mailbox> --workflow <id> [--local-id <id>] [--subject <text>] [--file-name <name>]
       send a file (chunked, gzip per chunk); recorded in <store>/sent.ndjson so REPORTs can be linked
   cadmap mesh track <message id>             the tracking status of a message this mailbox sent
@@ -232,6 +234,7 @@ export async function meshCommand(io: CliIo, argv: readonly string[], dependenci
       json: { type: 'boolean' },
       store: { type: 'string' },
       receipts: { type: 'string' },
+      ledger: { type: 'string' },
       'reconcile-only': { type: 'boolean' },
       to: { type: 'string' },
       workflow: { type: 'string' },
@@ -253,9 +256,10 @@ export async function meshCommand(io: CliIo, argv: readonly string[], dependenci
   const say = (text: string): void => void io.stderr.write(`${scrub(text, settings.secrets)}\n`);
   const print = (text: string): void => void io.stdout.write(`${scrub(text, settings.secrets)}\n`);
   const store = new MeshStore(settings.store);
+  const ledgerFile = values.ledger !== undefined ? resolve(io.cwd, values.ledger) : undefined;
 
   if (sub === 'poll' && values['reconcile-only'] === true) {
-    return reconcileAndReport(io, settings, await store.list(), values.json === true, print, say, []);
+    return reconcileAndReport(io, settings, await store.list(), values.json === true, print, say, [], 0, ledgerFile);
   }
   const created = createMeshClient(settings.client);
   if (!created.client) {
@@ -311,7 +315,7 @@ export async function meshCommand(io: CliIo, argv: readonly string[], dependenci
             say(describe(diagnostic));
           }
         }
-        const code = await reconcileAndReport(io, settings, poll.stored, values.json === true, print, say, poll.diagnostics, poll.reports.length);
+        const code = await reconcileAndReport(io, settings, poll.stored, values.json === true, print, say, poll.diagnostics, poll.reports.length, ledgerFile);
         return failures > 0 ? exitCodes.transport : code;
       }
     }
@@ -335,6 +339,7 @@ async function reconcileAndReport(
   say: (text: string) => void,
   pollDiagnostics: readonly MeshDiagnostic[],
   reports = 0,
+  ledgerFile?: string,
 ): Promise<number> {
   if (settings.notifications.workflowIds.length === 0) {
     say('No DPS notification workflow ids configured (mesh.notifications.workflowIds / CADMAP_MESH_WORKFLOW_IDS): messages were stored but not read as DPS notifications.');
@@ -347,9 +352,13 @@ async function reconcileAndReport(
   const { receipts, diagnostics: receiptProblems } = read.notifications.length > 0 ? await readReceipts(settings.receipts) : { receipts: [], diagnostics: [] };
   const result = reconcile(read.notifications, receipts);
   const diagnostics = [...pollDiagnostics, ...read.diagnostics, ...receiptProblems, ...result.diagnostics];
+  const linked = ledgerFile === undefined ? undefined : linkToLedger(ledgerFile, read.notifications);
   if (json) {
-    print(JSON.stringify({ stored: stored.map((m) => m.messageId), reports, notifications: read.notifications.length, matched: result.matched, unmatched: result.unmatched, unrecognised: read.unrecognised, diagnostics }, null, 2));
+    print(JSON.stringify({ stored: stored.map((m) => m.messageId), reports, notifications: read.notifications.length, matched: result.matched, unmatched: result.unmatched, unrecognised: read.unrecognised, diagnostics, ...(linked ? { ledger: linked } : {}) }, null, 2));
   } else {
+    if (linked) {
+      say(`ledger ${linked.file}: ${linked.linked} DPS error(s) linked to their records, ${linked.unlinked} not found in the ledger`);
+    }
     for (const diagnostic of [...read.diagnostics, ...receiptProblems]) {
       say(describe(diagnostic));
     }
@@ -357,6 +366,39 @@ async function reconcileAndReport(
     print(reconciliationSummary(result));
   }
   return result.matched.length + result.unmatched.length + read.unrecognised.length > 0 ? exitCodes.dataErrors : exitCodes.ok;
+}
+
+/** Links every notified error to its record in the ledger (idempotent: a notification read twice links once). */
+function linkToLedger(file: string, notifications: Awaited<ReturnType<typeof readStoredNotifications>>['notifications']): { file: string; linked: number; unlinked: number } {
+  const ledger = openLedger(file);
+  let linked = 0;
+  let unlinked = 0;
+  try {
+    const receivedAt = Date.now();
+    for (const notification of notifications) {
+      for (const error of notification.parsed.errors) {
+        const entry = ledger.linkMeshError({
+          notificationId: notification.messageId,
+          index: error.index,
+          message: error.message,
+          receivedAt,
+          ...(error.code !== undefined ? { code: error.code } : {}),
+          ...(error.location !== undefined ? { location: error.location } : {}),
+          ...(error.receipt !== undefined ? { receipt: error.receipt } : {}),
+          ...(error.bundleId !== undefined ? { bundleId: error.bundleId } : {}),
+          ...(error.callId !== undefined ? { callId: error.callId } : {}),
+        });
+        if (entry.recordId !== undefined) {
+          linked++;
+        } else {
+          unlinked++;
+        }
+      }
+    }
+  } finally {
+    ledger.close();
+  }
+  return { file, linked, unlinked };
 }
 
 function untilSignal(): Promise<void> {

@@ -1,12 +1,14 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { openLedger } from '@cadmap/ledger';
 import { startDpsSandbox, type DpsSandbox } from '@cadmap/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CliIo } from '../io.js';
 import { readConfigFile, resolveDpsSettings } from './dps-config.js';
+import { createResubmitCommand } from './resubmit.js';
 import { createSubmitCommand } from './submit.js';
 
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -100,7 +102,7 @@ describe('cadmap submit (in process)', () => {
     expect(code).toBe(1);
 
     const io2 = captureIo(dir);
-    const code2 = await createSubmitCommand({ gate, interrupted: noSignals })(io2, ['-m', mapping, sample, '--allow-invalid', '--concurrency', '8', '--receipts', join(dir, 'r2.ndjson')]);
+    const code2 = await createSubmitCommand({ gate, interrupted: noSignals })(io2, ['-m', mapping, sample, '--allow-invalid', '--concurrency', '8', '--receipts', join(dir, 'r2.ndjson'), '--ledger', join(dir, 'l2.sqlite')]);
     expect(io2.err()).toMatch(/sent although invalid/);
     expect(io2.err()).toMatch(/accepted: 64/);
     expect(code2).toBe(0);
@@ -119,11 +121,80 @@ describe('cadmap submit (in process)', () => {
 
   it('reports failures redacted, with their code and hint, and exits 3', async () => {
     const io = captureIo(dir, { CADMAP_DPS_KID: 'not-registered' });
-    const code = await createSubmitCommand({ interrupted: noSignals })(io, ['-m', mapping, sample, '--receipts', join(dir, 'r3.ndjson'), '--max-diagnostics', '1', '--no-check']);
+    const code = await createSubmitCommand({ interrupted: noSignals })(io, ['-m', mapping, sample, '--receipts', join(dir, 'r3.ndjson'), '--max-diagnostics', '1', '--no-check', '--ledger', join(dir, 'l3.sqlite')]);
     expect(code).toBe(3);
     expect(io.err()).toMatch(/DPS_AUTH_REJECTED: The token endpoint .* refused the client assertion: 401 invalid_request: Invalid 'kid' header/);
     expect(io.err()).toMatch(/hint: Set the Key ID/);
     expect(io.err()).toMatch(/DPS_AUTH_REJECTED: 64/);
+  });
+
+  it('cadmap resubmit --failed sends again what the ledger holds as failed, from the inputs of the latest run', async () => {
+    const ledgerFile = join(dir, 'l-resubmit.sqlite');
+    const refused = captureIo(dir, { CADMAP_DPS_KID: 'not-registered' });
+    expect(await createSubmitCommand({ interrupted: noSignals })(refused, ['-m', mapping, sample, '--no-check', '--ledger', ledgerFile, '--receipts', join(dir, 'r4.ndjson')])).toBe(3);
+    const before = openLedger(ledgerFile);
+    expect(before.counts()).toMatchObject({ failed: 64, accepted: 0 });
+    before.close();
+
+    const io = captureIo(dir);
+    expect(await createResubmitCommand({ interrupted: noSignals })(io, ['--failed', '--ledger', ledgerFile, '--no-check', '--receipts', join(dir, 'r5.ndjson')])).toBe(0);
+    expect(io.err()).toMatch(/64 record\(s\) marked for resending/);
+    expect(io.err()).toMatch(/submitted: 64 · accepted: 64 · failed: 0/);
+    const after = openLedger(ledgerFile);
+    expect(after.counts()).toMatchObject({ failed: 0, accepted: 64 });
+    expect(after.history({}).every((h) => h.submissions.map((s) => s.outcome).join() === 'failed,accepted')).toBe(true);
+    after.close();
+
+    const again = captureIo(dir);
+    expect(await createResubmitCommand({ interrupted: noSignals })(again, ['--failed', '--ledger', ledgerFile])).toBe(0);
+    expect(again.err()).toMatch(/Nothing to resend: no failed records/);
+    await expect(createResubmitCommand()(captureIo(dir), ['--ledger', ledgerFile])).rejects.toThrow(/--failed/);
+  });
+
+  it('a file that is not a ledger is a usage error naming it', async () => {
+    writeFileSync(join(dir, 'not-a-ledger.sqlite'), 'just text, not SQLite\n'.repeat(100));
+    await expect(createSubmitCommand({ interrupted: noSignals })(captureIo(dir), ['-m', mapping, sample, '--no-check', '--ledger', 'not-a-ledger.sqlite'])).rejects.toThrow(/Cannot use .*not-a-ledger\.sqlite as the submission ledger: .*--ledger/);
+  });
+
+  it('with the ledger, a rerun skips what was accepted, and resends a record whose source changed', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'cadmap-ledger-run-'));
+    try {
+      cpSync(sample, join(work, 'sample'), { recursive: true });
+      const ledgerFile = join(work, 'ledger.sqlite');
+      const args = ['-m', mapping, join(work, 'sample'), '--no-check', '--config', configFile, '--ledger', ledgerFile, '--json'];
+      const first = captureIo(work);
+      expect(await createSubmitCommand({ interrupted: noSignals })(first, args)).toBe(0);
+      expect(JSON.parse(first.out())).toMatchObject({ unchanged: 0, submission: { accepted: 64 }, ledger: ledgerFile });
+
+      const before = sandbox.accepted().submissions.length;
+      const second = captureIo(work);
+      expect(await createSubmitCommand({ interrupted: noSignals })(second, args)).toBe(0);
+      expect(JSON.parse(second.out())).toMatchObject({ unchanged: 64, submission: { submitted: 0 } });
+      expect(sandbox.accepted().submissions.length).toBe(before);
+
+      const callsFile = readdirSync(join(work, 'sample')).find((name) => /calls/i.test(name))!;
+      const lines = readFileSync(join(work, 'sample', callsFile), 'latin1').split('\n');
+      lines[1] = lines[1]!.replace(/(\d\d:\d\d):(\d\d)/, (_all, hm: string, s: string) => `${hm}:${String((Number(s) + 1) % 60).padStart(2, '0')}`);
+      writeFileSync(join(work, 'sample', callsFile), lines.join('\n'), 'latin1');
+      const third = captureIo(work);
+      expect(await createSubmitCommand({ interrupted: noSignals })(third, args)).toBe(0);
+      expect(JSON.parse(third.out())).toMatchObject({ unchanged: 63, submission: { submitted: 1, accepted: 1 } });
+      expect(sandbox.accepted().submissions.length).toBe(before + 1);
+
+      const ledger = openLedger(ledgerFile);
+      try {
+        expect(ledger.counts()).toMatchObject({ accepted: 64, sending: 0, failed: 0 });
+        const changed = ledger.history({}).find((h) => h.submissions.length === 2)!;
+        expect(changed.submissions.map((s) => s.outcome)).toEqual(['accepted', 'accepted']);
+        expect(changed.record.receipt).toBe(changed.submissions[1]!.receipt);
+        expect(changed.submissions[1]!.attempts[0]).toMatchObject({ status: 200, requestId: expect.any(String) });
+        expect(changed.record.filled).toEqual(expect.arrayContaining(['ADS3', 'ADS10']));
+      } finally {
+        ledger.close();
+      }
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,13 +1,16 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createDpsClient, redact, SubmissionSummary, type DpsDiagnostic, type SubmissionItem, type SubmissionResult } from '@cadmap/adapter-dps';
+import { createDpsClient, redact, resolveEndpoint, SubmissionSummary, type DpsDiagnostic, type SubmissionItem, type SubmissionResult } from '@cadmap/adapter-dps';
 import { hasErrors, runMapping, type Diagnostic, type MapResult, type Mapping, type RuleSpan } from '@cadmap/core';
+import { hashContent, type Ledger, type LedgerIssue, type RecordObservation } from '@cadmap/ledger';
+import { filledAdsItems } from '../ads-items.js';
 import { checkerFromFlags, checkerHelp, checkerOptions, type CheckerFlags } from '../checking.js';
 import { checkMapped } from '../map-checking.js';
 import { loadMappingOrReport, makeRenderer, parseInputs, useColor } from '../common.js';
 import { exitCodes, UsageError, type CliIo } from '../io.js';
 import { LazyFileWriter } from '../output.js';
 import { readConfigFile, resolveDpsSettings } from './dps-config.js';
+import { openLedgerOrExplain } from './status.js';
 
 /** One finding of the gate (the conformance checker's diagnostics). */
 export type GateIssue = Diagnostic<string>;
@@ -42,6 +45,10 @@ Options:
       --no-check            send without checking (not recommended: DPS reports errors days later)
 ${checkerHelp.split('\n').map((line) => `    ${line}`).join('\n')}
       --receipts <file>     where to record every result (NDJSON; default dps-receipts.ndjson)
+      --ledger <file>       the submission ledger (SQLite; default ./cadmap-ledger.sqlite): the intent is
+                            written before each bundle is sent and the outcome after, so a rerun after a
+                            crash sends what was not acknowledged, skips what was (same source content)
+                            and resends records whose content changed
       --json                print the summary as JSON
       --max-diagnostics <n> how many problems to print in full (default 20)
   -q, --quiet               no progress line
@@ -73,6 +80,8 @@ interface RunCounts {
   skipped: number;
   heldBack: number;
   sentInvalid: number;
+  /** Already accepted with the same source content (ledger): not sent again. */
+  unchanged: number;
 }
 
 const describeFailure = (diagnostic: DpsDiagnostic): string => redact(`${diagnostic.code}: ${diagnostic.message}${diagnostic.hint !== undefined ? `\n  hint: ${diagnostic.hint}` : ''}`);
@@ -98,6 +107,53 @@ function receiptLine(result: SubmissionResult, origin?: ReceiptOrigin): string {
   })}\n`;
 }
 
+const maxIssuesKept = 50;
+
+/** Findings kept in the ledger with a record (errors and warnings, at most 50). */
+function ledgerIssues(diagnostics: readonly Diagnostic<string>[]): LedgerIssue[] {
+  return diagnostics
+    .filter((d) => d.severity !== 'information')
+    .slice(0, maxIssuesKept)
+    .map((d) => ({
+      code: d.code,
+      severity: d.severity,
+      message: redact(d.message),
+      ...(d.rule !== undefined ? { rule: d.rule } : {}),
+      ...(d.input !== undefined ? { input: d.input } : {}),
+      ...(d.expression !== undefined ? { expression: d.expression } : {}),
+    }));
+}
+
+/** Writes the outcome of a submission to the ledger (the intent was written before it was sent). */
+function settle(ledger: Ledger | undefined, intents: Map<string, number[]>, result: SubmissionResult): void {
+  const open = intents.get(result.key);
+  const intent = open?.shift();
+  if (!ledger || intent === undefined) {
+    return;
+  }
+  if (open?.length === 0) {
+    intents.delete(result.key);
+  }
+  ledger.finishSubmission(intent, {
+    outcome: result.status === 'accepted' ? 'accepted' : 'failed',
+    at: Date.now(),
+    ...(result.receipt !== undefined ? { receipt: result.receipt } : {}),
+    correlationId: result.correlationId,
+    ...(result.failure ? { failureCode: result.failure.code, failureMessage: redact(result.failure.message) } : {}),
+    possibleDuplicate: result.possibleDuplicate,
+    attempts: result.attempts.map((a) => ({
+      startedAt: a.startedAt,
+      durationMs: a.durationMs,
+      requestId: a.requestId,
+      ...(a.status !== undefined ? { status: a.status } : {}),
+      ...(a.code !== undefined ? { code: a.code } : {}),
+      ...(a.receipt !== undefined ? { receipt: a.receipt } : {}),
+      ...(a.outcomeUnknown === true ? { outcomeUnknown: true } : {}),
+      ...(a.error !== undefined ? { error: redact(a.error) } : {}),
+    })),
+  });
+}
+
 /** Makes `cadmap submit` with an injectable gate (the conformance checker is wired in by main). */
 export function createSubmitCommand(dependencies: SubmitDependencies = {}): (io: CliIo, argv: readonly string[]) => Promise<number> {
   return async (io, argv) => {
@@ -113,6 +169,7 @@ export function createSubmitCommand(dependencies: SubmitDependencies = {}): (io:
         'no-check': { type: 'boolean' },
         ...checkerOptions,
         receipts: { type: 'string' },
+        ledger: { type: 'string' },
         json: { type: 'boolean' },
         'max-diagnostics': { type: 'string' },
         quiet: { type: 'boolean', short: 'q' },
@@ -159,7 +216,32 @@ export function createSubmitCommand(dependencies: SubmitDependencies = {}): (io:
       report(settings.description.join('\n'));
     }
 
-    const counts: RunCounts = { records: 0, mapped: 0, mappingFailed: 0, skipped: 0, heldBack: 0, sentInvalid: 0 };
+    const counts: RunCounts = { records: 0, mapped: 0, mappingFailed: 0, skipped: 0, heldBack: 0, sentInvalid: 0, unchanged: 0 };
+    const target = settings ? resolveEndpoint(settings.options.environment).baseUrl : '';
+    let ledger: Ledger | undefined;
+    try {
+      ledger = client ? openLedgerOrExplain(resolve(io.cwd, values.ledger ?? 'cadmap-ledger.sqlite')) : undefined;
+    } catch (error) {
+      await client?.close();
+      throw error;
+    }
+    ledger?.recordRun({ target, mapping: mapping.id, mappingFile: mapping.file, inputs: positionals.map((input) => resolve(io.cwd, input)), startedAt: Date.now() });
+    /** Open ledger submissions per record key, oldest first (a key may recur within one export). */
+    const intents = new Map<string, number[]>();
+    const observe = (result: MapResult, extra: Partial<RecordObservation>, begin = false): ReturnType<Ledger['observe']> | undefined =>
+      ledger?.observe(
+        {
+        target,
+        mapping: mapping.id,
+        key: result.key,
+        mappingFile: mapping.file,
+        source: result.source.origin,
+        contentHash: hashContent(result.source.raw),
+        at: Date.now(),
+        ...extra,
+        },
+        { begin },
+      );
     let shown = 0;
     const showProblem = (text: string): void => {
       if (shown < maxDiagnostics && values.json !== true) {
@@ -180,28 +262,47 @@ export function createSubmitCommand(dependencies: SubmitDependencies = {}): (io:
         counts.records++;
         if (result.skipped === true) {
           counts.skipped++;
+          observe(result, { state: 'skipped' });
           continue;
         }
         if (!result.ok || !result.bundle) {
           counts.mappingFailed++;
+          observe(result, { state: 'mapping-failed', checkOk: false, issues: ledgerIssues(result.diagnostics) });
           showProblem(redact(renderer.render(result.diagnostics.filter((d) => d.severity !== 'information'))));
           continue;
         }
         counts.mapped++;
+        const rules = (result.entryRules ?? []).map((id) => ruleSpans.get(id) ?? null);
+        const described = ledger
+          ? { ...(result.bundle.id !== undefined ? { bundleId: result.bundle.id } : {}), bundleHash: hashContent(result.bundle), rules, filled: filledAdsItems(result.bundle) }
+          : {};
+        let findings: readonly GateIssue[] = result.diagnostics;
+        let checkOk: boolean | undefined;
         if (gate) {
           const verdict = await gate(result.bundle, result);
+          findings = [...findings, ...verdict.issues];
+          checkOk = verdict.ok;
           if (!verdict.ok) {
             const issues = verdict.issues.filter((issue) => issue.severity === 'error' || issue.severity === 'fatal');
             showProblem(redact(`record ${result.key}: ${allowInvalid ? 'sent although it fails' : 'held back: it fails'} the conformance check\n${renderer.render(issues)}`));
             if (!allowInvalid) {
               counts.heldBack++;
+              observe(result, { ...described, state: 'held-back', checkOk: false, issues: ledgerIssues(findings) });
               continue;
             }
             counts.sentInvalid++;
           }
         }
+        const observed = observe(result, { ...described, ...(checkOk !== undefined ? { checkOk } : {}), issues: ledgerIssues(findings) }, true);
+        if (observed && !observed.send) {
+          counts.unchanged++;
+          continue;
+        }
+        if (observed?.submission !== undefined) {
+          intents.set(result.key, [...(intents.get(result.key) ?? []), observed.submission]);
+        }
         progress.update(counts, summary);
-        origins.set(result.key, { source: result.source.origin, mapping: mapping.file, rules: (result.entryRules ?? []).map((id) => ruleSpans.get(id) ?? null) });
+        origins.set(result.key, { source: result.source.origin, mapping: mapping.file, rules });
         yield { key: result.key, bundle: result.bundle };
       }
     }
@@ -213,6 +314,7 @@ export function createSubmitCommand(dependencies: SubmitDependencies = {}): (io:
       if (client) {
         for await (const result of client.submitAll(bundles(), { concurrency, signal: abort.signal })) {
           summary.add(result);
+          settle(ledger, intents, result);
           await receipts?.write(receiptLine(result, origins.get(result.key)));
           origins.delete(result.key);
           if (result.failure) {
@@ -230,12 +332,13 @@ export function createSubmitCommand(dependencies: SubmitDependencies = {}): (io:
       progress.clear();
       await receipts?.close();
       await client?.close();
+      ledger?.close();
     }
 
     const seconds = (performance.now() - started) / 1000;
     const totals = summary.toJSON();
     if (values.json === true) {
-      io.stdout.write(`${JSON.stringify({ dryRun, gate: gate !== undefined, ...counts, submission: totals, seconds: Number(seconds.toFixed(3)), receipts: receipts?.path ?? null }, null, 2)}\n`);
+      io.stdout.write(`${JSON.stringify({ dryRun, gate: gate !== undefined, ...counts, submission: totals, seconds: Number(seconds.toFixed(3)), receipts: receipts?.path ?? null, ledger: ledger?.path ?? null }, null, 2)}\n`);
     } else {
       if (shown > maxDiagnostics) {
         report(`… ${shown - maxDiagnostics} more problems not shown${receipts ? ` (see ${receipts.path})` : ''}.`);
@@ -259,6 +362,9 @@ export function createSubmitCommand(dependencies: SubmitDependencies = {}): (io:
         }
         if (receipts && receipts.written > 0) {
           lines.push(`receipts: ${receipts.path}`);
+        }
+        if (ledger) {
+          lines.push(`ledger: ${ledger.path}${counts.unchanged > 0 ? ` · ${counts.unchanged} already accepted with the same content, not sent again` : ''}`);
         }
         if (abort.signal.aborted) {
           lines.push('interrupted: bundles not yet accepted were not sent.');
