@@ -4,7 +4,7 @@ import { compileDatePattern, isKnownTimeZone } from '../functions/datetime.js';
 import type { AstNode } from './ast.js';
 import { functionName, identifierValue, params, positionOf, variableName } from './ast.js';
 import { boundFunctions, userInvocationTable, withCurrentSink } from './cadmap-functions.js';
-import { asCollection, compileFast, literalString, type Closure, type Runtime } from './fast.js';
+import { asCollection, compileFast, compileScalar, literalString, type Closure, type Runtime, type ScalarExpression } from './fast.js';
 import { cadmapArities, closestFunction, editDistance, functionArities } from './known-functions.js';
 import type { CompiledExpression, EvalSink, ExpressionEnv } from './types.js';
 
@@ -220,9 +220,24 @@ export function compileExpression(
     readsContext: readsThis || fields.size > 0,
   };
   if (closure) {
-    return { expression: { ...shared, fast: true, evaluate: fastEvaluator(closure) }, diagnostics };
+    const expression: CompiledExpression = { ...shared, fast: true, evaluate: fastEvaluator(closure) };
+    const scalar = compileScalar(ast, functions, reportEvalError);
+    if (scalar) {
+      scalars.set(expression, scalar);
+    }
+    return { expression, diagnostics };
   }
   return { expression: { ...shared, fast: false, evaluate: fhirpathEvaluator(text, env, [...usedVariables]) }, diagnostics };
+}
+
+const scalars = new WeakMap<CompiledExpression, ScalarExpression>();
+
+/**
+ * The scalar form of a compiled expression, when it has one of the shapes `compileScalar` handles: the engine's
+ * generated code uses it to evaluate without building collections.
+ */
+export function scalarOf(expression: CompiledExpression): ScalarExpression | undefined {
+  return scalars.get(expression);
 }
 
 function fastEvaluator(closure: Closure): CompiledExpression['evaluate'] {

@@ -443,6 +443,20 @@ function compileStep(node: AstNode, fns: BoundFunctions): Step {
   switch (name) {
     case 'where': {
       const criterion = arg(0);
+      const scalar = args[0] ? pureScalar(args[0], fns) : undefined;
+      if (scalar) {
+        return (input, _self, rt) => {
+          const out: unknown[] = [];
+          for (let i = 0; i < input.length; i++) {
+            const item = input[i];
+            const keep = scalar(item, rt.vars);
+            if (keep === SEVERAL ? keepBy(criterion([item], rt)) : keep !== undefined && keep !== null && keep !== false) {
+              out.push(item);
+            }
+          }
+          return out;
+        };
+      }
       return (input, _self, rt) => input.filter((item) => keepBy(criterion([item], rt)));
     }
     case 'select': {
@@ -649,4 +663,438 @@ export function literalString(node: AstNode): string | undefined {
     current = current.children?.[0];
   }
   return current?.type === 'StringLiteral' ? stringLiteralValue(current.text ?? "''") : undefined;
+}
+
+/**
+ * What a scalar evaluator returns when the expression may have several values (an array met on the way):
+ * the caller then evaluates the expression as a collection. Always returned before any cadmap function ran,
+ * so evaluating again reports nothing twice.
+ */
+export const SEVERAL: unique symbol = Symbol('cadmap.several');
+
+/**
+ * An expression of the commonest shapes evaluated to one value without building collections: the value,
+ * undefined when empty, or SEVERAL. Same results and reports as the closure.
+ */
+export type ScalarEvaluator = (item: unknown, vars: EvalVariables, sink: EvalSink) => unknown;
+
+/** A scalar evaluator, and whether it can report (calls a cadmap function), so the caller sets up the sink. */
+export interface ScalarExpression {
+  readonly evaluate: ScalarEvaluator;
+  readonly reports: boolean;
+  /** For a member path (from the context item or a %variable) with what follows it, so callers can inline the path. */
+  readonly path?: ScalarPath;
+}
+
+/**
+ * `evaluate` split for inlining: read `keys` from the context item (or from `%variable`) as `member()` does on
+ * one item (null, missing and function values absent; an array met: SEVERAL), then apply `rest` when given.
+ */
+export interface ScalarPath {
+  readonly variable: string | undefined;
+  readonly keys: readonly string[];
+  /** The functions and `exists()`/`empty()` after the path (reports through the sink); never sees SEVERAL. */
+  readonly rest: ((value: unknown, sink: EvalSink) => unknown) | undefined;
+}
+
+type OnError = (sink: EvalSink, error: unknown) => void;
+/** Maps one value (never undefined) to its result, undefined for none. */
+type ValueStep = (value: unknown, sink: EvalSink) => unknown;
+
+/**
+ * Compiles the scalar form of an expression, or undefined when it has none (the closure is used). Shapes:
+ * member paths from the context or a %variable; literals; `=`/`!=`, `and`/`or`/`xor`/`implies` and `iif`
+ * over those; any of these followed by cadmap value functions with literal arguments, toString/toInteger/
+ * toDecimal, and a final `exists()`/`empty()`; `ref('rule', …)` over such chains.
+ */
+export function compileScalar(root: AstNode, fns: BoundFunctions, onError: OnError): ScalarExpression | undefined {
+  try {
+    return scalarNode(root, fns, onError);
+  } catch (error) {
+    if (error instanceof Unsupported) {
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+/** The scalar form of a criterion when it is pure (for `where`), else undefined. */
+function pureScalar(node: AstNode, fns: BoundFunctions): Pure | undefined {
+  const scalar = compileScalar(node, fns, () => undefined);
+  return scalar && !scalar.reports ? (scalar.evaluate as Pure) : undefined;
+}
+
+/** A scalar form that never reports nor throws (so SEVERAL may come from any part of it). */
+type Pure = (item: unknown, vars: EvalVariables) => unknown;
+
+function pure(node: AstNode, fns: BoundFunctions, onError: OnError): Pure {
+  const scalar = scalarNode(node, fns, onError) ?? unsupported();
+  return scalar.reports ? unsupported() : (scalar.evaluate as Pure);
+}
+
+function scalarNode(root: AstNode, fns: BoundFunctions, onError: OnError): ScalarExpression | undefined {
+  const node = unwrap(root);
+  switch (node.type) {
+    case 'LiteralTerm': {
+      const literal = child(node, 0);
+      const value =
+        literal.type === 'StringLiteral'
+          ? stringLiteralValue(literal.text ?? "''")
+          : literal.type === 'BooleanLiteral'
+            ? literal.text === 'true'
+            : literal.type === 'NumberLiteral' && !(literal.text ?? '.').includes('.')
+              ? Number(literal.text)
+              : unsupported();
+      return { reports: false, evaluate: () => value };
+    }
+    case 'EqualityExpression': {
+      const left = pure(child(node, 0), fns, onError);
+      const right = pure(child(node, 1), fns, onError);
+      const negate = node.text === '!=' ? true : node.text === '=' ? false : unsupported();
+      return {
+        reports: false,
+        evaluate: (item, vars) => {
+          const a = left(item, vars);
+          const b = right(item, vars);
+          if (a === SEVERAL || b === SEVERAL) {
+            return SEVERAL;
+          }
+          return a === undefined || b === undefined ? undefined : valuesEqual(a, b) !== negate;
+        },
+      };
+    }
+    case 'AndExpression':
+    case 'OrExpression':
+    case 'ImpliesExpression': {
+      const left = pure(child(node, 0), fns, onError);
+      const right = pure(child(node, 1), fns, onError);
+      const op = node.text;
+      const combine: (a: boolean | undefined, b: boolean | undefined) => boolean | undefined =
+        op === 'and'
+          ? (a, b) => (a === false || b === false ? false : a === undefined || b === undefined ? undefined : true)
+          : op === 'or'
+            ? (a, b) => (a === true || b === true ? true : a === undefined || b === undefined ? undefined : false)
+            : op === 'xor'
+              ? (a, b) => (a === undefined || b === undefined ? undefined : a !== b)
+              : op === 'implies'
+                ? (a, b) => (a === false ? true : b === true ? true : a === undefined || b === undefined ? undefined : b)
+                : unsupported();
+      return {
+        reports: false,
+        evaluate: (item, vars) => {
+          const a = left(item, vars);
+          const b = right(item, vars);
+          if (a === SEVERAL || b === SEVERAL) {
+            return SEVERAL;
+          }
+          return combine(a === undefined ? undefined : typeof a === 'boolean' ? a : true, b === undefined ? undefined : typeof b === 'boolean' ? b : true);
+        },
+      };
+    }
+    case 'InvocationTerm': {
+      const call = child(node, 0);
+      if (call.type === 'FunctionInvocation' && functionName(call) === 'ref') {
+        return scalarRef(call, fns, onError);
+      }
+      return scalarChain(node, fns, onError);
+    }
+    case 'InvocationExpression':
+    case 'ExternalConstantTerm':
+      return scalarChain(node, fns, onError);
+    default:
+      return undefined;
+  }
+}
+
+function scalarRef(call: AstNode, fns: BoundFunctions, onError: OnError): ScalarExpression {
+  const args = params(call);
+  const ruleId = (args[0] ? literalString(args[0]) : undefined) ?? unsupported();
+  const keys = args.slice(1).map((arg) => chainParts(arg, fns, onError));
+  if (keys.length === 0) {
+    return unsupported();
+  }
+  return {
+    reports: true,
+    evaluate: (item, vars, sink) => {
+      const starts: unknown[] = [];
+      for (const key of keys) {
+        const start = key.base(item, vars);
+        if (start === SEVERAL) {
+          return SEVERAL;
+        }
+        starts.push(start);
+      }
+      try {
+        const parts: unknown[][] = [];
+        for (let i = 0; i < keys.length; i++) {
+          const value = finish(keys[i]!, starts[i], sink);
+          parts.push(value === undefined ? [] : [value]);
+        }
+        return fns.ref(ruleId, parts, sink);
+      } catch (error) {
+        onError(sink, error);
+        return undefined;
+      }
+    },
+  };
+}
+
+interface ChainParts {
+  /** The value before any function: pure. */
+  readonly base: Pure;
+  readonly steps: readonly ValueStep[];
+  /** `exists()` / `empty()` at the end. */
+  readonly test: 'exists' | 'empty' | undefined;
+  /** The base as a member path, when it is one. */
+  readonly path?: { readonly variable: string | undefined; readonly keys: readonly string[] };
+}
+
+function scalarChain(node: AstNode, fns: BoundFunctions, onError: OnError): ScalarExpression {
+  const chain = chainParts(node, fns, onError);
+  const { base, test } = chain;
+  const path = chain.path
+    ? {
+        path: {
+          ...chain.path,
+          rest:
+            chain.steps.length > 0
+              ? (value: unknown, sink: EvalSink): unknown => {
+                  try {
+                    return finish(chain, value, sink);
+                  } catch (error) {
+                    onError(sink, error);
+                    return undefined;
+                  }
+                }
+              : test === undefined
+                ? undefined
+                : (value: unknown): unknown => (test === 'exists' ? value !== undefined : value === undefined),
+        },
+      }
+    : {};
+  if (chain.steps.length === 0) {
+    return {
+      ...path,
+      reports: false,
+      evaluate:
+        test === undefined
+          ? base
+          : (item, vars) => {
+              const value = base(item, vars);
+              return value === SEVERAL ? SEVERAL : test === 'exists' ? value !== undefined : value === undefined;
+            },
+    };
+  }
+  return {
+    ...path,
+    reports: true,
+    evaluate: (item, vars, sink) => {
+      const start = base(item, vars);
+      if (start === SEVERAL) {
+        return SEVERAL;
+      }
+      try {
+        return finish(chain, start, sink);
+      } catch (error) {
+        onError(sink, error);
+        return undefined;
+      }
+    },
+  };
+}
+
+function finish(chain: ChainParts, start: unknown, sink: EvalSink): unknown {
+  let value = start;
+  for (const step of chain.steps) {
+    if (value === undefined) {
+      break;
+    }
+    value = step(value, sink);
+  }
+  return chain.test === undefined ? value : chain.test === 'exists' ? value !== undefined : value === undefined;
+}
+
+function unwrap(node: AstNode): AstNode {
+  let current = node;
+  while ((current.type === 'EntireExpression' || current.type === 'TermExpression' || current.type === 'ParenthesizedTerm') && current.children?.length === 1) {
+    current = current.children[0]!;
+  }
+  return current;
+}
+
+/** Splits `base.member….fn()….exists()` into a pure base (path, %variable path or iif) and value steps. */
+function chainParts(root: AstNode, fns: BoundFunctions, onError: OnError): ChainParts {
+  const invocations: AstNode[] = [];
+  let node = unwrap(root);
+  while (node.type === 'InvocationExpression' && node.children?.length === 2) {
+    invocations.unshift(node.children[1]!);
+    node = unwrap(node.children[0]!);
+  }
+  let start: Pure | undefined;
+  let fromItem = false;
+  let variable: string | undefined;
+  if (node.type === 'ExternalConstantTerm') {
+    variable = variableName(node);
+    if (variable === 'context' || variable === 'ucum') {
+      return unsupported();
+    }
+    const name = variable;
+    start = (_item, vars) => {
+      const value = vars[name];
+      return value === null ? undefined : Array.isArray(value) ? SEVERAL : value;
+    };
+  } else if (node.type === 'InvocationTerm' && node.children?.[0]?.type === 'MemberInvocation') {
+    invocations.unshift(node.children[0]);
+    fromItem = true;
+  } else if (node.type === 'InvocationTerm' && node.children?.[0]?.type === 'FunctionInvocation' && functionName(node.children[0]) === 'iif') {
+    start = scalarIif(node.children[0], fns, onError);
+  } else {
+    return unsupported();
+  }
+  const keys: string[] = [];
+  const steps: ValueStep[] = [];
+  let test: 'exists' | 'empty' | undefined;
+  for (const invocation of invocations) {
+    if (test !== undefined) {
+      return unsupported();
+    }
+    if (invocation.type === 'MemberInvocation') {
+      if (steps.length > 0) {
+        return unsupported();
+      }
+      keys.push(identifierValue(child(invocation, 0)));
+      continue;
+    }
+    if (invocation.type !== 'FunctionInvocation') {
+      return unsupported();
+    }
+    const name = functionName(invocation);
+    const args = params(invocation);
+    if ((name === 'exists' || name === 'empty') && args.length === 0) {
+      test = name;
+      continue;
+    }
+    steps.push(valueStep(name, args, fns));
+  }
+  const path = fromItem || variable !== undefined ? { path: { variable, keys } } : {};
+  return { base: fromItem ? itemPath(keys) : followFrom(start!, keys), steps, test, ...path };
+}
+
+/** `iif(criterion, a, b)` with pure parts, as a base value. */
+function scalarIif(call: AstNode, fns: BoundFunctions, onError: OnError): Pure {
+  const args = params(call);
+  if (args.length < 2 || args.length > 3) {
+    return unsupported();
+  }
+  const criterion = pure(args[0]!, fns, onError);
+  const whenTrue = pure(args[1]!, fns, onError);
+  const otherwise = args[2] ? pure(args[2], fns, onError) : undefined;
+  return (item, vars) => {
+    const condition = criterion(item, vars);
+    if (condition === SEVERAL) {
+      return SEVERAL;
+    }
+    return condition === true ? whenTrue(item, vars) : otherwise ? otherwise(item, vars) : undefined;
+  };
+}
+
+function valueStep(name: string, args: readonly AstNode[], fns: BoundFunctions): ValueStep {
+  const literals = args.map((arg) => literalString(arg) ?? unsupported());
+  const [first] = literals;
+  const arity = (...allowed: number[]): void => {
+    if (!allowed.includes(args.length)) {
+      unsupported();
+    }
+  };
+  switch (name) {
+    case 'dateTime':
+      arity(0, 1);
+      return (value, sink) => fns.dateTime(value, sink, first);
+    case 'date':
+      arity(0, 1);
+      return (value, sink) => fns.date(value, sink, first);
+    case 'translate': {
+      arity(1);
+      const lookup = first!;
+      return (value, sink) => fns.translate(value, sink, lookup);
+    }
+    case 'coding': {
+      arity(1);
+      const lookup = first!;
+      return (value, sink) => fns.coding(value, sink, lookup);
+    }
+    case 'nhsNumber':
+      arity(0);
+      return (value, sink) => fns.nhsNumber(value, sink);
+    case 'isNhsNumber':
+      arity(0);
+      return (value) => fns.isNhsNumber(value);
+    case 'postcode':
+      arity(0);
+      return (value, sink) => fns.postcode(value, sink);
+    case 'odsCode':
+      arity(0);
+      return (value, sink) => fns.odsCode(value, sink);
+    case 'uuid5':
+      arity(0);
+      return (value, sink) => fns.uuid5(value, sink);
+    case 'toString':
+    case 'toInteger':
+    case 'toDecimal': {
+      arity(0);
+      const step = compileStep({ type: 'FunctionInvocation', text: name, children: [{ type: 'Functn', text: name, children: [{ type: 'Identifier', text: name }] }] }, fns);
+      return (value) => step([value], [value], noRuntime)[0];
+    }
+    default:
+      return unsupported();
+  }
+}
+
+const noRuntime: Runtime = { vars: {}, sink: { report: () => undefined }, root: [] };
+
+/** Member access from the context item as `member()` does it on one item: null, missing and function values are absent. */
+function itemPath(keys: readonly string[]): Pure {
+  if (keys.length === 1) {
+    const key = keys[0]!;
+    return (item) => {
+      if (typeof item !== 'object' || item === null) {
+        return undefined;
+      }
+      if (Array.isArray(item)) {
+        return SEVERAL;
+      }
+      const value = (item as Record<string, unknown>)[key];
+      if (value === undefined || value === null || typeof value === 'function') {
+        return undefined;
+      }
+      return Array.isArray(value) ? SEVERAL : value;
+    };
+  }
+  return followFrom((item) => (item === null ? undefined : Array.isArray(item) ? SEVERAL : item), keys);
+}
+
+/** Member access from a base value (one value, undefined or SEVERAL). */
+function followFrom(base: Pure, keys: readonly string[]): Pure {
+  if (keys.length === 0) {
+    return base;
+  }
+  return (item, vars) => {
+    let value = base(item, vars);
+    if (value === SEVERAL) {
+      return SEVERAL;
+    }
+    for (const key of keys) {
+      if (typeof value !== 'object' || value === null) {
+        return undefined;
+      }
+      value = (value as Record<string, unknown>)[key];
+      if (value === undefined || value === null || typeof value === 'function') {
+        return undefined;
+      }
+      if (Array.isArray(value)) {
+        return SEVERAL;
+      }
+    }
+    return value;
+  };
 }

@@ -2,10 +2,13 @@ import type { Bundle, BundleEntry, FhirResource } from 'fhir/r4.js';
 import { entryFullUrl, entryUuid, joinKey } from '../bundle/ids.js';
 import type { Diagnostic, InputSpan, RuleSpan } from '../diagnostics/diagnostic.js';
 import { hasErrors } from '../diagnostics/diagnostic.js';
-import type { CompiledExpression, EvalReport, EvalSink } from '../expressions/types.js';
+import { scalarOf } from '../expressions/compile.js';
+import { SEVERAL } from '../expressions/fast.js';
+import type { CompiledExpression, EvalReport } from '../expressions/types.js';
 import type { KeyPart, Mapping } from '../mapping/load.js';
 import { originOf, type SourceRecord } from '../sources/types.js';
 import { checkDocument, documentRoot, type MappingTarget } from '../targets.js';
+import { nodeBuilder, resourceBuilder, type TemplateHost } from './codegen.js';
 import { lookupProvenance } from './provenance.js';
 import type { ObjectNode, TemplateNode } from './template.js';
 
@@ -141,11 +144,28 @@ export function transformRecord(mapping: Mapping, source: SourceRecord, options:
   if (source.data === undefined) {
     return { key: source.key, ok: false, diagnostics: source.diagnostics, source };
   }
-  const transform = new RecordTransform(mapping, source, options.provenance === true);
+  const provenance = options.provenance === true;
+  const transform = new RecordTransform(mapping, source, provenance, !provenance);
   return mapping.target === 'fhir-bundle' ? transform.run() : transform.runDocument(mapping.target);
 }
 
-class RecordTransform implements EvalSink {
+/**
+ * transformRecord with the template interpreter only (no generated code), for tests that check both paths
+ * agree. Not part of the package API.
+ */
+export function interpretRecord(mapping: Mapping, source: SourceRecord, options: TransformOptions = {}): MapResult {
+  if (source.data === undefined) {
+    return { key: source.key, ok: false, diagnostics: source.diagnostics, source };
+  }
+  const transform = new RecordTransform(mapping, source, options.provenance === true, false);
+  return mapping.target === 'fhir-bundle' ? transform.run() : transform.runDocument(mapping.target);
+}
+
+/**
+ * Runs without provenance use templates compiled to JavaScript (codegen.ts); with provenance the interpreter
+ * below (`instantiate`) builds them, tracking the path of every element. Both give the same bundles.
+ */
+class RecordTransform implements TemplateHost {
   private readonly diagnostics: Diagnostic[];
   private expression: CompiledExpression | undefined;
   private context: unknown;
@@ -153,12 +173,14 @@ class RecordTransform implements EvalSink {
   private references: PendingReference[] = [];
   private provenance: ProvenanceEntry[] | undefined;
   /** Count of expressions that produced a value so far (to drop objects whose expressions all came out empty). */
-  private produced = 0;
+  produced = 0;
 
   constructor(
     private readonly mapping: Mapping,
     private readonly source: SourceRecord,
     private readonly trackProvenance: boolean,
+    /** Use generated template code and scalar expression forms (never together with provenance). */
+    private readonly generated: boolean,
   ) {
     this.diagnostics = [...source.diagnostics];
   }
@@ -238,7 +260,7 @@ class RecordTransform implements EvalSink {
         for (const [name, expression] of rule.let) {
           vars[name] = this.evaluate(expression, item, vars);
         }
-        if (rule.when && !this.truthy(rule.when, item, vars)) {
+        if (rule.when && !this.condition(rule.when, item, vars)) {
           continue;
         }
         const key = this.key(rule.key, item, vars, rule.span);
@@ -249,12 +271,13 @@ class RecordTransform implements EvalSink {
         this.references = [];
         this.provenance = this.trackProvenance ? [] : undefined;
         vars.key = key;
-        const resource = this.instantiateResource(rule.resourceType, rule.template, item, vars, rootPath);
+        const build = this.generated ? resourceBuilder(rule) : undefined;
+        const resource = build ? (build(this, item, vars) as unknown as FhirResource) : this.instantiateResource(rule.resourceType, rule.template, item, vars, rootPath);
         vars.key = source.key;
         const built: BuiltEntry = { ruleId: rule.id, fullUrl, resource, ruleSpan: rule.span, references: this.references, provenance: this.provenance };
         const existing = byFullUrl.get(fullUrl);
         if (existing) {
-          if (JSON.stringify(existing.resource) !== JSON.stringify(resource)) {
+          if (!sameJson(existing.resource, resource)) {
             this.diagnostics.push({
               code: 'MAP_KEY_CONFLICT',
               severity: 'warning',
@@ -289,17 +312,19 @@ class RecordTransform implements EvalSink {
     const bundleType = this.keyPart(mapping.bundle.type, data, bundleVars) ?? 'collection';
     this.references = [];
     this.provenance = this.trackProvenance ? [] : undefined;
-    const bundleExtras = mapping.bundle.template ? (this.instantiate(mapping.bundle.template, data, bundleVars, rootPath) as Record<string, unknown> | undefined) : undefined;
+    const bundleTemplate = mapping.bundle.template;
+    const bundleExtras = (
+      bundleTemplate === undefined ? undefined : this.generated ? nodeBuilder(bundleTemplate)(this, data, bundleVars) : this.instantiate(bundleTemplate, data, bundleVars, rootPath)
+    ) as Record<string, unknown> | undefined;
     const bundleProvenance = this.provenance;
 
     const provenance: ProvenanceEntry[] | undefined = this.trackProvenance ? [...(bundleProvenance ?? []).map((p) => ({ ...p, expression: `Bundle${p.expression}` }))] : undefined;
     const bundleEntries: BundleEntry[] = [];
     entries.forEach((entry, index) => {
       bundleEntries.push({ fullUrl: entry.fullUrl, resource: entry.resource });
-      const prefix = `Bundle.entry[${index}].resource`;
       for (const reference of entry.references) {
         if (!byFullUrl.has(reference.value)) {
-          const path = `${prefix}${reference.path ?? pathOfValue(entry.resource, 'reference', reference.value) ?? ''}`;
+          const path = `Bundle.entry[${index}].resource${reference.path ?? pathOfValue(entry.resource, 'reference', reference.value) ?? ''}`;
           const input = reference.expression ? this.inputOf(reference.expression, reference.item, reference.vars ?? {}) : undefined;
           this.diagnostics.push({
             code: 'MAP_DANGLING_REFERENCE',
@@ -313,6 +338,7 @@ class RecordTransform implements EvalSink {
         }
       }
       if (provenance && entry.provenance) {
+        const prefix = `Bundle.entry[${index}].resource`;
         for (const p of entry.provenance) {
           provenance.push({ ...p, expression: `${prefix}${p.expression}` });
         }
@@ -351,7 +377,64 @@ class RecordTransform implements EvalSink {
     return result;
   }
 
-  private truthy(expression: CompiledExpression, context: unknown, vars: Vars): boolean {
+  /** Makes `expression` at `context` the one reports are attributed to (generated code evaluating a scalar form). */
+  enter(expression: CompiledExpression, context: unknown, vars: Vars): void {
+    this.expression = expression;
+    this.context = context;
+    this.vars = vars;
+  }
+
+  /** The value of a scalar form: one value, undefined for none, or SEVERAL (evaluate the collection then). */
+  private scalar(expression: CompiledExpression, context: unknown, vars: Vars): unknown {
+    const scalar = this.generated ? scalarOf(expression) : undefined;
+    if (!scalar) {
+      return SEVERAL;
+    }
+    if (!scalar.reports) {
+      return scalar.evaluate(context, vars, this);
+    }
+    const previousExpression = this.expression;
+    const previousContext = this.context;
+    const previousVars = this.vars;
+    this.enter(expression, context, vars);
+    const value = scalar.evaluate(context, vars, this);
+    this.expression = previousExpression;
+    this.context = previousContext;
+    this.vars = previousVars;
+    return value;
+  }
+
+  collection(expression: CompiledExpression, context: unknown, vars: Vars): unknown[] {
+    return this.evaluate(expression, context, vars);
+  }
+
+  /** An expression in a value slot (provenance off). */
+  slot(expression: CompiledExpression, context: unknown, vars: Vars): unknown {
+    const values = presentValues(this.evaluate(expression, context, vars));
+    if (values.length === 0) {
+      return undefined;
+    }
+    this.produced++;
+    if (values.length > 1) {
+      this.multiple(expression, context, vars, values.length, 'this element');
+    }
+    return values[0];
+  }
+
+  /** An expression list item (provenance off). */
+  spread(expression: CompiledExpression, context: unknown, vars: Vars): unknown[] {
+    const values = presentValues(this.evaluate(expression, context, vars));
+    this.produced += values.length;
+    return values;
+  }
+
+  /** A rule's `when`: the scalar form when it has one. */
+  private condition(expression: CompiledExpression, context: unknown, vars: Vars): boolean {
+    const value = this.scalar(expression, context, vars);
+    return value === SEVERAL ? this.truthy(expression, context, vars) : value !== undefined && value !== false;
+  }
+
+  truthy(expression: CompiledExpression, context: unknown, vars: Vars): boolean {
     const result = this.evaluate(expression, context, vars);
     if (result.length > 1) {
       this.multiple(expression, context, vars, result.length, 'a condition');
@@ -363,6 +446,10 @@ class RecordTransform implements EvalSink {
     if (part.kind === 'literal') {
       return part.value;
     }
+    const scalar = this.scalar(part.expression, context, vars);
+    if (scalar !== SEVERAL) {
+      return scalar === undefined || scalar === null || scalar === '' ? undefined : keyText(scalar);
+    }
     const values = presentValues(this.evaluate(part.expression, context, vars));
     if (values.length > 1) {
       this.multiple(part.expression, context, vars, values.length, 'a key');
@@ -371,7 +458,7 @@ class RecordTransform implements EvalSink {
     if (value === undefined) {
       return undefined;
     }
-    return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : JSON.stringify(value);
+    return keyText(value);
   }
 
   private key(parts: readonly KeyPart[], context: unknown, vars: Vars, span: RuleSpan): string | undefined {
@@ -605,6 +692,69 @@ function objectFiller(node: ObjectNode): ObjectFiller {
     fillers.set(node, filler);
   }
   return filler;
+}
+
+const keyText = (value: unknown): string =>
+  typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : JSON.stringify(value);
+
+/** Whether two built values serialise to the same JSON (compared without serialising them when they are plain JSON). */
+function sameJson(a: unknown, b: unknown): boolean {
+  const same = compareJson(a, b);
+  return same === undefined ? JSON.stringify(a) === JSON.stringify(b) : same;
+}
+
+/** Structural comparison of plain JSON values; undefined when either holds anything else (JSON.stringify decides). */
+function compareJson(a: unknown, b: unknown): boolean | undefined {
+  if (!plainJson(a) || !plainJson(b)) {
+    return undefined;
+  }
+  if (a === b) {
+    return true;
+  }
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) {
+    return false;
+  }
+  if (Array.isArray(a) && Array.isArray(b)) {
+    if (a.length !== b.length) {
+      return false;
+    }
+    let result: boolean | undefined = true;
+    for (let i = 0; i < a.length && result !== undefined; i++) {
+      const same = compareJson(a[i], b[i]);
+      result = same === undefined ? undefined : result && same;
+    }
+    return result;
+  }
+  const aKeys = Object.keys(a);
+  const bKeys = Object.keys(b);
+  let result: boolean | undefined = aKeys.length === bKeys.length;
+  for (let i = 0; i < aKeys.length && result !== undefined; i++) {
+    const value = (a as Record<string, unknown>)[aKeys[i]!];
+    const same = compareJson(value, i < bKeys.length ? (b as Record<string, unknown>)[bKeys[i]!] : undefined);
+    result = same === undefined ? undefined : result && same && aKeys[i] === bKeys[i];
+  }
+  for (let i = aKeys.length; i < bKeys.length && result !== undefined; i++) {
+    result = plainJson((b as Record<string, unknown>)[bKeys[i]!]) ? result : undefined;
+  }
+  return result;
+}
+
+/** A string, boolean, finite number, null, array or object without toJSON (whose parts are checked as met). */
+function plainJson(value: unknown): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object':
+      return value === null || Array.isArray(value) || typeof (value as { toJSON?: unknown }).toJSON !== 'function';
+    case 'bigint':
+    case 'function':
+    case 'symbol':
+    case 'undefined':
+      return false;
+  }
 }
 
 /** A `let` variable holds a collection: its first item locates it. */

@@ -1,0 +1,289 @@
+import { scalarOf } from '../expressions/compile.js';
+import { SEVERAL } from '../expressions/fast.js';
+import type { CompiledExpression, EvalSink, EvalVariables } from '../expressions/types.js';
+import type { CompiledRule } from '../mapping/load.js';
+import type { ObjectNode, TemplateNode } from './template.js';
+
+/**
+ * What generated template code needs from the record transform. Each method does exactly what the
+ * interpreter (`RecordTransform.instantiate`) does for the same node, so both paths give the same results.
+ */
+export interface TemplateHost extends EvalSink {
+  /** Count of expressions that produced a value so far (objects whose expressions all came out empty are dropped). */
+  produced: number;
+  /** Makes `expression` at `item` the one reports are attributed to. */
+  enter(expression: CompiledExpression, item: unknown, vars: EvalVariables): void;
+  /** An expression in a value slot: its one present value (counted as produced), MAP_MULTIPLE_VALUES on several. */
+  slot(expression: CompiledExpression, item: unknown, vars: EvalVariables): unknown;
+  /** The present values of an expression list item (counted as produced). */
+  spread(expression: CompiledExpression, item: unknown, vars: EvalVariables): unknown[];
+  /** A `$when` condition. */
+  truthy(expression: CompiledExpression, item: unknown, vars: EvalVariables): boolean;
+  /** A `$forEach` collection. */
+  collection(expression: CompiledExpression, item: unknown, vars: EvalVariables): unknown[];
+  /** Records an element named `reference` for the dangling-reference check. */
+  noteReference(child: TemplateNode, value: unknown, item: unknown, vars: EvalVariables, path: undefined): void;
+}
+
+/** Builds one resource (`resourceType` first, then the template's elements) for a context item. */
+export type ResourceBuilder = (host: TemplateHost, item: unknown, vars: Record<string, unknown>) => Record<string, unknown>;
+/** Instantiates one template node; undefined when it builds nothing. */
+export type NodeBuilder = (host: TemplateHost, item: unknown, vars: Record<string, unknown>) => unknown;
+
+const resourceBuilders = new WeakMap<CompiledRule, ResourceBuilder | null>();
+const nodeBuilders = new WeakMap<TemplateNode, NodeBuilder>();
+
+/**
+ * The rule's template compiled to one JavaScript function, or undefined when the template's root is not an
+ * object (the interpreter handles it). Only for runs without provenance: the generated code tracks no paths.
+ */
+export function resourceBuilder(rule: CompiledRule): ResourceBuilder | undefined {
+  let builder = resourceBuilders.get(rule);
+  if (builder === undefined) {
+    builder = rule.template.kind === 'object' ? generateResource(rule.resourceType, rule.template) : null;
+    resourceBuilders.set(rule, builder);
+  }
+  return builder ?? undefined;
+}
+
+/** A template node compiled to one JavaScript function (same results as `instantiate` without provenance). */
+export function nodeBuilder(node: TemplateNode): NodeBuilder {
+  let builder = nodeBuilders.get(node);
+  if (!builder) {
+    const generator = new Generator();
+    const value = generator.node(node, 'item');
+    builder = generator.finish(`${value.lines.join('\n')}\nreturn ${value.result};`) as NodeBuilder;
+    nodeBuilders.set(node, builder);
+  }
+  return builder;
+}
+
+function generateResource(resourceType: string, node: ObjectNode): ResourceBuilder {
+  const generator = new Generator();
+  // The root object's `$when` is not consulted and it is kept even when empty, as in the interpreter.
+  const lines = [`const out = { resourceType: ${JSON.stringify(resourceType)} };`, ...generator.entries(node, 'item', 'out', undefined)];
+  return generator.finish(`${lines.join('\n')}\nreturn out;`) as ResourceBuilder;
+}
+
+interface Generated {
+  readonly lines: string[];
+  /** A JavaScript expression (a local name or `undefined`) holding the node's value after the lines ran. */
+  readonly result: string;
+}
+
+/**
+ * Emits straight-line code for a template. Only element names and `$as` names from the mapping reach the code,
+ * always quoted with JSON.stringify; expressions, nodes and literal values are passed in as constants.
+ */
+class Generator {
+  private readonly constants: unknown[] = [];
+  private counter = 0;
+
+  finish(body: string): unknown {
+    const prologue = this.constants.map((_, index) => `const c${index} = C[${index}];`).join('\n');
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- mapping text is only ever embedded JSON-quoted
+    const factory = new Function('C', 'SEVERAL', `'use strict';\n${prologue}\nreturn function generatedTemplate(host, item, vars) {\n${body}\n};`) as (
+      constants: unknown[],
+      several: symbol,
+    ) => unknown;
+    return factory(this.constants, SEVERAL);
+  }
+
+  private constant(value: unknown): string {
+    let index = this.constants.indexOf(value);
+    if (index < 0) {
+      index = this.constants.push(value) - 1;
+    }
+    return `c${index}`;
+  }
+
+  private name(prefix: string): string {
+    return `${prefix}${this.counter++}`;
+  }
+
+  node(node: TemplateNode, item: string): Generated {
+    switch (node.kind) {
+      case 'literal':
+        return { lines: [], result: node.value === undefined ? 'undefined' : this.constant(node.value) };
+      case 'expression':
+        return this.slot(node.expression, item);
+      case 'object':
+        return this.object(node, item);
+      case 'array':
+        return this.array(node, item);
+    }
+  }
+
+  /** The lines that set each element of `node` on `out`; `filled` (when given) is set when one was. */
+  entries(node: ObjectNode, item: string, out: string, filled: string | undefined): string[] {
+    const lines: string[] = [];
+    for (const [name, child] of node.entries) {
+      const value = this.node(child, item);
+      lines.push(...value.lines);
+      if (value.result === 'undefined') {
+        continue;
+      }
+      lines.push(`if (${value.result} !== undefined) {`, `${out}[${JSON.stringify(name)}] = ${value.result};`);
+      if (filled !== undefined) {
+        lines.push(`${filled} = true;`);
+      }
+      if (name === 'reference') {
+        lines.push(`host.noteReference(${this.constant(child)}, ${value.result}, ${item}, vars, undefined);`);
+      }
+      lines.push('}');
+    }
+    return lines;
+  }
+
+  private object(node: ObjectNode, item: string): Generated {
+    const result = this.name('o');
+    const out = this.name('out');
+    const filled = this.name('filled');
+    const before = this.name('before');
+    const body = [
+      `const ${out} = {};`,
+      `let ${filled} = false;`,
+      ...(node.dynamic ? [`const ${before} = host.produced;`] : []),
+      ...this.entries(node, item, out, filled),
+      node.dynamic ? `if (${filled} && host.produced > ${before}) ${result} = ${out};` : `if (${filled}) ${result} = ${out};`,
+    ];
+    if (!node.when) {
+      return { lines: [`let ${result};`, '{', ...body, '}'], result };
+    }
+    const condition = this.condition(node.when, item);
+    return { lines: [`let ${result};`, ...condition.lines, `if (${condition.result}) {`, ...body, '}'], result };
+  }
+
+  private array(node: Extract<TemplateNode, { kind: 'array' }>, item: string): Generated {
+    const out = this.name('list');
+    const lines = [`const ${out} = [];`];
+    for (const entry of node.items) {
+      if (entry.forEach) {
+        const values = this.name('values');
+        const index = this.name('i');
+        const value = this.name('each');
+        const savedIndex = this.name('savedIndex');
+        const savedItem = this.name('savedItem');
+        const as = entry.as === undefined ? undefined : `vars[${JSON.stringify(entry.as)}]`;
+        const built = this.node(entry.node, value);
+        lines.push(
+          `const ${values} = host.collection(${this.constant(entry.forEach)}, ${item}, vars);`,
+          `const ${savedIndex} = vars.index;`,
+          ...(as ? [`const ${savedItem} = ${as};`] : []),
+          `for (let ${index} = 0; ${index} < ${values}.length; ${index}++) {`,
+          `const ${value} = ${values}[${index}];`,
+          `vars.index = ${index};`,
+          ...(as ? [`${as} = ${value};`] : []),
+          ...built.lines,
+          ...(built.result === 'undefined' ? [] : [`if (${built.result} !== undefined) ${out}.push(${built.result});`]),
+          '}',
+          `vars.index = ${savedIndex};`,
+          ...(as ? [`${as} = ${savedItem};`] : []),
+        );
+      } else if (entry.node.kind === 'expression') {
+        lines.push(...this.spread(entry.node.expression, item, out));
+      } else {
+        const built = this.node(entry.node, item);
+        lines.push(...built.lines);
+        if (built.result !== 'undefined') {
+          lines.push(`if (${built.result} !== undefined) ${out}.push(${built.result});`);
+        }
+      }
+    }
+    const result = this.name('a');
+    lines.push(`const ${result} = ${out}.length > 0 ? ${out} : undefined;`);
+    return { lines, result };
+  }
+
+  /**
+   * Lines that set `target` to the expression's scalar value (undefined when empty, SEVERAL when it may have
+   * several), or undefined when it has no scalar form. Member paths are inlined with literal property names
+   * (one property per load site) exactly as `member()` reads one item.
+   */
+  private scalar(expression: CompiledExpression, item: string, target: string): string[] | undefined {
+    const scalar = scalarOf(expression);
+    if (!scalar) {
+      return undefined;
+    }
+    const enter = scalar.reports ? [`host.enter(${this.constant(expression)}, ${item}, vars);`] : [];
+    if (!scalar.path) {
+      return [...enter, `${target} = ${this.constant(scalar.evaluate)}(${item}, vars, host);`];
+    }
+    const { variable, keys, rest } = scalar.path;
+    const block = this.name('path');
+    const value = this.name('x');
+    const lines = [`${block}: {`];
+    if (variable === undefined) {
+      lines.push(`let ${value} = ${item};`);
+    } else {
+      lines.push(
+        `let ${value} = vars[${JSON.stringify(variable)}];`,
+        `if (${value} === null) { ${target} = undefined; break ${block}; }`,
+        `if (Array.isArray(${value})) { ${target} = SEVERAL; break ${block}; }`,
+      );
+    }
+    for (const key of keys) {
+      lines.push(
+        `if (typeof ${value} !== 'object' || ${value} === null) { ${target} = undefined; break ${block}; }`,
+        `if (Array.isArray(${value})) { ${target} = SEVERAL; break ${block}; }`,
+        `${value} = ${value}[${JSON.stringify(key)}];`,
+        `if (${value} === undefined || ${value} === null || typeof ${value} === 'function') { ${target} = undefined; break ${block}; }`,
+      );
+    }
+    if (keys.length > 0) {
+      lines.push(`if (Array.isArray(${value})) { ${target} = SEVERAL; break ${block}; }`);
+    }
+    lines.push(`${target} = ${value};`, '}');
+    if (rest) {
+      lines.push(`if (${target} !== SEVERAL) {`, ...enter, `${target} = ${this.constant(rest)}(${target}, host);`, '}');
+    }
+    return lines;
+  }
+
+  private slot(expression: CompiledExpression, item: string): Generated {
+    const result = this.name('v');
+    const e = this.constant(expression);
+    const scalar = this.scalar(expression, item, result);
+    if (!scalar) {
+      return { lines: [`const ${result} = host.slot(${e}, ${item}, vars);`], result };
+    }
+    return {
+      lines: [
+        `let ${result};`,
+        ...scalar,
+        `if (${result} === SEVERAL) ${result} = host.slot(${e}, ${item}, vars);`,
+        `else if (${result} === undefined || ${result} === null || ${result} === '') ${result} = undefined;`,
+        'else host.produced++;',
+      ],
+      result,
+    };
+  }
+
+  private spread(expression: CompiledExpression, item: string, out: string): string[] {
+    const e = this.constant(expression);
+    const value = this.name('v');
+    const scalar = this.scalar(expression, item, value);
+    if (!scalar) {
+      return [`for (const ${value} of host.spread(${e}, ${item}, vars)) ${out}.push(${value});`];
+    }
+    return [
+      `let ${value};`,
+      ...scalar,
+      `if (${value} === SEVERAL) { for (const each of host.spread(${e}, ${item}, vars)) ${out}.push(each); }`,
+      `else if (${value} !== undefined && ${value} !== null && ${value} !== '') { host.produced++; ${out}.push(${value}); }`,
+    ];
+  }
+
+  private condition(expression: CompiledExpression, item: string): Generated {
+    const result = this.name('when');
+    const e = this.constant(expression);
+    const scalar = this.scalar(expression, item, result);
+    if (!scalar) {
+      return { lines: [`const ${result} = host.truthy(${e}, ${item}, vars);`], result };
+    }
+    return {
+      lines: [`let ${result};`, ...scalar, `${result} = ${result} === SEVERAL ? host.truthy(${e}, ${item}, vars) : ${result} !== undefined && ${result} !== false;`],
+      result,
+    };
+  }
+}
