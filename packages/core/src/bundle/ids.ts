@@ -46,7 +46,8 @@ export function entryUuid(namespace: string, resourceType: string, naturalKey: s
   return uuidV5(`${resourceType}/${naturalKey}`, namespace);
 }
 
-const fullUrlCache = new Map<string, string>();
+/** namespace → resourceType → natural key → fullUrl */
+const fullUrlCache = new Map<string, Map<string, Map<string, string>>>();
 const fullUrlCacheLimit = 20_000;
 
 /**
@@ -54,14 +55,23 @@ const fullUrlCacheLimit = 20_000;
  * same value, and shared entries (organisations, vehicles, sites) recur across records.
  */
 export function entryFullUrl(namespace: string, resourceType: string, naturalKey: string): string {
-  const cacheKey = `${namespace}\u0000${resourceType}\u0000${naturalKey}`;
-  let url = fullUrlCache.get(cacheKey);
+  let byType = fullUrlCache.get(namespace);
+  if (!byType) {
+    byType = new Map();
+    fullUrlCache.set(namespace, byType);
+  }
+  let byKey = byType.get(resourceType);
+  if (!byKey) {
+    byKey = new Map();
+    byType.set(resourceType, byKey);
+  }
+  let url = byKey.get(naturalKey);
   if (url === undefined) {
     url = `urn:uuid:${entryUuid(namespace, resourceType, naturalKey)}`;
-    if (fullUrlCache.size >= fullUrlCacheLimit) {
-      fullUrlCache.clear();
+    if (byKey.size >= fullUrlCacheLimit) {
+      byKey.clear();
     }
-    fullUrlCache.set(cacheKey, url);
+    byKey.set(naturalKey, url);
   }
   return url;
 }

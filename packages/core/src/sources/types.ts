@@ -28,8 +28,12 @@ export function originOf(node: unknown): NodeOrigin | undefined {
     : undefined;
 }
 
+/**
+ * Attaches an origin. A plain symbol-keyed property: JSON.stringify, Object.keys/entries, for…in and fhirpath
+ * all ignore symbol keys, and a plain store is far cheaper than defineProperty on every row of an export.
+ */
 export function setOrigin(node: object, origin: NodeOrigin): void {
-  Object.defineProperty(node, ORIGIN, { value: origin, enumerable: false, writable: true, configurable: true });
+  (node as { [ORIGIN]?: NodeOrigin })[ORIGIN] = origin;
 }
 
 /**
