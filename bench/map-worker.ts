@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { loadMapping, runMapping } from '../packages/core/dist/index.js';
 import { mapNorthwindByHand } from './northwind-baseline.js';
 
-const [mode, dir, mappingFile] = process.argv.slice(2);
+const [mode, dir, mappingFile, output = 'serialise'] = process.argv.slice(2);
+const serialise = output === 'serialise';
 if ((mode !== 'engine' && mode !== 'baseline') || dir === undefined || mappingFile === undefined) {
   throw new Error('usage: map-worker.ts engine|baseline <export-dir> <mapping.yaml>');
 }
@@ -28,7 +29,7 @@ if (mode === 'engine') {
   for await (const result of run.results()) {
     calls++;
     if (result.ok && result.bundle) {
-      bytes += JSON.stringify(result.bundle).length;
+      bytes += serialise ? JSON.stringify(result.bundle).length : (result.bundle.entry?.length ?? 0);
     } else {
       failed++;
     }
@@ -36,7 +37,7 @@ if (mode === 'engine') {
 } else {
   for await (const bundle of mapNorthwindByHand(files)) {
     calls++;
-    bytes += JSON.stringify(bundle).length;
+    bytes += serialise ? JSON.stringify(bundle).length : (bundle.entry?.length ?? 0);
   }
 }
 const seconds = (performance.now() - started) / 1000;

@@ -40,19 +40,19 @@ function exportOf(size: number): string {
   return dir;
 }
 
-function measure(mode: 'engine' | 'baseline', dir: string): Figures {
-  const output = execFileSync(process.execPath, ['--import', 'tsx', join(root, 'bench/map-worker.ts'), mode, dir, mappingFile], {
+function measure(mode: 'engine' | 'baseline', dir: string, output: 'serialise' | 'map-only' = 'serialise'): Figures {
+  const printed = execFileSync(process.execPath, ['--import', 'tsx', join(root, 'bench/map-worker.ts'), mode, dir, mappingFile, output], {
     cwd: root,
     encoding: 'utf8',
     maxBuffer: 16 * 1024 * 1024,
   });
-  return JSON.parse(output.trim().split('\n').pop()!) as Figures;
+  return JSON.parse(printed.trim().split('\n').pop()!) as Figures;
 }
 
-function best(mode: 'engine' | 'baseline', dir: string): Figures {
+function best(mode: 'engine' | 'baseline', dir: string, output: 'serialise' | 'map-only' = 'serialise'): Figures {
   let chosen: Figures | undefined;
   for (let i = 0; i < repeats; i++) {
-    const figures = measure(mode, dir);
+    const figures = measure(mode, dir, output);
     if (!chosen || figures.seconds < chosen.seconds) {
       chosen = figures;
     }
@@ -83,6 +83,12 @@ const small = rows[0];
 const large = rows[rows.length - 1];
 if (small && large && small !== large) {
   console.log(`\nmemory growth ${n(small.size)} → ${n(large.size)} calls: engine ${n(large.engine.maxRssMb / small.engine.maxRssMb, 2)}×, baseline ${n(large.baseline.maxRssMb / small.baseline.maxRssMb, 2)}× (flat = 1.00×)`);
+}
+if (large) {
+  const dir = exportOf(large.size);
+  const engine = best('engine', dir, 'map-only');
+  const baseline = best('baseline', dir, 'map-only');
+  console.log(`\nmapping only (bundles built, not serialised), ${n(large.size)} calls: engine ${n(engine.calls / engine.seconds)} calls/s, baseline ${n(baseline.calls / baseline.seconds)} calls/s, engine ÷ baseline time ${n(engine.seconds / baseline.seconds, 2)}×`);
 }
 console.log('goals: ≥ 20,000 calls/s; engine ÷ baseline ≤ 1.5×; memory flat as input grows');
 
