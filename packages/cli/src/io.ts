@@ -1,6 +1,10 @@
 import { readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { relative } from 'node:path';
-import iconv from 'iconv-lite';
+import type Iconv from 'iconv-lite';
+
+/** iconv-lite is loaded only to show code frames of non-UTF-8 files (it costs start-up time otherwise). */
+const loadIconv = (): typeof Iconv => createRequire(import.meta.url)('iconv-lite') as typeof Iconv;
 
 /** Everything the CLI touches of the process, so commands can be run and tested in-process. */
 export interface CliIo {
@@ -50,7 +54,7 @@ export class LineSource {
       }
       const bytes = readFileSync(file);
       const encoding = this.encodingOf(file);
-      const text = encoding === 'utf-8' ? bytes.toString('utf8').replace(/^\uFEFF/, '') : iconv.decode(bytes, encoding);
+      const text = encoding === 'utf-8' ? bytes.toString('utf8').replace(/^\uFEFF/, '') : loadIconv().decode(bytes, encoding);
       return text.split(/\r?\n/);
     } catch {
       return undefined;
