@@ -254,12 +254,14 @@ function fastEvaluator(closure: Closure): CompiledExpression['evaluate'] {
 }
 
 function fhirpathEvaluator(text: string, env: ExpressionEnv, usedVariables: readonly string[]): CompiledExpression['evaluate'] {
-  const compiled = fhirpath.compile(text, undefined, { userInvocationTable: userInvocationTable(env) });
+  // trace() must not print: libraries never write to the console, and traced values may be personal data.
+  const compiled = fhirpath.compile(text, undefined, { userInvocationTable: userInvocationTable(env), traceFn: () => undefined });
   return (context, variables, sink) => {
     const vars: Record<string, unknown> = {};
     for (const name of usedVariables) {
       if (!builtInVariables.has(name)) {
-        vars[name] = variables[name];
+        // defined, not assigned: a constant named `__proto__` must stay a variable, not become the prototype
+        Object.defineProperty(vars, name, { value: variables[name], enumerable: true, writable: true, configurable: true });
       }
     }
     try {

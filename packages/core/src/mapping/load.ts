@@ -9,7 +9,7 @@ import type { CompiledExpression, EvalReport, ExpressionEnv } from '../expressio
 import { compileDatePattern, loadLookupFile } from '../functions/index.js';
 import { compileTemplate, pathText, type TemplateCompiler, type TemplateNode } from '../transform/template.js';
 import type { MappingTarget } from '../targets.js';
-import type { CsvTable, LookupTable, LookupTarget, SourceSpec } from './model.js';
+import { defaultSourceLimits, type CsvTable, type LookupTable, type LookupTarget, type SourceLimits, type SourceSpec } from './model.js';
 import { checkAgainstSchema } from './schema.js';
 import { YamlSpans } from './yaml-spans.js';
 
@@ -108,6 +108,9 @@ export async function loadMapping(file: string, options: LoadMappingOptions = {}
   const lookupDocs = new Map<string, { value: LookupDocument; spans: YamlSpans; node: Node | undefined; baseDir: string }>();
   await collectImports(mappingValue.imports ?? [], doc, spans, dirname(file), readText, diagnostics, files, constants, lookupDocs, [resolve(file)]);
   Object.assign(constants, mappingValue.constants ?? {});
+  for (const name of Object.keys(constants)) {
+    constants[name] = withoutPrototypes(constants[name]);
+  }
   for (const [name, lookup] of Object.entries(mappingValue.lookups ?? {})) {
     lookupDocs.set(name, { value: lookup, spans, node: nodeAt(doc, ['lookups', name]), baseDir: dirname(file) });
   }
@@ -307,6 +310,7 @@ interface SourceDocument {
   order?: 'sorted' | 'any';
   xml?: { record: string; attributePrefix?: string; textName?: string; namespaces?: 'strip' | 'keep' };
   json?: { record?: string };
+  limits?: Partial<SourceLimits>;
 }
 
 async function readYaml(
@@ -519,6 +523,7 @@ function buildSource(value: SourceDocument, doc: Document, spans: YamlSpans, dia
       : {}),
     ...(value.json ? { json: { record: value.json.record ?? '' } } : {}),
     ...(value.key !== undefined ? { key: value.key } : {}),
+    limits: { ...defaultSourceLimits, ...value.limits },
     span,
   };
 }
@@ -598,3 +603,20 @@ function compileKey(value: string | readonly string[], at: readonly string[], do
   return value.map((part, index) => compileKeyPart(part, [...at, String(index)], doc, compiler));
 }
 
+/**
+ * A copy of a YAML value whose objects have no prototype, so expressions such as `%obj.__proto__` or
+ * `%obj.constructor` find nothing instead of reaching Object.prototype.
+ */
+function withoutPrototypes(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    return value.map(withoutPrototypes);
+  }
+  if (typeof value !== 'object' || value === null || value instanceof Date) {
+    return value;
+  }
+  const copy = Object.create(null) as Record<string, unknown>;
+  for (const [key, item] of Object.entries(value)) {
+    Object.defineProperty(copy, key, { value: withoutPrototypes(item), enumerable: true, writable: true, configurable: true });
+  }
+  return copy;
+}

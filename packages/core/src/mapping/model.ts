@@ -50,6 +50,21 @@ export interface JsonOptions {
   readonly record: string;
 }
 
+/** Size limits on the input, each violation an SRC_LIMIT diagnostic (set in the mapping's `source.limits`). */
+export interface SourceLimits {
+  /** Largest value (CSV field, XML text or attribute, JSON string) in UTF-8 bytes. */
+  readonly maxFieldBytes: number;
+  /** Largest record (its text in the input) in UTF-8 bytes. */
+  readonly maxRecordBytes: number;
+  /** Deepest nesting of elements, objects or arrays inside one record. */
+  readonly maxDepth: number;
+  /** Largest input file in bytes; undefined for no limit. */
+  readonly maxFileBytes?: number;
+}
+
+/** Defaults: 1 MiB per field, 16 MiB per record, nesting depth 64, files unlimited. */
+export const defaultSourceLimits: SourceLimits = { maxFieldBytes: 1 << 20, maxRecordBytes: 16 << 20, maxDepth: 64 };
+
 /** How child tables are joined to the root table. */
 export type JoinOrder =
   /** Streaming merge join in bounded memory: every file is in ascending root-key order (default). */
@@ -74,6 +89,8 @@ export interface SourceSpec {
   readonly json?: JsonOptions;
   /** XML/JSON/NDJSON: dotted path inside a record to its key (e.g. `id` or `Header.IncidentNumber`). */
   readonly key?: string;
+  /** Size limits; `defaultSourceLimits` when absent. */
+  readonly limits?: SourceLimits;
   readonly span: RuleSpan;
 }
 

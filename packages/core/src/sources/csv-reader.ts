@@ -23,7 +23,10 @@ const LF = 10;
 const CR = 13;
 const SPACE = 32;
 const TAB = 9;
-/** A row still open after this many characters is cut (a quote that never closes must not swallow the file). */
+/**
+ * Default for the longest row: a row still open after this many characters is cut (a quote that never closes must
+ * not swallow the file). Sources pass `source.limits.maxRecordBytes` instead.
+ */
 export const maxRowChars = 1 << 20;
 
 /**
@@ -52,6 +55,7 @@ export class CsvFileReader {
     dialect: CsvDialect,
     readonly file: string,
     readonly table: string,
+    private readonly maxRow: number = maxRowChars,
   ) {
     this.delimiter = dialect.delimiter.charCodeAt(0);
     this.quote = dialect.quote === null || dialect.quote === '' ? -1 : dialect.quote.charCodeAt(0);
@@ -124,7 +128,7 @@ export class CsvFileReader {
   /** The next row from buffered text; NEED_MORE when {@link fill} must be awaited first. */
   readRow(): CsvRow | undefined | typeof NEED_MORE {
     const row = this.scanRow(this.ended, false);
-    if (row === NEED_MORE && this.text.length - this.pos > maxRowChars) {
+    if (row === NEED_MORE && this.text.length - this.pos > this.maxRow) {
       return this.scanRow(true, true);
     }
     return row;
@@ -272,7 +276,7 @@ export class CsvFileReader {
             this.problem(
               'SRC_CSV_QUOTE',
               forced
-                ? `The quote opened at line ${quoteLine}, column ${quoteColumn} of ${this.file} is not closed within ${maxRowChars} characters; the row is read up to the end of line ${quoteLine} and reading resumes on the next line.`
+                ? `The quote opened at line ${quoteLine}, column ${quoteColumn} of ${this.file} is not closed within ${this.maxRow} characters (source.limits.maxRecordBytes); the row is read up to the end of line ${quoteLine} and reading resumes on the next line.`
                 : `The quote opened at line ${quoteLine}, column ${quoteColumn} of ${this.file} is never closed; the row is read up to the end of line ${quoteLine} and reading resumes on the next line.`,
               'Close the quoted field, or double every quote character inside it ("").',
               quoteLine,
@@ -354,8 +358,8 @@ export class CsvFileReader {
         (problems ??= []).push(
           this.problem(
             'SRC_LIMIT',
-            `Row at line ${line} of ${this.file} is longer than ${maxRowChars} characters; it is cut there.`,
-            'Check the delimiter and line breaks declared for this file.',
+            `Row at line ${line} of ${this.file} is longer than the source.limits.maxRecordBytes limit of ${this.maxRow} characters; it is cut there and the record is set aside.`,
+            'Check the delimiter and line breaks declared for this file; if such rows are expected, raise source.limits.maxRecordBytes in the mapping.',
             line,
             1,
           ),

@@ -3,6 +3,7 @@ import type { CsvTable, SourceSpec } from '../mapping/model.js';
 import { CsvFileReader, NEED_MORE, type CsvRow } from './csv-reader.js';
 import { TextChunks } from './decode.js';
 import { inputBytes, matchInputs, unreadable } from './inputs.js';
+import { limitsOf } from './limits.js';
 import { compareKey } from './keys.js';
 import { setOrigin, type InputFile, type NodeOrigin, type SourceNode, type SourceRecord } from './types.js';
 import type { OpenedSource, OpenSourceOptions, SourceFileInfo } from './source.js';
@@ -183,7 +184,7 @@ export async function openCsvSource(
     const plans = new Map([planned.root, ...planned.order].map((plan) => [plan.name, plan]));
     for (const { table, input, file } of matched) {
       const plan = plans.get(table)!;
-      const reader = new CsvFileReader(new TextChunks(inputBytes(input), spec.encoding), spec.csv, file, table);
+      const reader = new CsvFileReader(new TextChunks(inputBytes(input, limitsOf(spec).maxFileBytes), spec.encoding), spec.csv, file, table, limitsOf(spec).maxRecordBytes);
       readers.push(reader);
       const headerProblems = await reader.readHeader();
       diagnostics.push(...headerProblems);

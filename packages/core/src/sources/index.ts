@@ -1,6 +1,7 @@
 import type { SourceSpec } from '../mapping/model.js';
 import { openCsvSource } from './csv-source.js';
 import { openJsonSource } from './json-source.js';
+import { checkRecordLimits, limitsOf } from './limits.js';
 import type { OpenedSource, OpenSourceOptions } from './source.js';
 import type { InputFile } from './types.js';
 import { openXmlSource } from './xml-source.js';
@@ -19,6 +20,20 @@ export async function openSource(
   inputs: readonly InputFile[],
   options: OpenSourceOptions = {},
 ): Promise<OpenedSource> {
+  const opened = await openByFormat(spec, inputs, options);
+  const limits = limitsOf(spec);
+  return {
+    files: opened.files,
+    diagnostics: opened.diagnostics,
+    async *records() {
+      for await (const record of opened.records()) {
+        yield checkRecordLimits(record, limits);
+      }
+    },
+  };
+}
+
+function openByFormat(spec: SourceSpec, inputs: readonly InputFile[], options: OpenSourceOptions): Promise<OpenedSource> {
   switch (spec.format) {
     case 'csv':
       return openCsvSource(spec, inputs, options);

@@ -1,5 +1,5 @@
-import { createReadStream } from 'node:fs';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
+import { FileLimitError, limitedBytes, limitProblem } from './limits.js';
 import type { CsvTable, SourceSpec } from '../mapping/model.js';
 import { inputName, type InputFile } from './types.js';
 
@@ -111,15 +111,22 @@ export function matchInputs(
 
 const chunkBytes = 64 * 1024;
 
-/** The bytes of an input, read lazily in chunks (a file is opened at the first read). */
-export function inputBytes(input: InputFile): AsyncIterable<Uint8Array> {
-  return 'path' in input ? createReadStream(input.path, { highWaterMark: chunkBytes }) : input.stream;
+/**
+ * The bytes of an input, read lazily in chunks (a file is opened at the first read); past `maxFileBytes` the
+ * stream fails with a FileLimitError, which `unreadable` reports as SRC_LIMIT.
+ */
+export function inputBytes(input: InputFile, maxFileBytes?: number): AsyncIterable<Uint8Array> {
+  return limitedBytes(input, chunkBytes, maxFileBytes);
 }
 
-export const unreadable = (file: string, error: Error, table?: string): Diagnostic => ({
-  code: 'SRC_FILE_UNREADABLE',
-  severity: 'fatal',
-  message: `Cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? error.message}.`,
-  hint: 'Check that the file exists, is a regular file and is readable.',
-  input: table === undefined ? { file } : { file, table },
-});
+/** The diagnostic for an input that failed while being read (SRC_LIMIT when it is over `maxFileBytes`). */
+export const unreadable = (file: string, error: Error, table?: string): Diagnostic =>
+  error instanceof FileLimitError
+    ? limitProblem('maxFileBytes', error.limit, 'the file', table === undefined ? { file } : { file, table }, error.found)
+    : {
+        code: 'SRC_FILE_UNREADABLE',
+        severity: 'fatal',
+        message: `Cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? error.message}.`,
+        hint: 'Check that the file exists, is a regular file and is readable.',
+        input: table === undefined ? { file } : { file, table },
+      };

@@ -3,6 +3,7 @@ import type { Diagnostic, DiagnosticCode, InputSpan } from '../diagnostics/diagn
 import type { SourceSpec } from '../mapping/model.js';
 import { TextChunks } from './decode.js';
 import { inputBytes, unreadable } from './inputs.js';
+import { jsonDepth, limitProblem, limitsOf, overBytes, utf8Bytes } from './limits.js';
 import type { OpenedSource } from './source.js';
 import { inputName, setOrigin, type InputFile, type NodeOrigin, type SourceNode, type SourceRecord, type SourceValue } from './types.js';
 import { keyAt } from './record-key.js';
@@ -121,6 +122,13 @@ function toRecord(spec: SourceSpec, record: RecordText, extra: Diagnostic[]): So
     raw: record.text,
     diagnostics: [...extra, { code, severity: 'error', message, hint, input: at }],
   });
+  const limits = limitsOf(spec);
+  if (overBytes(record.text, limits.maxRecordBytes)) {
+    return { key: '', data: undefined, origin, raw: record.text, diagnostics: [...extra, limitProblem('maxRecordBytes', limits.maxRecordBytes, 'the record', origin, utf8Bytes(record.text))] };
+  }
+  if (jsonDepth(record.text, limits.maxDepth) > limits.maxDepth) {
+    return { key: '', data: undefined, origin, raw: record.text, diagnostics: [...extra, limitProblem('maxDepth', limits.maxDepth, 'the nesting of the record', origin)] };
+  }
   let value: unknown;
   try {
     value = JSON.parse(record.text);
@@ -184,7 +192,7 @@ export async function openJsonSource(spec: SourceSpec, inputs: readonly InputFil
     diagnostics,
     async *records() {
       for (const input of inputs) {
-        const chunks = new TextChunks(inputBytes(input), spec.encoding);
+        const chunks = new TextChunks(inputBytes(input, limitsOf(spec).maxFileBytes), spec.encoding);
         try {
           if (spec.format === 'ndjson') {
             yield* readNdjson(spec, inputName(input), chunks);
@@ -207,6 +215,9 @@ async function* readNdjson(spec: SourceSpec, file: string, chunks: TextChunks): 
   let base = 0; // text offset of carry[0]
   let line = 1;
   let ended = false;
+  /** Inside a line already set aside for being over maxRecordBytes: its text is dropped up to the next line break. */
+  let skipping = false;
+  const maxLine = limitsOf(spec).maxRecordBytes;
   while (!ended) {
     const more = await chunks.next();
     let text: string;
@@ -217,6 +228,19 @@ async function* readNdjson(spec: SourceSpec, file: string, chunks: TextChunks): 
       text = carry + more;
     }
     let start = 0;
+    if (skipping) {
+      const lineBreak = text.indexOf('\n');
+      const upTo = lineBreak === -1 ? text.length : lineBreak + 1;
+      claimIssues(chunks, base + upTo, file, () => ({ line, column: 1 })); // inside the line already reported
+      if (lineBreak === -1) {
+        base += text.length;
+        carry = '';
+        continue;
+      }
+      skipping = false;
+      line++;
+      start = upTo;
+    }
     for (;;) {
       let end = text.indexOf('\n', start);
       if (end === -1) {
@@ -239,8 +263,21 @@ async function* readNdjson(spec: SourceSpec, file: string, chunks: TextChunks): 
     }
     carry = start >= text.length ? '' : text.slice(start);
     base += start;
+    if (carry.length > maxLine && !ended) {
+      // a line longer than any record may be: report it now and drop the rest of it, so memory stays bounded
+      const origin: InputSpan = { file, line, column: 1, row: line };
+      const issues = claimIssues(chunks, base + carry.length, file, (offset) => ({ line, column: offset - base + 1 }));
+      const problem = limitProblem('maxRecordBytes', maxLine, `the record at line ${line}`, origin);
+      yield { key: '', data: undefined, origin, raw: carry.slice(0, rawKeptChars), diagnostics: [...issues, { ...problem, message: `${problem.message} Only its first ${rawKeptChars} characters are kept.` }] };
+      base += carry.length;
+      carry = '';
+      skipping = true;
+    }
   }
 }
+
+/** How much of an oversized record's text the dead letter keeps. */
+const rawKeptChars = 64 * 1024;
 
 interface Frame {
   readonly array: boolean;

@@ -3,6 +3,7 @@ import type { Diagnostic, InputSpan } from '../diagnostics/diagnostic.js';
 import type { SourceSpec, XmlOptions } from '../mapping/model.js';
 import { TextChunks } from './decode.js';
 import { inputBytes, unreadable } from './inputs.js';
+import { limitProblem, limitsOf, overBytes, utf8Bytes, xmlDepth } from './limits.js';
 import { keyAt } from './record-key.js';
 import type { OpenedSource } from './source.js';
 import { inputName, setOrigin, type InputFile, type NodeOrigin, type SourceNode, type SourceRecord, type SourceValue } from './types.js';
@@ -164,6 +165,9 @@ function buildElement(entry: OrderedEntry, name: string, xpath: string, record: 
   return node;
 }
 
+/** How much of an oversized record's text the dead letter keeps. */
+const rawKeptChars = 64 * 1024;
+
 /** Opens an XML source: every input is streamed in turn and cut into record elements at `xml.record`. */
 // eslint-disable-next-line @typescript-eslint/require-await
 export async function openXmlSource(spec: SourceSpec, inputs: readonly InputFile[]): Promise<OpenedSource> {
@@ -190,6 +194,9 @@ export async function openXmlSource(spec: SourceSpec, inputs: readonly InputFile
     allowBooleanAttributes: false,
     commentPropName: '#comment',
     cdataPropName: '#cdata',
+    // keep names such as toString or valueOf as written (records are null-prototype objects); the parser would
+    // otherwise rename them to __toString silently
+    onDangerousProperty: (name: string) => name,
   });
   return {
     files: inputs.map((input) => ({ table: '', file: inputName(input) })),
@@ -200,7 +207,7 @@ export async function openXmlSource(spec: SourceSpec, inputs: readonly InputFile
       }
       for (const input of inputs) {
         const file = inputName(input);
-        const chunks = new TextChunks(inputBytes(input), spec.encoding);
+        const chunks = new TextChunks(inputBytes(input, limitsOf(spec).maxFileBytes), spec.encoding);
         try {
           yield* readXml(spec, options, recordPath, parser, file, chunks);
         } finally {
@@ -221,6 +228,13 @@ function syntax(file: string, line: number, column: number, message: string, hin
 function parseRecord(spec: SourceSpec, options: XmlOptions, parser: XMLParser, record: XmlRecordText, xpath: string, issues: Diagnostic[]): SourceRecord {
   const origin: InputSpan = { file: record.file, line: record.line, column: record.column, xpath };
   const reject = (diagnostic: Diagnostic): SourceRecord => ({ key: '', data: undefined, origin, raw: record.text, diagnostics: [...issues, diagnostic] });
+  const limits = limitsOf(spec);
+  if (overBytes(record.text, limits.maxRecordBytes)) {
+    return reject(limitProblem('maxRecordBytes', limits.maxRecordBytes, `the record ${xpath}`, origin, utf8Bytes(record.text)));
+  }
+  if (xmlDepth(record.text, limits.maxDepth) > limits.maxDepth) {
+    return reject(limitProblem('maxDepth', limits.maxDepth, `the element nesting of the record ${xpath}`, origin));
+  }
   const valid = XMLValidator.validate(record.text, { allowBooleanAttributes: false });
   if (valid !== true) {
     const { line, column } = valid.err.line === 1 ? { line: record.line, column: record.column + valid.err.col - 1 } : { line: record.line + valid.err.line - 1, column: valid.err.col };
@@ -317,7 +331,23 @@ async function* readXml(spec: SourceSpec, options: XmlOptions, recordPath: reado
   };
   const xpathOfRecord = (): string =>
     stack.map((element, index) => (index === depth - 1 || element.position > 1 ? `${element.name}[${element.position}]` : element.name)).reduce((path, step) => `${path}/${step}`, '');
+  const maxRecord = limitsOf(spec).maxRecordBytes;
+  /** The first characters of a record found over maxRecordBytes while streaming; the rest of it is dropped. */
+  let oversized: string | undefined;
   const endRecord = (end: number, broken?: Diagnostic): void => {
+    if (oversized !== undefined) {
+      const origin: InputSpan = { file, line: recordLine, column: recordColumn, xpath: recordXpath };
+      const issues: Diagnostic[] = [];
+      while (chunks.issues.length > 0 && chunks.issues[0]!.offset < end) {
+        chunks.issues.shift(); // inside the record set aside below
+      }
+      const problem = limitProblem('maxRecordBytes', maxRecord, `the record ${recordXpath}`, origin);
+      issues.push({ ...problem, message: `${problem.message} Only its first ${oversized.length} characters are kept.` });
+      queue.push({ key: '', data: undefined, origin, raw: oversized, diagnostics: broken === undefined ? issues : [...issues, broken] });
+      oversized = undefined;
+      recordStart = -1;
+      return;
+    }
     const recordText = text.slice(recordStart - base, end - base);
     const record = new XmlRecordText(file, recordText, recordLine, recordColumn);
     const issues: Diagnostic[] = [];
@@ -343,7 +373,11 @@ async function* readXml(spec: SourceSpec, options: XmlOptions, recordPath: reado
       ended = true;
     } else {
       advanceLines(scanned);
-      const keep = recordStart === -1 ? scanned : recordStart;
+      if (recordStart !== -1 && oversized === undefined && scanned - recordStart > maxRecord) {
+        // more characters than the limit allows bytes: set the record aside now and stop keeping its text
+        oversized = text.slice(recordStart - base, recordStart - base + rawKeptChars);
+      }
+      const keep = recordStart === -1 || oversized !== undefined ? scanned : recordStart;
       text = text.slice(keep - base) + more;
       base = keep;
     }

@@ -680,7 +680,8 @@ function objectFiller(node: ObjectNode): ObjectFiller {
           ? `value = childPath === undefined ? entries[${index}][1].value : engine.instantiate(entries[${index}][1], item, vars, childPath);`
           : `value = engine.instantiate(entries[${index}][1], item, vars, childPath);`,
         'if (value !== undefined) {',
-        `  out[${key}] = value;`,
+        // a template key `__proto__` is data: defined, never assigned (assignment would replace the prototype)
+        name === '__proto__' ? `  Object.defineProperty(out, ${key}, { value, enumerable: true, writable: true, configurable: true });` : `  out[${key}] = value;`,
         '  filled = true;',
         name === 'reference' ? `  engine.noteReference(entries[${index}][1], value, item, vars, childPath);` : '',
         '}',

@@ -176,7 +176,7 @@ function literalValue(entries: readonly (readonly [string, TemplateNode])[]): Re
   for (const [name, child] of entries) {
     const value = (child as LiteralNode).value;
     if (value !== undefined) {
-      out[name] = value;
+      Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
       filled = true;
     }
   }

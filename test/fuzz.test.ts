@@ -1,0 +1,284 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isDiagnosticCode, loadMapping, runMapping, type Diagnostic, type InputFile, type Mapping } from '../packages/core/src/index.js';
+import { projectRoot } from './support/fixtures.js';
+
+/**
+ * Fuzzing of the readers, the engine and the mapping loader: CSV, XML, NDJSON and JSON inputs mutated from the
+ * sample exports or generated from scratch, and mutated YAML mappings. Every input must yield output or coded
+ * diagnostics: no exception escapes, no case hangs (each is time-boxed), nothing read is silently dropped.
+ *
+ * The CI size fits about 20 s; `npm run fuzz` sets FUZZ_RUNS for a long run (the number of cases per property).
+ */
+const runsFromEnv = Number(process.env['FUZZ_RUNS'] ?? '');
+const longRun = Number.isInteger(runsFromEnv) && runsFromEnv > 0;
+const properties = 7;
+/** Cases per property: FUZZ_RUNS spread over the properties, or the CI size. */
+const runs = longRun ? Math.ceil(runsFromEnv / properties) : 1500;
+/** Wall-clock budget per property: the CI run stops early rather than overrun; a long run gets hours. */
+const budgetMs = longRun ? 6 * 60 * 60 * 1000 : 4_000;
+/** One case that takes longer than this has hung (a generous bound: cases take milliseconds). */
+const caseTimeoutMs = 20_000;
+/** vitest's own per-test timeout: room for the whole budget of the properties a test runs. */
+const testTimeoutMs = 2 * budgetMs + 60_000;
+const seed = process.env['FUZZ_SEED'] === undefined ? undefined : Number(process.env['FUZZ_SEED']);
+
+const executed: Record<string, number> = {};
+
+afterAll(() => {
+  const total = Object.values(executed).reduce((sum, n) => sum + n, 0);
+  // The count is the point of a fuzz run: print it for the person who started `npm run fuzz`.
+  if (longRun) {
+    console.info(`fuzz: ${total} cases run (${Object.entries(executed).map(([name, n]) => `${name} ${n}`).join(', ')})`);
+  }
+});
+
+/** Runs an async property under the fuzz budget and counts the cases it ran. */
+async function fuzz<T>(name: string, arbitrary: fc.Arbitrary<T>, check: (value: T) => Promise<void>): Promise<void> {
+  executed[name] = 0;
+  const property = fc
+    .asyncProperty(arbitrary, async (value) => {
+      executed[name] = (executed[name] ?? 0) + 1;
+      await check(value);
+    });
+  await fc.assert(property, {
+    numRuns: runs,
+    timeout: caseTimeoutMs,
+    interruptAfterTimeLimit: budgetMs,
+    markInterruptAsFailure: false,
+    ...(seed === undefined ? {} : { seed }),
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// inputs
+
+const hostileTokens = [
+  '"', '""', ',', ';', '\n', '\r', '\r\n', '\t', '\0', '\uFEFF', '\uD800', '\u2028', '\u00e9', '<', '>', '/>', '</', '&', '&amp;', '&lol;', '&#0;', '&#x110000;',
+  '<![CDATA[', ']]>', '<!--', '-->', '<?xml version="1.0"?>', '<!DOCTYPE x [<!ENTITY a "b">]>', '<!DOCTYPE x SYSTEM "file:///etc/passwd">',
+  '{', '}', '[', ']', ':', '"__proto__":', '__proto__', 'constructor', 'prototype', 'toString', 'null', 'true', '1e999', '-0', '9434765919',
+  '31/03/2024 01:30:00', '2024-10-27T01:30:00', "'", '\\', '\\u0000', 'x'.repeat(300),
+];
+
+/** A byte-level edit of a text: insert, delete, duplicate or replace a range. Positions are taken modulo the length. */
+type Edit = { readonly kind: 'insert' | 'delete' | 'duplicate' | 'replace' | 'truncate'; readonly at: number; readonly length: number; readonly text: string };
+
+const editText = fc.oneof(fc.constantFrom(...hostileTokens), fc.string({ maxLength: 20 }), fc.string({ unit: 'binary', maxLength: 8 }));
+const edit: fc.Arbitrary<Edit> = fc.record({
+  kind: fc.constantFrom('insert', 'delete', 'duplicate', 'replace', 'truncate'),
+  at: fc.nat(),
+  length: fc.nat({ max: 64 }),
+  text: editText,
+});
+const edits = fc.array(edit, { minLength: 1, maxLength: 8 });
+
+function applyEdits(text: string, list: readonly Edit[]): string {
+  let out = text;
+  for (const { kind, at, length, text: piece } of list) {
+    const start = out.length === 0 ? 0 : at % (out.length + 1);
+    const end = Math.min(out.length, start + length);
+    switch (kind) {
+      case 'insert':
+        out = out.slice(0, start) + piece + out.slice(start);
+        break;
+      case 'delete':
+        out = out.slice(0, start) + out.slice(end);
+        break;
+      case 'duplicate':
+        out = out.slice(0, end) + out.slice(start, end) + out.slice(end);
+        break;
+      case 'replace':
+        out = out.slice(0, start) + piece + out.slice(end);
+        break;
+      case 'truncate':
+        out = out.slice(0, start);
+        break;
+    }
+  }
+  return out;
+}
+
+/** Invalid bytes too: a few raw bytes spliced into the encoded text. */
+const rawBytes = fc.array(fc.record({ at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 4 }) }), { maxLength: 2 });
+function encode(text: string, splices: readonly { at: number; bytes: Uint8Array }[]): Buffer {
+  let bytes = Buffer.from(text, 'utf8');
+  for (const { at, bytes: extra } of splices) {
+    const k = at % (bytes.length + 1);
+    bytes = Buffer.concat([bytes.subarray(0, k), extra, bytes.subarray(k)]);
+  }
+  return bytes;
+}
+
+/** A stream input, split into a few chunks so readers see records and multibyte characters cut at chunk edges. */
+function streamInput(name: string, bytes: Buffer, cut: number, table?: string): InputFile {
+  const k = bytes.length === 0 ? 0 : cut % bytes.length;
+  const stream = Readable.from([bytes.subarray(0, k), bytes.subarray(k)].filter((part) => part.length > 0));
+  return table === undefined ? { name, stream } : { name, stream, table };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// the vendors
+
+interface Vendor {
+  readonly mapping: Mapping;
+  readonly mappingFile: string;
+  readonly mappingText: string;
+  /** Seed inputs: a few records of each sample file, as (file name, table, text). */
+  readonly seeds: readonly { readonly name: string; readonly table?: string; readonly text: string }[];
+}
+
+const vendors = new Map<string, Vendor>();
+
+/** The first `lines` lines of a text. */
+const head = (text: string, lines: number): string => `${text.split('\n').slice(0, lines).join('\n')}\n`;
+
+/** The first `count` elements closing with `endTag`, with the document's end tags. */
+function firstElements(text: string, endTag: string, count: number, tail: string): string {
+  let at = 0;
+  for (let k = 0; k < count; k++) {
+    const next = text.indexOf(endTag, at);
+    if (next === -1) {
+      return text;
+    }
+    at = next + endTag.length;
+  }
+  return `${text.slice(0, at)}\n${tail}`;
+}
+
+beforeAll(async () => {
+  const seedsOf: Record<string, (sample: string) => Vendor['seeds']> = {
+    'northwind-csv': (sample) =>
+      readdirSync(sample).map((file) => ({
+        name: file,
+        table: file.includes('calls') ? 'calls' : file.includes('resources') ? 'resources' : 'patients',
+        text: head(readFileSync(join(sample, file), 'utf8'), 6),
+      })),
+    'harbour-xml': (sample) => {
+      const file = readdirSync(sample)[0]!;
+      return [{ name: file, text: firstElements(readFileSync(join(sample, file), 'utf8'), '</hc:Incident>', 2, '  </hc:Incidents>\n</hc:CadExport>\n') }];
+    },
+    'beacon-ndjson': (sample) => {
+      const file = readdirSync(sample)[0]!;
+      return [{ name: file, text: head(readFileSync(join(sample, file), 'utf8'), 3) }];
+    },
+    'pathways-cqi': (sample) => {
+      const file = readdirSync(sample).sort()[0]!;
+      return [{ name: file, text: readFileSync(join(sample, file), 'utf8') }];
+    },
+  };
+  for (const [vendor, seeds] of Object.entries(seedsOf)) {
+    const dir = join(projectRoot, 'mappings', vendor);
+    const mappingFile = join(dir, 'mapping.yaml');
+    const { mapping, diagnostics } = await loadMapping(mappingFile);
+    if (!mapping) {
+      throw new Error(`${vendor}: ${JSON.stringify(diagnostics)}`);
+    }
+    vendors.set(vendor, { mapping, mappingFile, mappingText: readFileSync(mappingFile, 'utf8'), seeds: seeds(join(dir, 'sample')) });
+  }
+});
+
+/** Every diagnostic has a known code, a severity and a message. */
+function expectCoded(diagnostics: readonly Diagnostic<string>[]): void {
+  for (const d of diagnostics) {
+    if (!isDiagnosticCode(d.code) || typeof d.message !== 'string' || d.message === '') {
+      expect.fail(`uncoded or empty diagnostic: ${JSON.stringify(d)}`);
+    }
+  }
+}
+
+/** Maps the inputs to the end and checks the outcome: results or coded diagnostics, nothing dropped silently. */
+async function expectMappedOrDiagnosed(mapping: Mapping, inputs: InputFile[]): Promise<void> {
+  const run = await runMapping(mapping, inputs);
+  expectCoded(run.diagnostics);
+  let results = 0;
+  for await (const result of run.results()) {
+    results++;
+    expectCoded(result.diagnostics);
+    const explained = result.ok || result.skipped === true || result.diagnostics.some((d) => d.severity === 'error' || d.severity === 'fatal');
+    if (!explained) {
+      expect.fail(`record ${result.key} is neither mapped nor rejected with an error: ${JSON.stringify(result.diagnostics)}`);
+    }
+    if (result.source.data === undefined && result.diagnostics.length === 0) {
+      expect.fail('an input piece was rejected without a diagnostic');
+    }
+  }
+  if (results === 0 && !run.diagnostics.some((d) => d.severity === 'error' || d.severity === 'fatal')) {
+    // An input with no records at all is fine only when it is empty or blank.
+    expect(inputs.length).toBeGreaterThan(0);
+  }
+}
+
+function vendor(name: string): Vendor {
+  const found = vendors.get(name);
+  if (found === undefined) {
+    throw new Error(`vendor ${name} not loaded`);
+  }
+  return found;
+}
+
+describe('fuzzing', () => {
+  it.each(['northwind-csv', 'harbour-xml', 'beacon-ndjson', 'pathways-cqi'])('%s: inputs mutated from the sample', async (name) => {
+    const { mapping, seeds } = vendor(name);
+    const mutatedInput = fc.record({ which: fc.nat(), edits, splices: rawBytes, cut: fc.nat() });
+    await fuzz(`mutated ${name}`, mutatedInput, async ({ which, edits: list, splices, cut }) => {
+      const target = which % seeds.length;
+      const inputs = seeds.map((s, index) => {
+        const text = index === target ? applyEdits(s.text, list) : s.text;
+        return streamInput(s.name, index === target ? encode(text, splices) : Buffer.from(text), cut, s.table);
+      });
+      await expectMappedOrDiagnosed(mapping, inputs);
+    });
+  }, testTimeoutMs);
+
+  it('inputs generated from scratch in every format', async () => {
+    const xmlName = fc.oneof(fc.constantFrom('CadExport', 'Incidents', 'Incident', 'Call', 'a', 'hc:Incident', '__proto__', 'constructor', 'toString'), fc.stringMatching(/^[A-Za-z_][\w.-]{0,6}$/));
+    const xmlTree = fc.letrec<{ node: string }>((tie) => ({
+      node: fc.oneof(
+        { depthSize: 'small', withCrossShrink: true },
+        editText.map((t) => t.replace(/[<&]/g, '')),
+        fc.tuple(xmlName, fc.array(fc.tuple(xmlName, editText), { maxLength: 3 }), fc.array(tie('node'), { maxLength: 4 })).map(
+          ([name, attributes, children]) => `<${name}${attributes.map(([a, v]) => ` ${a}="${v.replace(/["<&]/g, '')}"`).join('')}>${children.join('')}</${name}>`,
+        ),
+      ),
+    })).node;
+    const xmlDocument = fc.array(xmlTree, { maxLength: 4 }).map((incidents) => `<CadExport><Incidents>${incidents.map((i) => `<Incident id="1">${i}</Incident>`).join('')}</Incidents></CadExport>`);
+    const jsonLine = fc.oneof(fc.json({ depthSize: 'small' }), fc.jsonValue().map((v) => JSON.stringify({ id: '1', nested: v })), editText);
+    const csvCell = fc.oneof(editText, fc.string({ maxLength: 10 }));
+    const csvText = fc.array(fc.array(csvCell, { minLength: 1, maxLength: 6 }), { maxLength: 6 }).map((rows) => rows.map((row) => row.join(',')).join('\n'));
+    const generated = fc.oneof(
+      fc.record({ vendor: fc.constant('harbour-xml'), text: fc.oneof(xmlDocument, fc.string(), fc.string({ unit: 'binary' })) }),
+      fc.record({ vendor: fc.constant('beacon-ndjson'), text: fc.oneof(fc.array(jsonLine, { maxLength: 5 }).map((lines) => lines.join('\n')), fc.string({ unit: 'binary' })) }),
+      fc.record({ vendor: fc.constant('northwind-csv'), text: fc.oneof(csvText, fc.string({ unit: 'binary' })) }),
+    );
+    await fuzz('generated', fc.record({ input: generated, bytes: fc.uint8Array({ maxLength: 64 }), raw: fc.boolean(), cut: fc.nat() }), async ({ input, bytes, raw, cut }) => {
+      const { mapping, seeds } = vendor(input.vendor);
+      const content = raw ? Buffer.from(bytes) : Buffer.from(input.text);
+      const inputs = seeds.map((s, index) => (index === 0 ? streamInput(s.name, content, cut, s.table) : streamInput(s.name, Buffer.from(s.text), cut, s.table)));
+      await expectMappedOrDiagnosed(mapping, inputs);
+    });
+    // A JSON (not NDJSON) reading of generated documents, with a record path that may or may not match.
+    const jsonSource = { ...vendor('beacon-ndjson').mapping.source, format: 'json' as const, json: { record: '/calls' } };
+    const jsonMapping: Mapping = { ...vendor('beacon-ndjson').mapping, source: jsonSource };
+    await fuzz('generated json', fc.oneof(fc.json(), fc.jsonValue().map((v) => JSON.stringify({ calls: [v, { id: 'x' }] })), editText), async (text) => {
+      await expectMappedOrDiagnosed(jsonMapping, [streamInput('calls.json', Buffer.from(text), 7)]);
+    });
+  }, testTimeoutMs);
+
+  it('mutated YAML mappings load with coded diagnostics, and what loads maps the sample', async () => {
+    await fuzz('mapping', fc.record({ which: fc.constantFrom('northwind-csv', 'harbour-xml', 'beacon-ndjson', 'pathways-cqi'), edits }), async ({ which, edits: list }) => {
+      const { mappingFile, mappingText, seeds } = vendor(which);
+      const text = applyEdits(mappingText, list);
+      const loaded = await loadMapping(mappingFile, { readText: (path) => (path === mappingFile ? Promise.resolve(text) : readFile(path, 'utf8')) });
+      expectCoded(loaded.diagnostics);
+      if (loaded.mapping === undefined) {
+        expect(loaded.diagnostics.some((d) => d.severity === 'error' || d.severity === 'fatal')).toBe(true);
+        return;
+      }
+      await expectMappedOrDiagnosed(loaded.mapping, seeds.map((s) => streamInput(s.name, Buffer.from(s.text), 1 << 30, s.table)));
+    });
+  }, testTimeoutMs);
+});
