@@ -1,38 +1,23 @@
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadMapping, type Mapping } from '../packages/core/src/index.js';
-import { openSource } from '../packages/core/src/sources/index.js';
+import type { Mapping } from '../packages/core/src/index.js';
 import type { SourceRecord } from '../packages/core/src/sources/types.js';
-import { arbitraryRecordOf } from './support/mutate-records.js';
+import { adsVendors, arbitraryRecordOf, loadSampleRecords } from './support/mutate-records.js';
 import { transformRecord } from '../packages/core/src/transform/engine.js';
-import { projectRoot } from './support/fixtures.js';
 
 /**
  * Properties of the engine over all three sample vendors, on real sample records whose values fast-check
  * mutates (arbitrary text, blanks, removed fields, emptied or duplicated child rows).
  */
-const vendors = ['northwind-csv', 'harbour-xml', 'beacon-ndjson'] as const;
+const vendors = adsVendors;
 const fhirDateTime = /^([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1])(T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00)))?)?)?$/;
 const dateTimeKeys = new Set(['valueDateTime', 'sent', 'start', 'end', 'timestamp']);
 
 const loaded = new Map<string, { mapping: Mapping; records: SourceRecord[] }>();
 
 beforeAll(async () => {
-  for (const vendor of vendors) {
-    const dir = join(projectRoot, 'mappings', vendor);
-    const { mapping, diagnostics } = await loadMapping(join(dir, 'mapping.yaml'));
-    if (!mapping) {
-      throw new Error(`${vendor}: ${JSON.stringify(diagnostics)}`);
-    }
-    const sample = join(dir, 'sample');
-    const opened = await openSource(mapping.source, readdirSync(sample).map((f) => ({ path: join(sample, f) })));
-    const records: SourceRecord[] = [];
-    for await (const record of opened.records()) {
-      records.push(record);
-    }
-    loaded.set(vendor, { mapping, records });
+  for (const [vendor, value] of await loadSampleRecords(vendors)) {
+    loaded.set(vendor, value);
   }
 });
 

@@ -1,4 +1,9 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
+import { loadMapping, type Mapping } from '../../packages/core/src/mapping/load.js';
+import { openSource } from '../../packages/core/src/sources/index.js';
 import { originOf, setOrigin, type SourceNode, type SourceRecord } from '../../packages/core/src/sources/types.js';
 
 /**
@@ -80,4 +85,28 @@ export function arbitraryRecordOf(records: readonly SourceRecord[]): fc.Arbitrar
     const base = records[index % records.length]!;
     return { ...base, data: base.data ? mutate(base.data, mutations) : undefined };
   });
+}
+
+/** The three ADS sample vendors. */
+export const adsVendors = ['northwind-csv', 'harbour-xml', 'beacon-ndjson'] as const;
+
+/** Loads each vendor's mapping and reads every record of its sample export. */
+export async function loadSampleRecords(vendors: readonly string[]): Promise<Map<string, { mapping: Mapping; records: SourceRecord[] }>> {
+  const mappingsDir = fileURLToPath(new URL('../../mappings/', import.meta.url));
+  const loaded = new Map<string, { mapping: Mapping; records: SourceRecord[] }>();
+  for (const vendor of vendors) {
+    const dir = join(mappingsDir, vendor);
+    const { mapping, diagnostics } = await loadMapping(join(dir, 'mapping.yaml'));
+    if (!mapping) {
+      throw new Error(`${vendor}: ${JSON.stringify(diagnostics)}`);
+    }
+    const sample = join(dir, 'sample');
+    const opened = await openSource(mapping.source, readdirSync(sample).map((f) => ({ path: join(sample, f) })));
+    const records: SourceRecord[] = [];
+    for await (const record of opened.records()) {
+      records.push(record);
+    }
+    loaded.set(vendor, { mapping, records });
+  }
+  return loaded;
 }

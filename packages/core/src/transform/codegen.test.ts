@@ -1,13 +1,11 @@
-import { readdirSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadMapping, type Mapping } from '../mapping/load.js';
-import { openSource } from '../sources/index.js';
 import type { SourceNode, SourceRecord } from '../sources/types.js';
-import { arbitraryRecordOf } from '../../../../test/support/mutate-records.js';
+import { adsVendors, arbitraryRecordOf, loadSampleRecords } from '../../../../test/support/mutate-records.js';
 import { interpretRecord, transformRecord, type MapResult } from './engine.js';
 
 /**
@@ -15,24 +13,12 @@ import { interpretRecord, transformRecord, type MapResult } from './engine.js';
  * the interpreter gives: same bundle JSON, same entry rules, same diagnostics (codes, messages, rule and input
  * spans), on real vendor records mutated by fast-check and on a mapping written to reach every shape.
  */
-const projectRoot = fileURLToPath(new URL('../../../../', import.meta.url));
-const vendors = ['northwind-csv', 'harbour-xml', 'beacon-ndjson'] as const;
+const vendors = adsVendors;
 const loaded = new Map<string, { mapping: Mapping; records: SourceRecord[] }>();
 
 beforeAll(async () => {
-  for (const vendor of vendors) {
-    const dir = join(projectRoot, 'mappings', vendor);
-    const { mapping, diagnostics } = await loadMapping(join(dir, 'mapping.yaml'));
-    if (!mapping) {
-      throw new Error(`${vendor}: ${JSON.stringify(diagnostics)}`);
-    }
-    const sample = join(dir, 'sample');
-    const opened = await openSource(mapping.source, readdirSync(sample).map((f) => ({ path: join(sample, f) })));
-    const records: SourceRecord[] = [];
-    for await (const record of opened.records()) {
-      records.push(record);
-    }
-    loaded.set(vendor, { mapping, records });
+  for (const [vendor, value] of await loadSampleRecords(vendors)) {
+    loaded.set(vendor, value);
   }
 });
 
