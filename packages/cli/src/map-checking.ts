@@ -10,8 +10,7 @@ export function provenanceLookup(entries: readonly ProvenanceEntry[] | undefined
     }
   }
   return (path) => {
-    // The bundle root's own template is no useful origin for a finding deeper in the bundle.
-    const entry = path === 'Bundle' ? undefined : byPath.get(path);
+    const entry = byPath.get(path);
     if (!entry) {
       return undefined;
     }

@@ -526,7 +526,11 @@ class RecordTransform implements TemplateHost {
     switch (node.kind) {
       case 'literal':
         if (this.provenance && path !== undefined && node.value !== undefined) {
-          this.provenance.push({ expression: path, rule: node.span, inputs: [], inputValues: [] });
+          // A whole template folded to one literal is recorded per element, never as the resource or bundle itself.
+          const elements = path === '' && typeof node.value === 'object' && !Array.isArray(node.value) ? Object.keys(node.value as object) : [''];
+          for (const element of elements) {
+            this.provenance.push({ expression: element === '' ? path : `.${element}`, rule: node.span, inputs: [], inputValues: [] });
+          }
         }
         return node.value;
       case 'expression': {
