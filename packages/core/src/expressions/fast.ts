@@ -695,11 +695,18 @@ export interface ScalarPath {
   readonly keys: readonly string[];
   /** The functions and `exists()`/`empty()` after the path (reports through the sink); never sees SEVERAL. */
   readonly rest: ((value: unknown, sink: EvalSink) => unknown) | undefined;
+  /**
+   * `rest` taken apart, for callers that generate code: each step maps a present value (stop at undefined),
+   * then the final test; an exception from a step goes to `onError` and the result is undefined.
+   */
+  readonly steps: readonly ValueStep[];
+  readonly test: 'exists' | 'empty' | undefined;
+  readonly onError: OnError;
 }
 
-type OnError = (sink: EvalSink, error: unknown) => void;
+export type OnError = (sink: EvalSink, error: unknown) => void;
 /** Maps one value (never undefined) to its result, undefined for none. */
-type ValueStep = (value: unknown, sink: EvalSink) => unknown;
+export type ValueStep = (value: unknown, sink: EvalSink) => unknown;
 
 /**
  * Compiles the scalar form of an expression, or undefined when it has none (the closure is used). Shapes:
@@ -856,6 +863,9 @@ function scalarChain(node: AstNode, fns: BoundFunctions, onError: OnError): Scal
     ? {
         path: {
           ...chain.path,
+          steps: chain.steps,
+          test,
+          onError,
           rest:
             chain.steps.length > 0
               ? (value: unknown, sink: EvalSink): unknown => {

@@ -40,6 +40,15 @@ describe('translate() and coding()', () => {
     expect(translate(table({ caseSensitive: true }), 'NHS111', sink)).toBe('02');
     expect(reports.map((r) => r.code)).toEqual(['MAP_LOOKUP_MISS']);
   });
+  it('gives a key written exactly as in the table the same target as its normalised form (the first entry wins)', () => {
+    const { sink, reports } = collect();
+    const clashing = table({ entries: new Map([['male', { code: 'first' }], ['Male', { code: 'second' }], [' ', { code: 'blank' }]]) });
+    expect(translate(clashing, 'Male', sink)).toBe('first');
+    expect(translate(clashing, 'MALE ', sink)).toBe('first');
+    expect(translate(clashing, ' ', sink)).toBeUndefined();
+    expect(translate(table({ caseSensitive: true, entries: new Map([['Male', { code: 'm' }]]) }), 'Male', sink)).toBe('m');
+    expect(reports).toEqual([]);
+  });
   it('builds Codings with the entry system, else the table system, omitting absent fields', () => {
     const { sink } = collect();
     expect(coding(table(), '999', sink)).toEqual({ system: 'https://fhir.nhs.uk/R4/CodeSystem/Ambulance-CallOrigin', code: '01', display: '999' });

@@ -8,25 +8,39 @@ export interface CodingValue {
   display?: string;
 }
 
-const normalisedEntries = new WeakMap<LookupTable, ReadonlyMap<string, LookupTarget>>();
+interface IndexedTable {
+  /** Normalised key → target (the first entry wins). */
+  readonly normalised: ReadonlyMap<string, LookupTarget>;
+  /** Every key exactly as written → the target its normalised form finds: a hit skips trimming and lower-casing. */
+  readonly exact: ReadonlyMap<string, LookupTarget>;
+}
+
+const indexedTables = new WeakMap<LookupTable, IndexedTable>();
 
 const normaliseKey = (table: LookupTable, value: string): string =>
   table.caseSensitive ? value.trim() : value.trim().toLowerCase();
 
-function entriesOf(table: LookupTable): ReadonlyMap<string, LookupTarget> {
-  let entries = normalisedEntries.get(table);
-  if (!entries) {
-    const map = new Map<string, LookupTarget>();
+function indexOf(table: LookupTable): IndexedTable {
+  let indexed = indexedTables.get(table);
+  if (!indexed) {
+    const normalised = new Map<string, LookupTarget>();
     for (const [key, target] of table.entries) {
-      const normalised = normaliseKey(table, key);
-      if (!map.has(normalised)) {
-        map.set(normalised, target);
+      const normalisedKey = normaliseKey(table, key);
+      if (!normalised.has(normalisedKey)) {
+        normalised.set(normalisedKey, target);
       }
     }
-    entries = map;
-    normalisedEntries.set(table, entries);
+    const exact = new Map<string, LookupTarget>();
+    for (const [key] of table.entries) {
+      const target = key.trim() === '' ? undefined : normalised.get(normaliseKey(table, key));
+      if (target !== undefined) {
+        exact.set(key, target);
+      }
+    }
+    indexed = { normalised, exact };
+    indexedTables.set(table, indexed);
   }
-  return entries;
+  return indexed;
 }
 
 /**
@@ -35,11 +49,18 @@ function entriesOf(table: LookupTable): ReadonlyMap<string, LookupTarget> {
  * onMissing severity and gives undefined. An empty value is absent: undefined without a report.
  */
 export function lookupTarget(table: LookupTable, value: unknown, sink: EvalSink): LookupTarget | undefined {
+  const indexed = indexOf(table);
+  if (typeof value === 'string') {
+    const hit = indexed.exact.get(value);
+    if (hit !== undefined) {
+      return hit;
+    }
+  }
   const text = typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined;
   if (text !== undefined && text.trim() === '') {
     return undefined;
   }
-  const target = text === undefined ? undefined : entriesOf(table).get(normaliseKey(table, text));
+  const target = text === undefined ? undefined : indexed.normalised.get(normaliseKey(table, text));
   if (target) {
     return target;
   }

@@ -45,7 +45,12 @@ export class CsvFileReader {
   private rows = 0;
   private ended = false;
   private readonly delimiter: number;
+  private readonly delimiterChar: string;
   private readonly quote: number;
+  private readonly quoteChar: string;
+  /** Where the next quote and CR are in `text` at or after the current row (`text.length` when none; -1 unknown). */
+  private quoteAt = -1;
+  private crAt = -1;
   private readonly escape: number;
   private readonly trim: boolean;
   private readonly comment: string | undefined;
@@ -58,7 +63,9 @@ export class CsvFileReader {
     private readonly maxRow: number = maxRowChars,
   ) {
     this.delimiter = dialect.delimiter.charCodeAt(0);
+    this.delimiterChar = dialect.delimiter.charAt(0);
     this.quote = dialect.quote === null || dialect.quote === '' ? -1 : dialect.quote.charCodeAt(0);
+    this.quoteChar = this.quote === -1 ? '' : String.fromCharCode(this.quote);
     this.escape = dialect.escape === '' ? this.quote : dialect.escape.charCodeAt(0);
     this.trim = dialect.trim;
     this.comment = dialect.comment === undefined || dialect.comment === '' ? undefined : dialect.comment;
@@ -147,6 +154,8 @@ export class CsvFileReader {
     this.base += this.pos;
     this.text = this.pos === this.text.length ? more : this.text.slice(this.pos) + more;
     this.pos = 0;
+    this.quoteAt = -1;
+    this.crAt = -1;
   }
 
   async close(): Promise<void> {
@@ -205,6 +214,12 @@ export class CsvFileReader {
         continue;
       }
       break;
+    }
+    if (!trim) {
+      const fast = this.scanPlainLine(start, line);
+      if (fast !== undefined) {
+        return fast;
+      }
     }
     const fields: string[] = [];
     let problems: Diagnostic[] | undefined;
@@ -372,15 +387,53 @@ export class CsvFileReader {
       }
       next = c === CR && text.charCodeAt(end + 1) === LF ? end + 2 : end + 1;
     }
-    const raw = text.slice(start, end);
+    return this.finishRow(fields, text.slice(start, end), start, next, line, line + newlines + 1, problems);
+  }
+
+  private finishRow(fields: string[], raw: string, start: number, next: number, line: number, nextLine: number, problems: Diagnostic[] | undefined): CsvRow {
     this.pos = next;
-    this.line = line + newlines + 1;
+    this.line = nextLine;
     const row: CsvRow = { fields, line, row: ++this.rows, raw, problems };
     const issues = this.chunks.issues;
     if (issues.length > 0 && issues[0]!.offset < this.base + next) {
       this.claimIssues(row, start);
     }
     return row;
+  }
+
+  /**
+   * The common case read natively: a whole line ending in LF or CRLF with no quote character and no lone CR in
+   * it is split on the delimiter. Undefined when the line needs the field-by-field scanner.
+   */
+  private scanPlainLine(start: number, line: number): CsvRow | undefined {
+    const text = this.text;
+    const newline = text.indexOf('\n', start);
+    if (newline === -1) {
+      return undefined;
+    }
+    if (this.quote !== -1) {
+      if (this.quoteAt < start) {
+        this.quoteAt = text.indexOf(this.quoteChar, start);
+        if (this.quoteAt === -1) {
+          this.quoteAt = text.length;
+        }
+      }
+      if (this.quoteAt < newline) {
+        return undefined;
+      }
+    }
+    if (this.crAt < start) {
+      this.crAt = text.indexOf('\r', start);
+      if (this.crAt === -1) {
+        this.crAt = text.length;
+      }
+    }
+    const end = this.crAt === newline - 1 ? newline - 1 : newline;
+    if (this.crAt < end) {
+      return undefined;
+    }
+    const raw = text.slice(start, end);
+    return this.finishRow(raw.split(this.delimiterChar), raw, start, newline + 1, line, line + 1, undefined);
   }
 
   /** Encoding problems in the text of a row make the row fail, at the line and column where they are. */

@@ -74,7 +74,9 @@ describe('CSV reading', () => {
     expect(source.files).toEqual([{ table: 'calls', file: path, headers: ['Id', 'Notes', '__proto__'] }]);
     expect(records.map((r) => r.key)).toEqual(['001', '2']);
     const first = records[0]!.data!;
-    expect(Object.getPrototypeOf(first)).toBeNull();
+    expect(Object.getPrototypeOf(Object.getPrototypeOf(first))).toBeNull();
+    expect(Object.getOwnPropertyNames(Object.getPrototypeOf(first))).toEqual([]);
+    expect('toString' in first || 'constructor' in first || 'hasOwnProperty' in first).toBe(false);
     expect(plain(first)).toEqual({ Id: '001', Notes: 'a, "quoted"\r\nnote', ['__proto__']: 'x' });
     expect(Object.keys(first)).toEqual(['Id', 'Notes', '__proto__']);
     expect(records[0]!.raw).toEqual({ calls: ['001,"a, ""quoted""\r\nnote",x'] });

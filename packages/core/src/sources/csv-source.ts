@@ -5,7 +5,8 @@ import { TextChunks } from './decode.js';
 import { inputBytes, matchInputs, unreadable } from './inputs.js';
 import { limitsOf } from './limits.js';
 import { compareKey } from './keys.js';
-import { setOrigin, type InputFile, type NodeOrigin, type SourceNode, type SourceRecord } from './types.js';
+import { rowNodeFactory, type RowNodeFactory } from './row-class.js';
+import type { InputFile, NodeOrigin, SourceNode, SourceRecord } from './types.js';
 import type { OpenedSource, OpenSourceOptions, SourceFileInfo } from './source.js';
 
 /** One input file of a table, with its header and the column positions the join needs. */
@@ -20,6 +21,7 @@ interface TableFile {
   readonly onIndexes: readonly number[];
   /** Positions of the parent-side columns that this file's children join to, per child table. */
   readonly parentIndexes: ReadonlyMap<TablePlan, readonly number[]>;
+  readonly newNode: RowNodeFactory;
 }
 
 interface TablePlan {
@@ -224,6 +226,7 @@ export async function openCsvSource(
         rootKeyIndexes: indexes(plan.rootKeyColumns),
         onIndexes: indexes(plan.onColumns),
         parentIndexes: new Map(plan.children.map((child) => [child, indexes(child.onParentColumns)])),
+        newNode: rowNodeFactory(headers),
       });
     }
   }
@@ -322,15 +325,7 @@ function makeRow(file: TableFile, csv: CsvRow): TableRow {
     });
     return row;
   }
-  const node: SourceNode = Object.create(null) as SourceNode;
-  for (let k = 0; k < headers.length; k++) {
-    const value = fields[k]!;
-    // An empty cell is an absent value: `X.exists()` is false and `=X` yields nothing, as FHIR has no empty strings.
-    if (value !== '') {
-      node[headers[k]!] = value;
-    }
-  }
-  setOrigin(node, new CsvOrigin(file, csv.line, csv.row, key));
+  const node = file.newNode(fields, new CsvOrigin(file, csv.line, csv.row, key));
   row.node = node;
   return row;
 }

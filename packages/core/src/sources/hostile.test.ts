@@ -193,6 +193,42 @@ describe('size limits', () => {
     }
   });
 
+  it('limits the nesting of joined CSV tables and the UTF-8 size of CSV fields', async () => {
+    const joined = '  format: csv\n  tables:\n    calls: { files: "*_calls.csv", key: id }\n    patients: { files: "*_patients.csv", parent: calls, on: { id: id } }';
+    const inputs = [{ path: file('x_calls.csv', 'id,note\n1,a\n') }, { path: file('x_patients.csv', 'id,name\n1,b\n') }];
+    const shallow = await run(`${joined}\n  limits: { maxDepth: 2 }`, inputs);
+    expect(shallow.codes).toEqual([['SRC_LIMIT']]);
+    expect(shallow.results[0]!.diagnostics[0]!.message).toContain('source.limits.maxDepth');
+    const enough = await run(`${joined}\n  limits: { maxDepth: 3 }`, inputs);
+    expect(enough.codes).toEqual([[]]);
+    const wide = await run('  format: csv\n  tables:\n    calls: { files: "*.csv", key: id }\n  limits: { maxFieldBytes: 100 }', [{ path: file('w.csv', `id,note\n1,${'é'.repeat(60)}\n2,${'é'.repeat(40)}\n`) }]);
+    expect(wide.codes).toEqual([['SRC_LIMIT'], []]);
+  });
+
+  it('streams a JSON document in bounded memory: an oversized record, deep nesting or a runaway member name is cut as it is read', async () => {
+    const json = (limits: string) => `  format: json\n  key: id\n  json: { record: /calls }\n  limits: { ${limits} }`;
+    const huge = `{"id":"1","note":"${'h'.repeat(3_000_000)}"}`;
+    const document = `{"calls":[${huge},{"id":"2"}]}`;
+    const chunks = Array.from({ length: Math.ceil(document.length / 65_536) }, (_, k) => Buffer.from(document.slice(k * 65_536, (k + 1) * 65_536)));
+    const big = await run(json('maxRecordBytes: 100000'), [{ name: 'big.json', stream: Readable.from(chunks) }]);
+    expect(big.results.map((r) => r.key)).toEqual(['', '2']);
+    expect(big.codes[0]).toEqual(['SRC_LIMIT']);
+    expect(big.results[0]!.diagnostics[0]!.input).toMatchObject({ line: 1, column: 11, pointer: '/calls/0' });
+    expect((big.results[0]!.source.raw as string).length).toBeLessThanOrEqual(64 * 1024);
+    expect(big.codes[1]).toEqual([]);
+
+    const deep = `{"calls":[{"id":"1","a":${'['.repeat(200_000)}${']'.repeat(200_000)}},{"id":"2","b":[[1]]}]}`;
+    const nested = await run(json('maxDepth: 8'), [{ path: file('deep.json', deep) }]);
+    expect(nested.results.map((r) => r.key)).toEqual(['', '2']);
+    expect(nested.results[0]!.diagnostics[0]!.message).toContain('source.limits.maxDepth');
+    expect(nested.codes[1]).toEqual([]);
+
+    const name = `{"${'k'.repeat(300_000)}":1,"calls":[{"id":"1"}]}`;
+    const runaway = await run(json('maxRecordBytes: 100000'), [{ name: 'name.json', stream: Readable.from([Buffer.from(name.slice(0, 150_000)), Buffer.from(name.slice(150_000))]) }]);
+    expect(runaway.results).toHaveLength(1);
+    expect(runaway.results[0]!.diagnostics[0]!.message).toMatch(/member name at line 1, column 2 .*source\.limits\.maxRecordBytes.*rest of the file is not read/);
+  });
+
   it('refuses a file over maxFileBytes without reading it, and a stream once it passes the limit', async () => {
     const content = `${Array.from({ length: 50 }, (_, k) => `{"id":"${k}"}`).join('\n')}\n`;
     const { results } = await run(ndjson('maxFileBytes: 100'), [{ path: file('big.ndjson', content) }]);

@@ -1,7 +1,7 @@
 import type { SourceSpec } from '../mapping/model.js';
 import { openCsvSource } from './csv-source.js';
 import { openJsonSource } from './json-source.js';
-import { checkRecordLimits, limitsOf } from './limits.js';
+import { checkRecordLimits, csvRecordDepth, limitsOf } from './limits.js';
 import type { OpenedSource, OpenSourceOptions } from './source.js';
 import type { InputFile } from './types.js';
 import { openXmlSource } from './xml-source.js';
@@ -22,12 +22,13 @@ export async function openSource(
 ): Promise<OpenedSource> {
   const opened = await openByFormat(spec, inputs, options);
   const limits = limitsOf(spec);
+  const knownDepth = spec.format === 'csv' ? csvRecordDepth(spec.tables) : undefined;
   return {
     files: opened.files,
     diagnostics: opened.diagnostics,
     async *records() {
       for await (const record of opened.records()) {
-        yield checkRecordLimits(record, limits);
+        yield checkRecordLimits(record, limits, knownDepth);
       }
     },
   };

@@ -315,6 +315,12 @@ async function* readJson(spec: SourceSpec, file: string, chunks: TextChunks): As
   let openRecords = false;
   let scanned = 0; // absolute offset of the next character to scan
   let ended = false;
+  const limits = limitsOf(spec);
+  /** The record being read was over maxRecordBytes and is already reported: it is scanned to its end, not kept. */
+  let skippingRecord = false;
+  /** Levels opened below the deepest frame kept (nesting past any allowed record depth is only counted). */
+  let uncountedLevels = 0;
+  const maxFrames = depth + 2 + limits.maxDepth;
 
   const position = (offset: number): { line: number; column: number } => ({ line, column: offset - lineStart + 1 });
   const pathMatches = (): boolean => {
@@ -341,7 +347,7 @@ async function* readJson(spec: SourceSpec, file: string, chunks: TextChunks): As
   const valueStarts = (absolute: number, c: number): void => {
     expectValue = false;
     const top = stack[stack.length - 1];
-    if (top?.records === true && recordStart === -1) {
+    if (top?.records === true && recordStart === -1 && !skippingRecord) {
       recordStart = absolute;
       ({ line: recordLine, column: recordColumn } = position(absolute));
       return;
@@ -424,6 +430,11 @@ async function* readJson(spec: SourceSpec, file: string, chunks: TextChunks): As
           if (expectValue || stack.length === 0) {
             valueStarts(base + i, c);
           }
+          if (stack.length >= maxFrames) {
+            uncountedLevels++;
+            expectValue = c === 91;
+            break;
+          }
           const records = openRecords;
           openRecords = false;
           stack.push({ array: c === 91, key: '', index: 0, expectKey: c === 123, records });
@@ -432,8 +443,16 @@ async function* readJson(spec: SourceSpec, file: string, chunks: TextChunks): As
         }
         case 125:
         case 93: {
+          if (uncountedLevels > 0) {
+            uncountedLevels--;
+            expectValue = false;
+            break;
+          }
           const top = stack.pop();
-          if (top?.records === true && recordStart !== -1) {
+          if (top?.records === true && skippingRecord) {
+            skippingRecord = false;
+            recordIndex++;
+          } else if (top?.records === true && recordStart !== -1) {
             stack.push(top);
             endRecord(base + i);
             stack.pop();
@@ -454,7 +473,10 @@ async function* readJson(spec: SourceSpec, file: string, chunks: TextChunks): As
           if (top === undefined) {
             break;
           }
-          if (top.records && recordStart !== -1) {
+          if (top.records && skippingRecord) {
+            skippingRecord = false;
+            recordIndex++;
+          } else if (top.records && recordStart !== -1) {
             endRecord(base + i);
           }
           if (top.array) {
@@ -472,6 +494,30 @@ async function* readJson(spec: SourceSpec, file: string, chunks: TextChunks): As
       }
     }
     scanned = base + n;
+    if (recordStart !== -1 && !ended && scanned - recordStart > limits.maxRecordBytes) {
+      // More characters than the record may have bytes: report it now and read on to its end without keeping it.
+      const origin: InputSpan = { file, line: recordLine, column: recordColumn, pointer: `${recordPointer}/${recordIndex}` };
+      const problem = limitProblem('maxRecordBytes', limits.maxRecordBytes, `the record ${recordPointer}/${recordIndex}`, origin);
+      const issues = claimIssues(chunks, scanned, file, () => ({ line: recordLine, column: recordColumn }));
+      queue.push({
+        key: '',
+        data: undefined,
+        origin,
+        raw: text.slice(recordStart - base, recordStart - base + rawKeptChars),
+        diagnostics: [...issues, { ...problem, message: `${problem.message} Only its first ${rawKeptChars} characters are kept.` }],
+      });
+      recordStart = -1;
+      skippingRecord = true;
+    }
+    if (stringStart !== -1 && !ended && scanned - stringStart > limits.maxRecordBytes) {
+      const { line: at, column } = position(stringStart);
+      const problem = limitProblem('maxRecordBytes', limits.maxRecordBytes, `the member name at line ${at}, column ${column} outside the records`, { file, line: at, column });
+      queue.push(rejectFile(file, { ...problem, message: `${problem.message} The rest of the file is not read.` }));
+      while (queue.length > 0) {
+        yield queue.shift()!;
+      }
+      return;
+    }
     if (ended) {
       if (recordStart !== -1) {
         endRecord(base + n);

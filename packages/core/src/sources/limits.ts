@@ -176,12 +176,51 @@ function findViolation(value: SourceValue, limits: SourceLimits): Violation | un
   return walk(value, 1, undefined, undefined);
 }
 
+/** Characters of a record's raw text (CSV: every line of every table, each with a line break). */
+function rawCharacters(raw: SourceRecord['raw']): number {
+  if (typeof raw === 'string') {
+    return raw.length;
+  }
+  let characters = 0;
+  for (const table in raw) {
+    for (const line of raw[table]!) {
+      characters += line.length + 1;
+    }
+  }
+  return characters;
+}
+
+/**
+ * Nesting depth of the records of a CSV source, fixed by its tables: the root row is level 1, and each child
+ * table adds an array and its rows (2 levels).
+ */
+export function csvRecordDepth(tables: readonly { readonly name: string; readonly parent?: string }[]): number {
+  const parents = new Map(tables.map((table) => [table.name, table.parent]));
+  let deepest = 1;
+  for (const table of tables) {
+    let depth = 1;
+    const seen = new Set<string>();
+    for (let parent = table.parent; parent !== undefined && !seen.has(parent); parent = parents.get(parent)) {
+      seen.add(parent);
+      depth += 2;
+    }
+    deepest = Math.max(deepest, depth);
+  }
+  return deepest;
+}
+
 /**
  * Checks a read record against the record-size, field-size and depth limits. A record breaking one is returned
  * rejected (data undefined, raw kept for the dead letter) with an SRC_LIMIT diagnostic; others pass unchanged.
+ * `knownDepth` is the depth every record of the source has by construction (CSV): then a record whose raw text
+ * is too short to hold an oversized field is passed without walking it (a value is never longer than the text
+ * it was read from, and a UTF-16 unit is at most 3 UTF-8 bytes).
  */
-export function checkRecordLimits(record: SourceRecord, limits: SourceLimits): SourceRecord {
+export function checkRecordLimits(record: SourceRecord, limits: SourceLimits, knownDepth?: number): SourceRecord {
   if (record.data === undefined) {
+    return record;
+  }
+  if (knownDepth !== undefined && knownDepth <= limits.maxDepth && rawCharacters(record.raw) * 3 <= Math.min(limits.maxFieldBytes, limits.maxRecordBytes)) {
     return record;
   }
   const recordBytes = rawBytesOver(record.raw, limits.maxRecordBytes);

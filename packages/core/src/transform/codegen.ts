@@ -61,7 +61,7 @@ export function nodeBuilder(node: TemplateNode): NodeBuilder {
 function generateResource(resourceType: string, node: ObjectNode): ResourceBuilder {
   const generator = new Generator();
   // The root object's `$when` is not consulted and it is kept even when empty, as in the interpreter.
-  const lines = [`const out = { resourceType: ${JSON.stringify(resourceType)} };`, ...generator.entries(node, 'item', 'out', undefined)];
+  const lines = ['let out;', ...generator.build(node, 'item', 'out', undefined, [['resourceType', JSON.stringify(resourceType)]])];
   return generator.finish(`${lines.join('\n')}\nreturn out;`) as ResourceBuilder;
 }
 
@@ -114,23 +114,45 @@ class Generator {
     }
   }
 
-  /** The lines that set each element of `node` on `out`; `filled` (when given) is set when one was. */
-  entries(node: ObjectNode, item: string, out: string, filled: string | undefined): string[] {
+  /**
+   * The lines that compute each element of `node` and then build `out` from them (`leading` first, e.g. the
+   * resourceType); `filled` (when given) is set when an element is present. When every element came out
+   * present — the common case — `out` is built as one object literal, so it is allocated with its final shape
+   * (cheaper to build and to serialise than adding properties one by one); otherwise element by element.
+   */
+  build(node: ObjectNode, item: string, out: string, filled: string | undefined, leading: readonly (readonly [string, string])[] = []): string[] {
     const lines: string[] = [];
+    const parts: { readonly key: string; readonly value: string; readonly always: boolean }[] = [];
     for (const [name, child] of node.entries) {
       const value = this.node(child, item);
       lines.push(...value.lines);
       if (value.result === 'undefined') {
         continue;
       }
-      lines.push(`if (${value.result} !== undefined) {`, `${out}[${JSON.stringify(name)}] = ${value.result};`);
-      if (filled !== undefined) {
-        lines.push(`${filled} = true;`);
-      }
+      // a quoted `__proto__` key in a literal would set the prototype: computed keys define own properties
+      const key = name === '__proto__' ? `[${JSON.stringify(name)}]` : JSON.stringify(name);
+      const always = child.kind === 'literal';
+      parts.push({ key, value: value.result, always });
       if (name === 'reference') {
-        lines.push(`host.noteReference(${this.constant(child)}, ${value.result}, ${item}, vars, undefined);`);
+        lines.push(`if (${value.result} !== undefined) host.noteReference(${this.constant(child)}, ${value.result}, ${item}, vars, undefined);`);
       }
-      lines.push('}');
+    }
+    const fixed = leading.map(([name, value]) => `${JSON.stringify(name)}: ${value}`);
+    const literal = `{ ${[...fixed, ...parts.map((part) => `${part.key}: ${part.value}`)].join(', ')} }`;
+    const optional = parts.filter((part) => !part.always);
+    if (optional.length === 0) {
+      lines.push(`${out} = ${literal};`);
+    } else {
+      lines.push(
+        `if (${optional.map((part) => `${part.value} !== undefined`).join(' && ')}) ${out} = ${literal};`,
+        'else {',
+        `${out} = { ${fixed.join(', ')} };`,
+        ...parts.map((part) => (part.always ? `${out}[${part.key.replace(/^\[|\]$/g, '')}] = ${part.value};` : `if (${part.value} !== undefined) ${out}[${part.key.replace(/^\[|\]$/g, '')}] = ${part.value};`)),
+        '}',
+      );
+    }
+    if (filled !== undefined && parts.length > 0) {
+      lines.push(parts.some((part) => part.always) ? `${filled} = true;` : `${filled} = ${optional.map((part) => `${part.value} !== undefined`).join(' || ')};`);
     }
     return lines;
   }
@@ -141,10 +163,10 @@ class Generator {
     const filled = this.name('filled');
     const before = this.name('before');
     const body = [
-      `const ${out} = {};`,
+      `let ${out};`,
       `let ${filled} = false;`,
       ...(node.dynamic ? [`const ${before} = host.produced;`] : []),
-      ...this.entries(node, item, out, filled),
+      ...this.build(node, item, out, filled),
       node.dynamic ? `if (${filled} && host.produced > ${before}) ${result} = ${out};` : `if (${filled}) ${result} = ${out};`,
     ];
     if (!node.when) {
@@ -209,7 +231,7 @@ class Generator {
     if (!scalar.path) {
       return [...enter, `${target} = ${this.constant(scalar.evaluate)}(${item}, vars, host);`];
     }
-    const { variable, keys, rest } = scalar.path;
+    const { variable, keys, rest, steps, test } = scalar.path;
     const block = this.name('path');
     const value = this.name('x');
     const lines = [`${block}: {`];
@@ -235,7 +257,18 @@ class Generator {
     }
     lines.push(`${target} = ${value};`, '}');
     if (rest) {
-      lines.push(`if (${target} !== SEVERAL) {`, ...enter, `${target} = ${this.constant(rest)}(${target}, host);`, '}');
+      // the steps called one by one from here (one call site each, so V8 can inline them), as `rest` would
+      const tested = test === undefined ? [] : [`${target} = ${target} ${test === 'exists' ? '!==' : '==='} undefined;`];
+      const body =
+        steps.length === 0
+          ? tested
+          : [
+              'try {',
+              ...steps.map((step) => `if (${target} !== undefined) ${target} = ${this.constant(step)}(${target}, host);`),
+              ...tested,
+              `} catch (error) { ${this.constant(scalar.path.onError)}(host, error); ${target} = undefined; }`,
+            ];
+      lines.push(`if (${target} !== SEVERAL) {`, ...enter, ...body, '}');
     }
     return lines;
   }
