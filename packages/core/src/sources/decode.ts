@@ -79,12 +79,18 @@ function completeUtf8End(bytes: Uint8Array): number {
  * recorded in `issues` (in order) so the reader can report them at the right line instead of passing them on
  * silently. A read error ends the text and is kept in `readError`.
  */
+/** Characters that Latin-1 decodes from the bytes 0x80–0x9F. */
+const c1Range = /[\x80-\x9f]/;
+const c1Characters = /[\x80-\x9f]/g;
+/** What Windows-1252 makes of the bytes 0x80–0x9F (U+FFFD for the five it leaves undefined). */
+const windows1252C1 = Array.from({ length: 32 }, (_, k) => iconv.decode(Buffer.from([0x80 + k]), 'windows-1252'));
+
 export class TextChunks {
   /** Encoding problems not yet claimed by the reader, in text order. */
   readonly issues: EncodingIssue[] = [];
   readError: Error | undefined;
   private readonly iterator: AsyncIterator<Uint8Array>;
-  private readonly singleByte: ReturnType<typeof iconv.getDecoder> | undefined;
+  private readonly singleByte: boolean;
   private carry: Buffer = Buffer.alloc(0);
   private decodedLength = 0;
   private started = false;
@@ -95,7 +101,7 @@ export class TextChunks {
     readonly encoding: SourceEncoding,
   ) {
     this.iterator = bytes[Symbol.asyncIterator]();
-    this.singleByte = encoding === 'utf-8' ? undefined : iconv.getDecoder(encoding);
+    this.singleByte = encoding !== 'utf-8';
   }
 
   /** The next piece of text, or undefined at the end of the input (or after a read error). */
@@ -140,9 +146,15 @@ export class TextChunks {
   }
 
   private decode(chunk: Uint8Array): string {
-    if (this.singleByte !== undefined) {
-      const text = this.singleByte.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-      return this.encoding === 'windows-1252' ? this.flagUndefined(text, chunk) : text;
+    if (this.singleByte) {
+      const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      // Latin-1 is decoded natively (one-byte strings, cheaper everywhere downstream); Windows-1252 is Latin-1
+      // except in 0x80–0x9F, so only chunks with such bytes need the code page.
+      const latin1 = bytes.toString('latin1');
+      if (this.encoding === 'latin1' || !c1Range.test(latin1)) {
+        return latin1;
+      }
+      return this.flagUndefined(latin1.replace(c1Characters, (character) => windows1252C1[character.charCodeAt(0) - 0x80]!), chunk);
     }
     let bytes: Buffer =
       this.carry.length === 0
@@ -165,8 +177,8 @@ export class TextChunks {
   }
 
   private finish(): string {
-    if (this.singleByte !== undefined) {
-      return this.singleByte.end() ?? '';
+    if (this.singleByte) {
+      return ''; // single-byte encodings carry nothing between chunks
     }
     let bytes = this.carry;
     this.carry = Buffer.alloc(0);
