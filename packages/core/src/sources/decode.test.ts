@@ -1,13 +1,11 @@
 import fc from 'fast-check';
 import iconv from 'iconv-lite';
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { TextChunks } from './decode.js';
 
 async function decodeAll(chunks: readonly Uint8Array[], encoding: 'windows-1252' | 'latin1'): Promise<{ text: string; issues: number[] }> {
-  async function* bytes(): AsyncGenerator<Uint8Array> {
-    yield* chunks;
-  }
-  const decoder = new TextChunks(bytes(), encoding);
+  const decoder = new TextChunks(Readable.from(chunks.map((chunk) => Buffer.from(chunk)), { objectMode: true }), encoding);
   let text = '';
   for (let piece = await decoder.next(); piece !== undefined; piece = await decoder.next()) {
     text += piece;
