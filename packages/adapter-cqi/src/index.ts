@@ -16,4 +16,5 @@ export type { CqiClientOptions, CqiCredentials, CqiEnvironment, CqiException, Cq
 export { SqliteCqiQueue } from './queue/queue.js';
 export type { CqiQueue, QueuedCase, QueuedState } from './queue/queue.js';
 export { CqiSender } from './sender.js';
+export type { CqiEvent, CqiEventListener } from './events.js';
 export type { CqiCaseOutcome, CqiSenderOptions, FlushReport } from './sender.js';

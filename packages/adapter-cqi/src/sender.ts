@@ -1,4 +1,5 @@
 import type { Diagnostic } from '@cadmap/core';
+import { emitter, type CqiEvent, type CqiEventListener } from './events.js';
 import type { CqiQueue, QueuedCase } from './queue/queue.js';
 import type { CqiClient, CqiException } from './transport/client.js';
 import type { CqiEncoder } from './wire/encoders.js';
@@ -29,6 +30,8 @@ export interface CqiSenderOptions {
   readonly now?: () => number;
   /** Delay before the next attempt after `attempts` failures (default: 30 s doubling to 30 min). */
   readonly backoffMs?: (attempts: number) => number;
+  /** Told what happens to each case in the queue (never its content), e.g. to log it. */
+  readonly onEvent?: CqiEventListener;
 }
 
 const defaultBackoff = (attempts: number): number => Math.min(30_000 * 2 ** Math.max(0, attempts - 1), 30 * 60_000);
@@ -41,10 +44,12 @@ const defaultBackoff = (attempts: number): number => Math.min(30_000 * 2 ** Math
 export class CqiSender {
   private readonly now: () => number;
   private readonly backoff: (attempts: number) => number;
+  private readonly emit: (event: CqiEvent) => void;
 
   constructor(private readonly options: CqiSenderOptions) {
     this.now = options.now ?? Date.now;
     this.backoff = options.backoffMs ?? defaultBackoff;
+    this.emit = emitter(options.onEvent);
   }
 
   /** Validates, encodes and queues a case, then delivers what is due. An invalid case is reported, not queued. */
@@ -64,9 +69,11 @@ export class CqiSender {
     const caseId = (value as { case?: { caseId?: unknown } } | null)?.case?.caseId;
     const id = typeof caseId === 'string' ? caseId : '(no caseId)';
     if (encoded.body === undefined) {
+      this.emit({ type: 'invalid', caseId: id, problems: encoded.diagnostics.filter((d) => d.severity === 'error' || d.severity === 'fatal').length });
       return { caseId: id, status: 'invalid', diagnostics: encoded.diagnostics };
     }
-    this.options.queue.enqueue({ caseId: id, mediaType: this.options.encoder.mediaType, body: encoded.body }, this.now());
+    const queued = this.options.queue.enqueue({ caseId: id, mediaType: this.options.encoder.mediaType, body: encoded.body }, this.now());
+    this.emit({ type: 'queued', caseId: id, queueId: queued.id, mediaType: queued.mediaType, bytes: Buffer.byteLength(encoded.body) });
     return { caseId: id, status: 'queued', diagnostics: encoded.diagnostics };
   }
 
@@ -93,10 +100,12 @@ export class CqiSender {
         switch (result.kind) {
           case 'accepted':
             queue.markDelivered(item.id, this.now());
+            this.emit({ type: 'delivered', caseId: item.caseId, queueId: item.id, status: result.status });
             outcomes.push({ caseId: item.caseId, status: 'delivered', diagnostics: [] });
             break;
           case 'rejected':
             queue.markRejected(item.id, this.now(), result.diagnostics.map((d) => d.message).join(' '));
+            this.emit({ type: 'rejected', caseId: item.caseId, queueId: item.id, status: result.status, exceptions: result.exceptions.map((e) => e.code) });
             outcomes.push({ caseId: item.caseId, status: 'rejected', exceptions: result.exceptions, diagnostics: result.diagnostics.map((d) => withCase(d, item)) });
             break;
           case 'refused':
@@ -104,6 +113,7 @@ export class CqiSender {
             const wait = result.kind === 'unavailable' ? (result.retryAfterMs ?? this.backoff(item.attempts + 1)) : this.backoff(item.attempts + 1);
             queue.markRetry(item.id, this.now() + wait, result.diagnostics.map((d) => d.message).join(' '));
             queue.postpone(this.now() + wait);
+            this.emit({ type: 'postponed', caseId: item.caseId, queueId: item.id, reason: result.kind, ...(result.status !== undefined ? { status: result.status } : {}), attempts: item.attempts + 1, waitMs: wait, nextAttemptAt: this.now() + wait });
             outcomes.push({ caseId: item.caseId, status: 'queued', diagnostics: result.diagnostics.map((d) => withCase(d, item)) });
             stoppedBy = result.diagnostics;
             break;

@@ -3,6 +3,7 @@ import { Agent, type Dispatcher } from 'undici';
 import { systemClock, type Clock } from './clock.js';
 import type { DpsCode, DpsDiagnostic } from './codes.js';
 import { processMessageUrl, resolveEndpoint, type DpsEnvironment } from './environments.js';
+import { emitter, loggableUrl, type DpsEvent, type DpsEventListener } from './events.js';
 import { header, isAnswer, jsonObject, retryAfterMs, send, tlsHint, type HttpAnswer, type NetworkFailure } from './http.js';
 import { defaultRateLimit, RateLimiter, rateWindows, type RateLimit } from './limiter.js';
 import { redact } from './redact.js';
@@ -36,6 +37,11 @@ export interface DpsClientOptions {
   readonly random?: () => number;
   /** Request, correlation and jti ids. */
   readonly uuid?: () => string;
+  /**
+   * Told of every token and bundle request, answer, wait, retry and result, e.g. to log them. Never given
+   * secrets or bundle content; exceptions it throws are ignored. The client itself never prints.
+   */
+  readonly onEvent?: DpsEventListener;
 }
 
 /** One bundle to submit. `key` (the call's natural key) orders resubmissions of the same call. */
@@ -176,6 +182,8 @@ class Sender implements DpsClient {
   /** Set once DPS shows the configuration is wrong (404/405): later bundles are not sent. */
   private latched: DpsDiagnostic | undefined;
   private requests = 0;
+  private readonly emit: (event: DpsEvent) => void;
+  private readonly loggableUrl: string;
 
   constructor(
     private readonly options: DpsClientOptions,
@@ -190,11 +198,13 @@ class Sender implements DpsClient {
     this.uuid = options.uuid ?? randomUUID;
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.url = processMessageUrl(baseUrl);
+    this.emit = emitter(options.onEvent);
+    this.loggableUrl = loggableUrl(this.url);
     this.ownsDispatcher = options.dispatcher === undefined;
     this.dispatcher =
       options.dispatcher ??
       new Agent({
-        connect: { ...(options.ca !== undefined ? { ca: typeof options.ca === 'string' ? options.ca : [...options.ca] } : {}), timeout: options.connectTimeoutMs ?? 10_000 },
+        connect: { ...(options.ca !== undefined ? { ca: typeof options.ca === 'string' ? options.ca : [...options.ca] } : {}), timeout: options.connectTimeoutMs ?? 10_000, rejectUnauthorized: true },
       });
     this.limiter = new RateLimiter(windows, this.clock);
     this.tokens =
@@ -209,6 +219,7 @@ class Sender implements DpsClient {
               timeoutMs: this.timeoutMs,
               ...(options.tokenRefreshMarginMs !== undefined ? { refreshMarginMs: options.tokenRefreshMarginMs } : {}),
               ...(options.assertionLifetimeSeconds !== undefined ? { assertionLifetimeSeconds: options.assertionLifetimeSeconds } : {}),
+              ...(options.onEvent !== undefined ? { onEvent: options.onEvent } : {}),
             },
             key,
           )
@@ -245,6 +256,7 @@ class Sender implements DpsClient {
     const base = { key: item.key, correlationId, ...(bundleId !== undefined ? { bundleId } : {}) };
     const fail = (diagnostic: DpsDiagnostic): SubmissionResult => {
       diagnostics.push(diagnostic);
+      this.emit({ type: 'result', key: item.key, status: 'failed', attempts: attempts.length, code: diagnostic.code, possibleDuplicate });
       return { ...base, status: 'failed', failure: diagnostic, diagnostics, attempts, possibleDuplicate };
     };
 
@@ -262,7 +274,11 @@ class Sender implements DpsClient {
       let answer: HttpAnswer | NetworkFailure | undefined;
       try {
         token = await this.tokens?.get();
+        const ready = this.clock.now();
         startedAt = await this.limiter.acquire(signal);
+        if (startedAt > ready) {
+          this.emit({ type: 'throttled', key: item.key, attempt: number, waitMs: startedAt - ready });
+        }
       } catch (error) {
         if (error instanceof TokenError) {
           const { failure } = error;
@@ -283,6 +299,7 @@ class Sender implements DpsClient {
           possibleDuplicate = true;
         }
         this.requests++;
+        this.emit({ type: 'request', method: 'POST', url: this.loggableUrl, key: item.key, ...(bundleId !== undefined ? { bundleId } : {}), attempt: number, requestId, correlationId, bytes: Buffer.byteLength(body) });
         answer = await send(this.dispatcher, {
           url: this.url,
           method: 'POST',
@@ -300,6 +317,7 @@ class Sender implements DpsClient {
         const durationMs = this.clock.now() - startedAt;
         const record = { number, requestId, correlationId, startedAt, durationMs };
         if (!isAnswer(answer)) {
+          this.emit({ type: 'network-failure', key: item.key, attempt: number, requestId, code: answer.code, cause: answer.cause, durationMs, outcomeUnknown: answer.outcomeUnknown });
           unknownBefore ||= answer.outcomeUnknown;
           attempts.push({ ...record, code: answer.code, error: answer.message, ...(answer.outcomeUnknown ? { outcomeUnknown: true } : {}) });
           if (answer.code === 'DPS_TLS' || answer.code === 'DPS_CANCELLED') {
@@ -317,8 +335,10 @@ class Sender implements DpsClient {
           const json = jsonObject(answer.body);
           const serverError = typeof json.error === 'string' ? redact(json.error) : undefined;
           const withError = serverError !== undefined ? { serverError } : {};
+          const answered = { type: 'response', key: item.key, attempt: number, requestId, status, durationMs } as const;
           if (status >= 200 && status < 300) {
             const receipt = typeof json.message === 'string' ? json.message : typeof json.id === 'string' ? json.id : undefined;
+            this.emit({ ...answered, ...(receipt !== undefined ? { receipt } : {}) });
             attempts.push({ ...record, status, ...(receipt !== undefined ? { receipt } : {}) });
             if (receipt === undefined) {
               diagnostics.push({ code: 'DPS_RECEIPT_MISSING', severity: 'warning', status, requestId, message: `DPS accepted the bundle (${status}) but its answer held neither 'message' nor 'id'.`, hint: 'Keep the request id as the reference; report the answer to the DPS service desk if it persists.' });
@@ -326,10 +346,13 @@ class Sender implements DpsClient {
             if (possibleDuplicate) {
               diagnostics.push({ code: 'DPS_POSSIBLE_DUPLICATE', severity: 'warning', requestId, message: 'Sent again after a connection broke mid-request: DPS may have received this bundle twice. Its latest submission overwrites the earlier one.' });
             }
+            this.emit({ type: 'result', key: item.key, status: 'accepted', attempts: attempts.length, ...(receipt !== undefined ? { receipt } : {}), possibleDuplicate });
             return { ...base, status: 'accepted', ...(receipt !== undefined ? { receipt } : {}), diagnostics, attempts, possibleDuplicate };
           }
+          this.emit({ ...answered, code: statusCode(status) });
           if ((status === 401 || status === 403) && this.tokens && token !== undefined && !refreshed) {
             refreshed = true;
+            this.emit({ type: 'token-refresh', key: item.key, attempt: number, status });
             this.tokens.invalidate(token);
             attempts.push({ ...record, status, code: 'DPS_AUTH_REJECTED', error: serverError ?? `HTTP ${status}`, tokenRefreshed: true });
             continue;
@@ -376,6 +399,7 @@ class Sender implements DpsClient {
       if (last) {
         attempts[attempts.length - 1] = { ...last, waitMs, waitReason: byServer ? 'retry-after' : 'backoff' };
       }
+      this.emit({ type: 'retry', key: item.key, attempt: number, code: retry.code, waitMs, reason: byServer ? 'retry-after' : 'backoff' });
       try {
         await this.clock.sleep(waitMs, signal);
       } catch {
@@ -428,6 +452,23 @@ class Sender implements DpsClient {
       yield result;
     }
   }
+}
+
+/** How the sender classifies a non-2xx answer (see `submit`). */
+function statusCode(status: number): DpsCode {
+  if (status === 401 || status === 403) {
+    return 'DPS_AUTH_REJECTED';
+  }
+  if (status === 400) {
+    return 'DPS_BAD_REQUEST';
+  }
+  if (status === 404 || status === 405) {
+    return 'DPS_CONFIGURATION';
+  }
+  if (status === 429) {
+    return 'DPS_RATE_LIMITED';
+  }
+  return status >= 500 ? 'DPS_UNAVAILABLE' : 'DPS_UNEXPECTED_STATUS';
 }
 
 function toAsync<T>(items: Iterable<T>): AsyncIterator<T> {

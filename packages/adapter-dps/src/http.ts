@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
 import type { DpsCode } from './codes.js';
 import { redact } from './redact.js';
@@ -46,20 +47,71 @@ function errorCode(error: unknown): string {
   return specific ?? codes[0] ?? (error instanceof Error ? error.name : 'UNKNOWN');
 }
 
+/** What a TLS error code means, in words. */
+function tlsProblem(cause: string): string {
+  if (/ALTNAME|HOSTNAME/.test(cause)) {
+    return "the server's certificate does not name the host in the URL";
+  }
+  if (/EXPIRED/.test(cause)) {
+    return "the server's certificate has expired";
+  }
+  if (/NOT_YET_VALID/.test(cause)) {
+    return "the server's certificate is not valid yet";
+  }
+  if (/UNABLE_TO_(GET|VERIFY)|SELF_SIGNED|DEPTH_ZERO|CERT_SIGNATURE|CERT_UNTRUSTED|CERT_REJECTED/.test(cause)) {
+    return "the server's certificate is not issued by a trusted CA";
+  }
+  return 'the TLS handshake failed';
+}
+
+/** A thrown value as text, even one that cannot be converted (e.g. an object without a prototype). */
+function describe(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
 /** Classifies an error thrown by undici (or by an abort) into a {@link NetworkFailure}. */
 export function classifyNetworkError(error: unknown, signal?: AbortSignal): NetworkFailure {
   const cause = errorCode(error);
-  const text = redact(error instanceof Error ? error.message : String(error));
+  const text = redact(error instanceof Error ? error.message : describe(error));
   if (signal?.aborted === true || cause === 'AbortError' || cause === 'UND_ERR_ABORTED') {
     return { code: 'DPS_CANCELLED', cause, message: 'cancelled', outcomeUnknown: true };
   }
   if (tlsCodes.test(cause)) {
-    return { code: 'DPS_TLS', cause, message: `TLS: ${text}`, outcomeUnknown: false };
+    return { code: 'DPS_TLS', cause, message: `TLS: ${tlsProblem(cause)} (${cause}: ${text})`, outcomeUnknown: false };
   }
   if (timeoutCodes.has(cause)) {
     return { code: 'DPS_TIMEOUT', cause, message: `timed out (${cause})`, outcomeUnknown: !notSentCodes.has(cause) };
   }
   return { code: 'DPS_UNAVAILABLE', cause, message: `connection failed (${cause}): ${text}`, outcomeUnknown: !notSentCodes.has(cause) };
+}
+
+/** The most of an answer body that is read: DPS and its token endpoint answer with small JSON. */
+export const maxAnswerBytes = 1024 * 1024;
+
+/**
+ * Reads at most `limit` bytes of a body as UTF-8; the rest is not read (the connection is closed). The body is
+ * never paused: undici 7 throws an uncatchable assertion when a server closes the connection while a body is
+ * paused by backpressure (nodejs/undici#5360).
+ */
+function readText(body: Readable, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    body.on('data', (data: Buffer) => {
+      parts.push(data);
+      size += data.length;
+      if (size > limit) {
+        body.destroy();
+        resolve(Buffer.concat(parts).subarray(0, limit).toString('utf8'));
+      }
+    });
+    body.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
+    body.on('error', reject);
+  });
 }
 
 /** Sends one request; resolves with the answer or a classified failure, never throws. */
@@ -76,7 +128,7 @@ export async function send(dispatcher: Dispatcher, req: HttpRequest): Promise<Ht
       bodyTimeout: req.timeoutMs,
       signal,
     });
-    const body = await res.body.text();
+    const body = await readText(res.body, maxAnswerBytes);
     return { status: res.statusCode, headers: res.headers, body };
   } catch (error) {
     if (timeout.aborted && req.signal?.aborted !== true) {
@@ -87,7 +139,8 @@ export async function send(dispatcher: Dispatcher, req: HttpRequest): Promise<Ht
 }
 
 /** What to do about a certificate that cannot be verified. */
-export const tlsHint = "Trust the server's CA: for the local sandbox give its ca.pem (CADMAP_DPS_CA_FILE / dps.caFile). Verification is never turned off.";
+export const tlsHint =
+  "The server's certificate must chain to a CA cadmap trusts (for the local sandbox give its ca.pem: CADMAP_DPS_CA_FILE / dps.caFile), name the host of the base and token URLs, and be in date (check this machine's clock too). Verification is never turned off.";
 
 export const isAnswer = (value: HttpAnswer | NetworkFailure): value is HttpAnswer => 'status' in value;
 

@@ -14,6 +14,7 @@ export { systemClock } from './clock.js';
 export type { Clock } from './clock.js';
 export { dpsCodes } from './codes.js';
 export type { DpsCode, DpsDiagnostic } from './codes.js';
+export type { DpsEvent, DpsEventListener } from './events.js';
 export { dpsEnvironments, isDpsEnvironmentName, processMessageUrl, resolveEndpoint } from './environments.js';
 export type { DpsEndpoint, DpsEnvironment, DpsEnvironmentName } from './environments.js';
 export { retryAfterMs } from './http.js';

@@ -3,6 +3,7 @@ import { SignJWT } from 'jose';
 import type { Dispatcher } from 'undici';
 import type { Clock } from './clock.js';
 import type { DpsDiagnostic } from './codes.js';
+import { emitter, loggableUrl, type DpsEvent, type DpsEventListener } from './events.js';
 import { header, isAnswer, jsonObject, retryAfterMs, send, tlsHint, type NetworkFailure } from './http.js';
 import { redact } from './redact.js';
 
@@ -48,6 +49,8 @@ export interface TokenClientOptions {
   readonly refreshMarginMs?: number;
   /** `exp - now` of the client assertion, 1–300 s (default 300). */
   readonly assertionLifetimeSeconds?: number;
+  /** Told of each token request and its answer (never the token or the assertion). */
+  readonly onEvent?: DpsEventListener;
 }
 
 /** Reads the private key; returns a diagnostic instead of throwing. */
@@ -118,6 +121,7 @@ export class TokenClient {
   private inFlight: Promise<string> | undefined;
   private rejected: TokenFailure | undefined;
   private readonly key: KeyObject;
+  private readonly emit: (event: DpsEvent) => void;
   /** Token requests made (for tests and statistics). */
   requests = 0;
 
@@ -126,6 +130,7 @@ export class TokenClient {
     key: KeyObject,
   ) {
     this.key = key;
+    this.emit = emitter(options.onEvent);
     const lifetime = options.assertionLifetimeSeconds ?? 300;
     if (!Number.isInteger(lifetime) || lifetime < 1 || lifetime > 300) {
       throw new RangeError('assertionLifetimeSeconds must be a whole number from 1 to 300.');
@@ -177,6 +182,9 @@ export class TokenClient {
       client_id: credentials.apiKey,
     });
     this.requests++;
+    const url = loggableUrl(tokenUrl);
+    this.emit({ type: 'token-request', url });
+    const startedAt = clock.now();
     const answer = await send(dispatcher, {
       url: tokenUrl,
       method: 'POST',
@@ -184,7 +192,9 @@ export class TokenClient {
       body: form.toString(),
       timeoutMs,
     });
+    const durationMs = clock.now() - startedAt;
     if (!isAnswer(answer)) {
+      this.emit({ type: 'token-failure', url, code: answer.code, retryable: answer.code !== 'DPS_TLS' && answer.code !== 'DPS_CANCELLED', durationMs });
       throw new TokenError({
         retryable: answer.code !== 'DPS_TLS' && answer.code !== 'DPS_CANCELLED',
         network: answer,
@@ -192,6 +202,8 @@ export class TokenClient {
       });
     }
     const body = jsonObject(answer.body);
+    const expiresIn = Number(body.expires_in);
+    this.emit({ type: 'token-response', url, status: answer.status, durationMs, ...(Number.isFinite(expiresIn) && expiresIn > 0 ? { expiresInSeconds: expiresIn } : {}) });
     if (answer.status === 200 && typeof body.access_token === 'string') {
       const now = clock.now();
       const parsed = Number(body.expires_in);
@@ -205,6 +217,7 @@ export class TokenClient {
     const said = [error, description].filter((s) => s !== '').join(': ') || `no error body`;
     if (answer.status === 429 || answer.status >= 500) {
       const wait = retryAfterMs(header(answer, 'retry-after'), clock.now());
+      this.emit({ type: 'token-failure', url, code: answer.status === 429 ? 'DPS_RATE_LIMITED' : 'DPS_UNAVAILABLE', status: answer.status, retryable: true, durationMs });
       throw new TokenError({
         retryable: true,
         ...(wait !== undefined ? { retryAfterMs: wait } : {}),
@@ -230,6 +243,7 @@ export class TokenClient {
       },
     };
     this.rejected = failure;
+    this.emit({ type: 'token-failure', url, code: failure.diagnostic.code, status: answer.status, retryable: false, durationMs });
     throw new TokenError(failure);
   }
 }

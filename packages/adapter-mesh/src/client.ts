@@ -9,6 +9,7 @@ import { meshAuthorization } from './auth.js';
 import { systemClock, type Clock } from './clock.js';
 import { MeshError, type MeshCode, type MeshDiagnostic } from './codes.js';
 import { resolveBaseUrl } from './environments.js';
+import { emitter, errorCause, loggablePath, type MeshEvent, type MeshEventListener } from './events.js';
 
 const gzip = promisify(gzipCallback);
 const MiB = 1024 * 1024;
@@ -55,6 +56,12 @@ export interface MeshClientOptions {
   readonly clientVersion?: string;
   readonly clock?: Clock;
   readonly uuid?: () => string;
+  /**
+   * Told of every request and answer, retry, inbox page, download, acknowledgement and send, e.g. to log them.
+   * Never given the Authorization token, password, shared key or message content; exceptions it throws are
+   * ignored. The client itself never prints.
+   */
+  readonly onEvent?: MeshEventListener;
 }
 
 /** One page of the inbox. */
@@ -203,6 +210,111 @@ const sendHints: Readonly<Record<string, string>> = {
   '17': 'The workflow id is not registered for the sender or the recipient mailbox: ask the MESH service desk to add it to both, or check the workflow id in the configuration.',
 };
 
+/** What a TLS error code means, in words. */
+function tlsProblem(code: string): string {
+  if (/ALTNAME|HOSTNAME/.test(code)) {
+    return "the server's certificate does not name the host in the URL";
+  }
+  if (/EXPIRED/.test(code)) {
+    return "the server's certificate has expired";
+  }
+  if (/NOT_YET_VALID/.test(code)) {
+    return "the server's certificate is not valid yet";
+  }
+  if (/UNABLE_TO_(GET|VERIFY)|SELF_SIGNED|DEPTH_ZERO|CERT_SIGNATURE|CERT_UNTRUSTED|CERT_REJECTED/.test(code)) {
+    return "the server's certificate is not issued by a trusted CA";
+  }
+  return 'the TLS handshake failed (the server may have refused the client certificate)';
+}
+
+/** The most of a JSON or error answer that is read (an inbox page of 5000 ids is far smaller). */
+const maxAnswerBytes = 8 * MiB;
+
+/** A message id (opaque, from MESH) as a URL path segment; one that is not valid Unicode text cannot be sent. */
+function messageSegment(messageId: string): string {
+  try {
+    return encodeURIComponent(messageId);
+  } catch {
+    throw new MeshError({ code: 'MESH_UNEXPECTED_STATUS', severity: 'error', messageId, message: `The message id ${JSON.stringify(messageId)} is not valid Unicode text, so it cannot be put in a request.`, hint: 'The message stays in the inbox; report the inbox listing (or send answer) to the MESH service desk.' });
+  }
+}
+
+/** Bytes of a download that may wait in memory for the sink (more than the largest chunk). */
+const maxQueuedBytes = 128 * MiB;
+
+/*
+ * Bodies are read without ever being paused: undici 7 throws an uncatchable assertion when a server closes the
+ * connection while a body is paused by backpressure (nodejs/undici#5360, fixed only in undici 8). Data waits in
+ * memory instead, within a limit.
+ */
+
+/** Reads at most `limit` bytes of a body as UTF-8; `complete` is false when it was longer (the rest is not read). */
+function readText(body: Readable, limit: number): Promise<{ text: string; complete: boolean }> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    body.on('data', (data: Buffer) => {
+      parts.push(data);
+      size += data.length;
+      if (size > limit) {
+        body.destroy();
+        resolve({ text: Buffer.concat(parts).subarray(0, limit).toString('utf8'), complete: false });
+      }
+    });
+    body.on('end', () => resolve({ text: Buffer.concat(parts).toString('utf8'), complete: true }));
+    body.on('error', reject);
+  });
+}
+
+/** Feeds a body (gunzipped when `decode`) to `write` piece by piece; resolves with the bytes written. */
+function drainBody(body: Readable, decode: boolean, write: (data: Buffer) => Promise<void>, limit: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const gunzip = decode ? createGunzip() : undefined;
+    const output: Readable = gunzip ?? body;
+    let queued = 0;
+    let written = 0;
+    let settled = false;
+    let writing: Promise<void> = Promise.resolve();
+    const fail = (error: unknown): void => {
+      if (!settled) {
+        settled = true;
+        body.destroy();
+        gunzip?.destroy();
+        reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    };
+    output.on('data', (data: Buffer) => {
+      queued += data.length;
+      if (queued > limit) {
+        fail(new Error(`more than ${limit} bytes arrived before the store could take them`));
+        return;
+      }
+      writing = writing.then(async () => {
+        if (!settled) {
+          await write(data);
+          written += data.length;
+          queued -= data.length;
+        }
+      });
+      writing.catch(fail);
+    });
+    output.on('end', () => {
+      writing.then(() => {
+        if (!settled) {
+          settled = true;
+          resolve(written);
+        }
+      }, fail);
+    });
+    output.on('error', fail);
+    if (gunzip !== undefined) {
+      body.on('error', fail);
+      body.on('data', (data: Buffer) => gunzip.write(data));
+      body.on('end', () => gunzip.end());
+    }
+  });
+}
+
 function formatDuration(ms: number): string {
   const minutes = Math.round(Math.abs(ms) / 60_000);
   return minutes >= 120 ? `${(minutes / 60).toFixed(1)} h` : `${minutes} min`;
@@ -255,6 +367,7 @@ class HttpMeshClient implements MeshClient {
   private readonly backoffMs: number;
   private readonly timeoutMs: number;
   private readonly clientVersion: string;
+  private readonly emit: (event: MeshEvent) => void;
 
   constructor(
     private readonly options: MeshClientOptions,
@@ -270,6 +383,7 @@ class HttpMeshClient implements MeshClient {
     this.backoffMs = options.backoffMs ?? 500;
     this.timeoutMs = options.timeoutMs ?? 600_000;
     this.clientVersion = options.clientVersion ?? 'cadmap;0.1.0';
+    this.emit = emitter(options.onEvent);
   }
 
   private get mailboxPath(): string {
@@ -279,9 +393,12 @@ class HttpMeshClient implements MeshClient {
   /** One logical request with a fresh token per attempt; retries only when `retry` allows. */
   private async call(call: CallOptions): Promise<Response> {
     const url = /^https?:\/\//.test(call.path) ? call.path : `${this.baseUrl}${call.path}`;
+    const seen = { method: call.method, path: loggablePath(call.path) };
     for (let attempt = 1; ; attempt++) {
       const canRetry = call.retry && attempt < this.maxAttempts;
       let response: Response;
+      this.emit({ type: 'request', ...seen, attempt, ...(call.messageId !== undefined ? { messageId: call.messageId } : {}), ...(call.body !== undefined ? { bytes: call.body.length } : {}) });
+      const startedAt = this.clock.now();
       try {
         response = await request(url, {
           dispatcher: this.dispatcher,
@@ -299,18 +416,24 @@ class HttpMeshClient implements MeshClient {
         });
       } catch (error) {
         const failure = this.networkFailure(error, call);
+        this.emit({ type: 'network-failure', ...seen, attempt, code: failure.code, cause: errorCause(error), durationMs: this.clock.now() - startedAt });
         if (canRetry && failure.code === 'MESH_UNAVAILABLE') {
-          await this.clock.sleep(this.backoffMs * 2 ** (attempt - 1));
+          const waitMs = this.backoffMs * 2 ** (attempt - 1);
+          this.emit({ type: 'retry', ...seen, attempt, waitMs, reason: 'network' });
+          await this.clock.sleep(waitMs);
           continue;
         }
         throw new MeshError(failure);
       }
+      this.emit({ type: 'response', ...seen, attempt, status: response.statusCode, durationMs: this.clock.now() - startedAt, ...(call.messageId !== undefined ? { messageId: call.messageId } : {}) });
       if (call.ok.includes(response.statusCode)) {
         return response;
       }
-      const body = await response.body.text().catch(() => '');
+      const body = await readText(response.body, maxAnswerBytes).then((read) => read.text, () => '');
       if (canRetry && retryableStatuses.has(response.statusCode)) {
-        await this.clock.sleep(this.backoffMs * 2 ** (attempt - 1));
+        const waitMs = this.backoffMs * 2 ** (attempt - 1);
+        this.emit({ type: 'retry', ...seen, attempt, waitMs, reason: 'status', status: response.statusCode });
+        await this.clock.sleep(waitMs);
         continue;
       }
       throw new MeshError(this.statusFailure(call, response, body, attempt));
@@ -331,8 +454,8 @@ class HttpMeshClient implements MeshClient {
       return {
         code: 'MESH_TLS',
         severity: 'fatal',
-        message: `TLS with ${this.baseUrl} failed (${tls}): ${text}`,
-        hint: 'Check the CA bundle (mesh.caFile) trusts the server, the host name matches its certificate, and the client certificate/key are the ones issued for this environment. Verification is never turned off.',
+        message: `TLS with ${this.baseUrl} failed: ${tlsProblem(tls)} (${tls}: ${text})`,
+        hint: "Check the CA bundle (mesh.caFile) trusts the server, the host name matches its certificate, the certificate is in date (and this machine's clock is right), and the client certificate/key are the ones issued for this environment. Verification is never turned off.",
       };
     }
     const isFirstPost = call.method === 'POST' && call.path.endsWith('/outbox');
@@ -398,8 +521,17 @@ class HttpMeshClient implements MeshClient {
     }
   }
 
-  private async json(response: Response, call: string): Promise<Record<string, unknown>> {
-    const text = await response.body.text();
+  private async json(response: Response, call: string, brokenOff: MeshCode = 'MESH_UNAVAILABLE'): Promise<Record<string, unknown>> {
+    let read: { text: string; complete: boolean };
+    try {
+      read = await readText(response.body, maxAnswerBytes);
+    } catch (error) {
+      throw new MeshError({ code: brokenOff, severity: 'error', status: response.statusCode, message: `MESH's answer to ${call} (${response.statusCode}) broke off: ${error instanceof Error ? error.message : String(error)}`, hint: brokenOff === 'MESH_NOT_RETRIED' ? 'MESH may hold the message: check with `cadmap mesh track` or the recipient before sending again.' : 'Check network access to MESH; retry later.' });
+    }
+    if (!read.complete) {
+      throw new MeshError({ code: 'MESH_UNEXPECTED_STATUS', severity: 'error', status: response.statusCode, message: `MESH answered ${call} with a body over ${maxAnswerBytes} bytes; the rest was not read.`, hint: 'Check the base URL points at MESH; for an inbox listing, ask for fewer results (max_results).' });
+    }
+    const { text } = read;
     try {
       const value: unknown = JSON.parse(text);
       if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
@@ -434,17 +566,37 @@ class HttpMeshClient implements MeshClient {
     const body = await this.json(await this.call({ method: 'GET', path, retry: true, ok: [200] }), 'the inbox listing');
     const ids = Array.isArray(body.messages) ? body.messages.filter((id): id is string => typeof id === 'string') : [];
     const links = typeof body.links === 'object' && body.links !== null ? (body.links as Record<string, unknown>) : {};
-    const next = typeof links.next === 'string' && links.next !== '' ? new URL(links.next, `${this.baseUrl}/`).toString() : undefined;
+    const next = typeof links.next === 'string' && links.next !== '' ? this.nextPage(links.next) : undefined;
+    this.emit({ type: 'inbox', messages: ids.length, ...(typeof body.approx_inbox_count === 'number' ? { approxInboxCount: body.approx_inbox_count } : {}), more: next !== undefined });
     return { messageIds: ids, ...(next !== undefined ? { next } : {}), ...(typeof body.approx_inbox_count === 'number' ? { approxInboxCount: body.approx_inbox_count } : {}) };
+  }
+
+  /** `links.next` resolved against the base URL; it must stay on the MESH origin (the token and certificate go with it). */
+  private nextPage(link: string): string {
+    let url: URL | undefined;
+    try {
+      url = new URL(link, `${this.baseUrl}/`);
+    } catch {
+      url = undefined;
+    }
+    if (url === undefined || url.origin !== new URL(this.baseUrl).origin) {
+      throw new MeshError({ code: 'MESH_UNEXPECTED_STATUS', severity: 'error', status: 200, message: `MESH's inbox listing points its next page outside ${this.baseUrl} (${JSON.stringify(link.slice(0, 200))}); it was not followed.`, hint: 'links.next must be a path on the MESH host: check the base URL points at MESH, and report the answer to the MESH service desk.' });
+    }
+    return url.toString();
   }
 
   async *inboxIds(options: { maxResults?: number; workflowFilter?: string } = {}): AsyncIterable<string> {
     let page = await this.listInbox(options);
+    const followed = new Set<string>();
     for (;;) {
       yield* page.messageIds;
       if (page.next === undefined) {
         return;
       }
+      if (followed.has(page.next)) {
+        throw new MeshError({ code: 'MESH_UNEXPECTED_STATUS', severity: 'error', status: 200, message: `MESH's inbox listing sent the same next page twice (${page.next}); stopped rather than loop.`, hint: 'Poll again later; report it to the MESH service desk if it persists.' });
+      }
+      followed.add(page.next);
       page = await this.listInbox({ next: page.next });
     }
   }
@@ -454,7 +606,7 @@ class HttpMeshClient implements MeshClient {
     let first: Response['headers'] | undefined;
     let total = 1;
     for (let index = 1; index <= total; index++) {
-      const path = `${this.mailboxPath}/inbox/${encodeURIComponent(messageId)}${index === 1 ? '' : `/${index}`}`;
+      const path = `${this.mailboxPath}/inbox/${messageSegment(messageId)}${index === 1 ? '' : `/${index}`}`;
       for (let attempt = 1; ; attempt++) {
         const start = written;
         const response = await this.call({ method: 'GET', path, retry: true, ok: [200, 206], messageId });
@@ -470,15 +622,7 @@ class HttpMeshClient implements MeshClient {
           throw new MeshError({ code: 'MESH_CHUNK_MISMATCH', severity: 'error', status: response.statusCode, messageId, message: `Chunk ${index} of message ${messageId} came back as ${response.statusCode} with Mex-Chunk-Range '${range ?? ''}' (expected ${expectedStatus} and ${index}:${total}).`, hint: 'The message was not stored or acknowledged; poll again later.' });
         }
         try {
-          const encoding = headerValue(response.headers, 'content-encoding');
-          const source: Readable = encoding === 'gzip' ? response.body.pipe(createGunzip()) : response.body;
-          if (encoding === 'gzip') {
-            response.body.on('error', (error) => source.destroy(error));
-          }
-          for await (const data of source as AsyncIterable<Buffer>) {
-            await sink.write(data);
-            written += data.length;
-          }
+          written += await drainBody(response.body, headerValue(response.headers, 'content-encoding') === 'gzip', (data) => sink.write(data), maxQueuedBytes);
           break;
         } catch (error) {
           await sink.truncate(start);
@@ -486,11 +630,24 @@ class HttpMeshClient implements MeshClient {
           if (attempt >= this.maxAttempts) {
             throw new MeshError({ code: 'MESH_UNAVAILABLE', severity: 'error', messageId, message: `Chunk ${index} of message ${messageId} broke off during download: ${error instanceof Error ? error.message : String(error)}`, hint: 'The message was not acknowledged; the next poll downloads it again.' });
           }
-          await this.clock.sleep(this.backoffMs * 2 ** (attempt - 1));
+          const waitMs = this.backoffMs * 2 ** (attempt - 1);
+          this.emit({ type: 'retry', method: 'GET', path, attempt, waitMs, reason: 'download-broken' });
+          await this.clock.sleep(waitMs);
         }
       }
     }
-    return infoOf(messageId, first ?? {}, total, written);
+    const info = infoOf(messageId, first ?? {}, total, written);
+    this.emit({
+      type: 'downloaded',
+      messageId: info.messageId,
+      messageType: info.messageType,
+      ...(info.workflowId !== undefined ? { workflowId: info.workflowId } : {}),
+      ...(info.fileName !== undefined ? { fileName: info.fileName } : {}),
+      ...(info.localId !== undefined ? { localId: info.localId } : {}),
+      chunks: info.chunks,
+      bytes: info.bytes,
+    });
+    return info;
   }
 
   async downloadBuffer(messageId: string): Promise<{ info: MeshMessageInfo; body: Buffer }> {
@@ -514,8 +671,9 @@ class HttpMeshClient implements MeshClient {
   }
 
   async acknowledge(messageId: string): Promise<void> {
-    const response = await this.call({ method: 'PUT', path: `${this.mailboxPath}/inbox/${encodeURIComponent(messageId)}/status/acknowledged`, retry: true, ok: [200], messageId });
+    const response = await this.call({ method: 'PUT', path: `${this.mailboxPath}/inbox/${messageSegment(messageId)}/status/acknowledged`, retry: true, ok: [200], messageId });
     await response.body.dump();
+    this.emit({ type: 'acknowledged', messageId });
   }
 
   async send(message: MeshSendRequest): Promise<MeshSendResult> {
@@ -544,7 +702,7 @@ class HttpMeshClient implements MeshClient {
         ...(compress ? { 'content-encoding': 'gzip' } : {}),
       };
       const first = await this.call({ method: 'POST', path: `${this.mailboxPath}/outbox`, headers, body: await piece(1), retry: false, ok: [202] });
-      const answer = await this.json(first, 'the send');
+      const answer = await this.json(first, 'the send', 'MESH_NOT_RETRIED');
       const messageId = typeof answer.message_id === 'string' ? answer.message_id : typeof answer.messageID === 'string' ? answer.messageID : undefined;
       if (messageId === undefined) {
         throw new MeshError({ code: 'MESH_UNEXPECTED_STATUS', severity: 'error', status: 202, message: 'MESH accepted the send (202) without a message_id.', hint: 'Check the message arrived with `cadmap mesh track` before sending again.' });
@@ -552,6 +710,7 @@ class HttpMeshClient implements MeshClient {
       for (let index = 2; index <= total; index++) {
         await this.sendChunk(messageId, index, total, await piece(index), { gzip: compress });
       }
+      this.emit({ type: 'sent', messageId, to: message.to, workflowId: message.workflowId, ...(message.fileName !== undefined ? { fileName: message.fileName } : {}), ...(message.localId !== undefined ? { localId: message.localId } : {}), chunks: total, bytes: source.size });
       return { messageId, chunks: total, bytes: source.size };
     } finally {
       await source.close();
@@ -561,7 +720,7 @@ class HttpMeshClient implements MeshClient {
   async sendChunk(messageId: string, index: number, total: number, data: Buffer, options: { gzip?: boolean } = {}): Promise<void> {
     const response = await this.call({
       method: 'POST',
-      path: `${this.mailboxPath}/outbox/${encodeURIComponent(messageId)}/${index}`,
+      path: `${this.mailboxPath}/outbox/${messageSegment(messageId)}/${index}`,
       headers: { 'mex-chunk-range': `${index}:${total}`, 'content-type': 'application/octet-stream', ...((options.gzip ?? true) ? { 'content-encoding': 'gzip' } : {}) },
       body: data,
       retry: true,

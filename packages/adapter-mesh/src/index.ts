@@ -10,6 +10,7 @@ export type { CreateMeshClientResult, MeshClient, MeshClientOptions, MeshDownloa
 export { systemClock } from './clock.js';
 export type { Clock } from './clock.js';
 export { MeshError, meshCodes } from './codes.js';
+export type { MeshEvent, MeshEventListener } from './events.js';
 export type { MeshCode, MeshDiagnostic } from './codes.js';
 export { isMeshEnvironmentName, meshEnvironments, resolveBaseUrl } from './environments.js';
 export type { MeshEnvironmentName } from './environments.js';

@@ -24,6 +24,15 @@ describe('DPS error notifications', () => {
     expect(oo.parsed).toMatchObject({ format: 'operation-outcome', errors: [{ bundleId: 'b-2', severity: 'error', code: 'invalid', message: 'no time' }] });
   });
 
+  it('reads hostile payloads (null, non-object issues and extensions) without throwing', () => {
+    for (const payload of ['null', '5', '"x"', '{"resourceType":"OperationOutcome","issue":[null,5,"x",{"extension":[null,1],"details":null}],"extension":[null]}']) {
+      const reading = readNotification(Buffer.from(payload), config, where);
+      expect(reading.parsed === undefined ? reading.diagnostics[0]?.code : reading.parsed.format).toMatch(/^(MESH_NOTIFICATION_UNRECOGNISED|operation-outcome)$/);
+    }
+    const outcome = readNotification(Buffer.from('{"resourceType":"OperationOutcome","issue":[null,{"diagnostics":"kept","extension":[null,{"url":"' + defaultOperationOutcomeExtensions.receipt + '","valueString":"r-9"}]}]}'), config, where);
+    expect(outcome.parsed?.errors).toEqual([{ index: 1, message: '' }, { index: 2, message: 'kept', receipt: 'r-9' }]);
+  });
+
   it('reports an unknown payload, never drops it', () => {
     const unknown = readNotification(Buffer.from('%PDF-1.4 something'), config, where);
     expect(unknown.parsed).toBeUndefined();

@@ -183,7 +183,7 @@ const extensionValue = (extensions: unknown, url: string): string | undefined =>
   if (!Array.isArray(extensions)) {
     return undefined;
   }
-  const found = (extensions as FhirExtension[]).find((extension) => extension.url === url);
+  const found = (extensions as unknown[]).find((extension): extension is FhirExtension => typeof extension === 'object' && extension !== null && (extension as FhirExtension).url === url);
   return text(found?.valueString) ?? text(found?.valueId) ?? text(found?.valueIdentifier?.value);
 };
 
@@ -195,12 +195,16 @@ export const parseOperationOutcomeNotification: NotificationParser = (payload, c
   } catch {
     return undefined;
   }
+  if (typeof value !== 'object' || value === null) {
+    return undefined;
+  }
   const outcome = value as { resourceType?: unknown; issue?: unknown; extension?: unknown };
   if (outcome.resourceType !== 'OperationOutcome' || !Array.isArray(outcome.issue)) {
     return undefined;
   }
   const urls = { ...defaultOperationOutcomeExtensions, ...config.operationOutcomeExtensions };
-  const errors = (outcome.issue as Record<string, unknown>[]).map((issue, position): NotificationError => {
+  const errors = (outcome.issue as unknown[]).map((item, position): NotificationError => {
+    const issue = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
     const details = issue.details as { text?: unknown; coding?: { code?: unknown }[] } | undefined;
     const ids = {
       receipt: extensionValue(issue.extension, urls.receipt) ?? extensionValue(outcome.extension, urls.receipt),

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { redact } from '@cadmap/core/diagnostics';
 import { main } from './main.js';
 
 // Output piped into a reader that stops early (`cadmap … | head`) is not an error.
@@ -17,7 +18,7 @@ main(io, process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(`cadmap: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\nPlease report this with the command you ran.\n`);
+    process.stderr.write(redact(`cadmap: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\nPlease report this with the command you ran.\n`));
     process.exitCode = 70;
   },
 );

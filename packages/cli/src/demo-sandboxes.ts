@@ -15,6 +15,8 @@ export interface DemoSandboxes {
   readonly env: Readonly<Record<string, string>>;
   /** The trust's mailbox. */
   readonly mailbox: string;
+  /** Every secret written (API key, keys, mailbox password, shared key), to scrub from what is shown. */
+  readonly secrets: readonly string[];
   /** Notifications the DPS sandbox has sent so far. */
   notificationsSent(): number;
   close(): Promise<void>;
@@ -91,6 +93,7 @@ export async function startDemoSandboxes(dir: string, options: { readonly share:
     config,
     env: { CADMAP_MESH_PASSWORD_FILE: passwordFile, CADMAP_MESH_SHARED_KEY_FILE: sharedKeyFile },
     mailbox: trust.id,
+    secrets: [dps.apiKey, dps.privateKeyPem, client.key, trust.password, dpsMailbox.password, sharedKey],
     notificationsSent: () => notified,
     close: async () => {
       await Promise.all([dps.close(), mesh.close()]);

@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { relative } from 'node:path';
 import type Iconv from 'iconv-lite';
+import type { Logger } from './log.js';
 
 /** iconv-lite is loaded only to show code frames of non-UTF-8 files (it costs start-up time otherwise). */
 const loadIconv = (): typeof Iconv => createRequire(import.meta.url)('iconv-lite') as typeof Iconv;
@@ -12,6 +13,8 @@ export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly stdout: { write(text: string): unknown; isTTY?: boolean };
   readonly stderr: { write(text: string): unknown; isTTY?: boolean };
+  /** The run's logger (set up by `main` from --verbose, --log-level and CADMAP_LOG); see `loggerOf`. */
+  readonly log?: Logger;
 }
 
 export const exitCodes = {

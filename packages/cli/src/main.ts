@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { Redactor } from '@cadmap/core/diagnostics';
 import { exitCodes, MappingInvalid, UsageError, type CliIo } from './io.js';
+import { createLogger, extractGlobalFlags, globalOptionsHelp, logSettings, rawStream, redactingStream, type Logger } from './log.js';
 
 type Command = (io: CliIo, argv: readonly string[]) => Promise<number>;
 
@@ -37,6 +39,8 @@ export function usage(): string {
     '',
     ...Object.entries(commands).map(([name, { summary }]) => `  ${name.padEnd(width)}  ${summary}`),
     '',
+    globalOptionsHelp,
+    '',
     "Run 'cadmap <command> --help' for a command's options.",
   ].join('\n');
 }
@@ -46,8 +50,44 @@ function version(): string {
   return pkg.version;
 }
 
-/** Runs the CLI with the given arguments; returns the exit code. Never calls process.exit. */
+/**
+ * Runs the CLI with the given arguments; returns the exit code. Never calls process.exit. Sets up the run's logger
+ * from the global flags and CADMAP_LOG, and redacts everything written to standard output and error (known secrets,
+ * tokens, keys, NHS numbers) in this one place; payloads go out unredacted through `rawStream`.
+ */
 export async function main(io: CliIo, argv: readonly string[]): Promise<number> {
+  let flags: ReturnType<typeof extractGlobalFlags>;
+  let settings: ReturnType<typeof logSettings>;
+  try {
+    flags = extractGlobalFlags(argv);
+    settings = logSettings(io.env, flags);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr.write(`cadmap: ${error.message}\n\n${usage()}\n`);
+      return exitCodes.usage;
+    }
+    throw error;
+  }
+  const redactor = new Redactor();
+  const stderr = rawStream(io.stderr);
+  const log = createLogger({ level: settings.level, format: settings.format, redactor, write: (line) => void stderr.write(line) });
+  const run: CliIo = { ...io, stdout: redactingStream(io.stdout, redactor.redact), stderr: redactingStream(io.stderr, redactor.redact), log };
+  for (const problem of settings.problems) {
+    log.warn('cli', problem);
+  }
+  const started = performance.now();
+  let code: number;
+  try {
+    code = await dispatch(run, flags.argv, log);
+  } catch (error) {
+    run.stderr.write(`cadmap: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\nPlease report this with the command you ran.\n`);
+    code = 70;
+  }
+  log.debug('cli', 'done', { exitCode: code, ms: Math.round(performance.now() - started) });
+  return code;
+}
+
+async function dispatch(io: CliIo, argv: readonly string[], log: Logger): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     io.stdout.write(`${usage()}\n`);
@@ -62,6 +102,7 @@ export async function main(io: CliIo, argv: readonly string[]): Promise<number> 
     io.stderr.write(`Unknown command '${name}'.\n\n${usage()}\n`);
     return exitCodes.usage;
   }
+  log.debug('cli', `cadmap ${name}`, { version: version(), logLevel: log.level, node: process.version });
   const loaded = await command.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     io.stdout.write(`${loaded.help}\n`);

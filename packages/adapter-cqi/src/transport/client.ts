@@ -1,5 +1,7 @@
+import type { Readable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { Diagnostic } from '@cadmap/core';
+import { emitter, type CqiEvent, type CqiEventListener } from '../events.js';
 
 /** The two endpoints NHS Pathways issues to each supplier (not published). */
 export type CqiEnvironment = 'uat' | 'live';
@@ -32,6 +34,11 @@ export interface CqiClientOptions {
   /** How long the exception-code list is kept before it is fetched again (default: 1 hour). */
   readonly exceptionCodesTtlMs?: number;
   readonly now?: () => number;
+  /**
+   * Told of every request and its answer, e.g. to log them. Never given the credentials, the TLS key or the case;
+   * exceptions it throws are ignored. The client itself never prints.
+   */
+  readonly onEvent?: CqiEventListener;
 }
 
 /** What the service said about one posted case. */
@@ -75,6 +82,51 @@ function errorText(error: unknown): string {
   return [...new Set(messages)].join(': ');
 }
 
+/** The most of an answer body that is read: the service answers with small JSON. */
+const maxAnswerBytes = 1024 * 1024;
+/** The longest Retry-After honoured: the service is closed at most a weekend (longer values are cut to this). */
+export const maxRetryAfterMs = 3 * 24 * 60 * 60 * 1000;
+
+/**
+ * Reads at most `limit` bytes of a body as UTF-8; the rest is not read (the connection is closed). The body is
+ * never paused: undici 7 throws an uncatchable assertion when a server closes the connection while a body is
+ * paused by backpressure (nodejs/undici#5360).
+ */
+function readText(body: Readable, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    body.on('data', (data: Buffer) => {
+      parts.push(data);
+      size += data.length;
+      if (size > limit) {
+        body.destroy();
+        resolve(Buffer.concat(parts).subarray(0, limit).toString('utf8'));
+      }
+    });
+    body.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
+    body.on('error', reject);
+  });
+}
+
+/** What the TLS error codes mean, in words. */
+function tlsProblem(codes: readonly string[]): string {
+  const all = codes.join(' ');
+  if (/ALTNAME|HOSTNAME/.test(all)) {
+    return "the service's certificate does not name the host in the URL";
+  }
+  if (/EXPIRED/.test(all)) {
+    return "the service's certificate has expired";
+  }
+  if (/NOT_YET_VALID/.test(all)) {
+    return "the service's certificate is not valid yet";
+  }
+  if (/UNABLE_TO_(GET|VERIFY)|SELF_SIGNED|DEPTH_ZERO|CERT_SIGNATURE|CERT_UNTRUSTED|CERT_REJECTED/.test(all)) {
+    return "the service's certificate is not issued by a trusted CA";
+  }
+  return 'the TLS handshake failed (the service may have refused the client certificate)';
+}
+
 /** Resolves the base URL of an environment; https only, no trailing slash. */
 export function cqiBaseUrl(options: Pick<CqiClientOptions, 'environment' | 'baseUrls'>): { url?: string; diagnostics: Diagnostic[] } {
   const url = options.baseUrls[options.environment];
@@ -102,9 +154,11 @@ export class CqiClient {
   private readonly dispatcher: Dispatcher;
   private readonly base: string;
   private codes: { at: number; list: ReadonlyMap<string, string> } | undefined;
+  private readonly emit: (event: CqiEvent) => void;
 
   private constructor(private readonly options: CqiClientOptions, base: string) {
     this.base = base;
+    this.emit = emitter(options.onEvent);
     this.dispatcher = new Agent({
       connect: { cert: options.tls.cert, key: options.tls.key, ...(options.tls.ca !== undefined ? { ca: options.tls.ca } : {}), ...(options.tls.passphrase !== undefined ? { passphrase: options.tls.passphrase } : {}), rejectUnauthorized: true },
       headersTimeout: options.timeoutMs ?? 30_000,
@@ -136,6 +190,9 @@ export class CqiClient {
   }
 
   private async call(method: 'GET' | 'POST', path: string, body?: string, mediaType?: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string } | { error: unknown }> {
+    const now = this.options.now ?? Date.now;
+    this.emit({ type: 'request', method, path, ...(body !== undefined ? { bytes: Buffer.byteLength(body) } : {}), ...(mediaType !== undefined ? { mediaType } : {}) });
+    const startedAt = now();
     try {
       const response = await request(`${this.base}${path}`, {
         method,
@@ -143,8 +200,11 @@ export class CqiClient {
         headers: this.headers({ accept: 'application/json', ...(mediaType !== undefined ? { 'content-type': mediaType } : {}) }),
         ...(body !== undefined ? { body } : {}),
       });
-      return { status: response.statusCode, headers: response.headers, body: await response.body.text() };
+      const text = await readText(response.body, maxAnswerBytes);
+      this.emit({ type: 'response', method, path, status: response.statusCode, durationMs: now() - startedAt });
+      return { status: response.statusCode, headers: response.headers, body: text };
     } catch (error) {
+      this.emit({ type: 'network-failure', method, path, codes: errorCodes(error), durationMs: now() - startedAt });
       return { error };
     }
   }
@@ -155,7 +215,12 @@ export class CqiClient {
     if (codes.some((code) => tlsErrorCodes.test(code)) || /certificate|handshake|alert/i.test(text)) {
       return {
         kind: 'refused',
-        diagnostics: [{ code: 'CQI_TLS', severity: 'error', message: `${what}: the TLS connection to ${this.base} failed (${codes.join(', ') || 'no code'}: ${text}).`, hint: 'Check the client certificate and key, the CA that issued the service certificate, and that the base URL host matches that certificate.' }],
+        diagnostics: [{
+          code: 'CQI_TLS',
+          severity: 'error',
+          message: `${what}: the TLS connection to ${this.base} failed: ${tlsProblem(codes)} (${codes.join(', ') || 'no code'}: ${text}).`,
+          hint: "Check the client certificate and key, the CA that issued the service certificate (tls.ca), that the base URL host matches that certificate and that it is in date (and this machine's clock is right). Verification is never turned off.",
+        }],
       };
     }
     const known = codes.find((code) => networkErrorCodes.has(code)) ?? (codes.join(', ') || 'no code');
@@ -189,7 +254,7 @@ export class CqiClient {
       return {
         kind: 'unavailable',
         status,
-        ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterMs: retryAfter * 1000 } : {}),
+        ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterMs: Math.min(retryAfter * 1000, maxRetryAfterMs) } : {}),
         diagnostics: [{ code: 'CQI_UNAVAILABLE', severity: 'warning', message: `The CQI API is unavailable (HTTP ${status}).${await this.describe(response.body)}`, hint: 'The case stays queued and is retried; the service is open 08:00-18:00 Mon-Fri.' }],
       };
     }
@@ -240,7 +305,8 @@ export class CqiClient {
       diagnostics: [{ code: 'CQI_EXCEPTION_CODES', severity: 'warning', message: `The CQI exception codes could not be fetched: ${message}`, hint: 'Rejections are then shown with their bare codes.' }],
     });
     if ('error' in response) {
-      return fail(errorText(response.error));
+      const failure = this.transportFailure(response.error, 'Fetching the exception codes');
+      return failure.kind === 'refused' ? { ...(this.codes ? { codes: this.codes.list } : {}), diagnostics: [...failure.diagnostics] } : fail(errorText(response.error));
     }
     if (response.status !== 200) {
       return fail(`HTTP ${response.status}.`);

@@ -5,8 +5,10 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { CqiClient, CqiSender, SqliteCqiQueue, cqiEncoder, decodePathwaysXml, type CqiCaseOutcome, type CqiEnvironment } from '@cadmap/adapter-cqi';
 import { inputName, loadMapping, validateCqiCase, type Diagnostic, type InputSpan } from '@cadmap/core';
 import { startCqiSandbox, type CqiAvailability } from '@cadmap/sandbox';
+import { cqiEventLogger } from '../adapter-log.js';
 import { makeRenderer, parseInputs, useColor } from '../common.js';
 import { exitCodes, UsageError, type CliIo } from '../io.js';
+import { loggerOf, rawStream } from '../log.js';
 import { mapCommand } from './map.js';
 
 export const cqiHelp = `cadmap cqi <map | check | submit | sandbox> [options]
@@ -221,6 +223,9 @@ async function cqiSubmit(io: CliIo, argv: readonly string[]): Promise<number> {
     options: { config: { type: 'string' }, environment: { type: 'string' }, format: { type: 'string' }, queue: { type: 'string' }, color: { type: 'boolean' }, 'no-color': { type: 'boolean' } },
   });
   const color = useColor(io, values['no-color'] === true ? false : values.color);
+  const log = loggerOf(io);
+  log.secret(io.env.CADMAP_CQI_CREDENTIALS);
+  log.secret(io.env.CADMAP_CQI_KEY_PASSPHRASE);
   const render = (diagnostics: readonly Diagnostic[]): void => {
     if (diagnostics.length > 0) {
       io.stderr.write(`${makeRenderer(io, undefined, color).render(diagnostics)}\n`);
@@ -258,12 +263,16 @@ async function cqiSubmit(io: CliIo, argv: readonly string[]): Promise<number> {
   const queuePath = values.queue !== undefined ? resolve(io.cwd, values.queue) : (fromEnv('CADMAP_CQI_QUEUE') ?? fromFile(cqi.queue) ?? resolve(io.cwd, 'cqi-queue.sqlite'));
   const source = configFile !== undefined ? relative(io.cwd, configFile) || configFile : 'the environment';
   const passphrase = io.env.CADMAP_CQI_KEY_PASSPHRASE;
+  const key = readPem(keyFile, 'client key', source);
+  log.secret(key);
+  const onEvent = cqiEventLogger(log);
   const { client, diagnostics: configProblems } = CqiClient.create({
     environment,
     baseUrls: cqi.baseUrls ?? {},
+    onEvent,
     tls: {
       cert: readPem(certFile, 'client certificate', source),
-      key: readPem(keyFile, 'client key', source),
+      key,
       ...(caFile !== undefined ? { ca: readPem(caFile, 'CA certificate', source) } : {}),
       ...(passphrase !== undefined && passphrase !== '' ? { passphrase } : {}),
     },
@@ -277,7 +286,8 @@ async function cqiSubmit(io: CliIo, argv: readonly string[]): Promise<number> {
   const items = readCaseFiles(caseFiles(io, positionals));
   const queue = new SqliteCqiQueue(queuePath);
   try {
-    const sender = new CqiSender({ client, queue, encoder: cqiEncoder(format) });
+    const sender = new CqiSender({ client, queue, encoder: cqiEncoder(format), onEvent });
+    log.info('cqi', `queue ${queuePath}: ${queue.count()} case(s) pending`);
     io.stderr.write(`CQI ${environment} ${client.baseUrl} (${format}); queue ${relative(io.cwd, queuePath) || queuePath}\n`);
     let invalid = 0;
     for (const item of items) {
@@ -353,7 +363,8 @@ async function cqiSandbox(io: CliIo, argv: readonly string[], dependencies: CqiC
     const config = { cqi: { environment: 'uat', baseUrls: { uat: sandbox.url }, format: 'json', certificateFile: 'client.pem', keyFile: 'client.key', caFile: 'ca.pem', credentials: { header: 'X-CQI-Credentials', scheme: 'Basic' }, queue: 'cqi-queue.sqlite' } };
     writeFileSync(join(dir, 'cadmap.config.yaml'), `# Written by 'cadmap cqi sandbox' for the local sandbox only.\n${stringifyYaml(config)}`);
     const shown = relative(io.cwd, dir) || '.';
-    io.stderr.write(
+    // Shows the sandbox's own test credential on purpose: written past the redaction.
+    rawStream(io.stderr).write(
       [
         `CQI sandbox on ${sandbox.url} (${availability}); client certificates from its test CA only.`,
         `Config, CA and client certificate: ${shown}/`,

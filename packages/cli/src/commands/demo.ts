@@ -6,7 +6,9 @@ import { checkerFromFlags, checkerOptions } from '../checking.js';
 import { checkMapped } from '../map-checking.js';
 import { makeRenderer, parseInputs, useColor } from '../common.js';
 import { displayPathFrom, exitCodes, UsageError, type CliIo } from '../io.js';
+import { loggerOf } from '../log.js';
 import { deadLetterOf, LazyFileWriter, outputOf, type Outcome } from '../output.js';
+import { RunLog } from '../run-log.js';
 import { RunSummary } from '../summary.js';
 import { startDemoSandboxes, type DemoSandboxes } from '../demo-sandboxes.js';
 import { meshCommand } from './mesh.js';
@@ -66,6 +68,8 @@ export async function demoCommand(io: CliIo, argv: readonly string[]): Promise<n
       submittable.push({ vendor, mapping, sampleDir });
     }
     const inputs = parseInputs(readdirSync(sampleDir).filter((f) => statSync(join(sampleDir, f)).isFile()).map((f) => join(sampleDir, f)), io.cwd);
+    const runLog = new RunLog(loggerOf(io), io.cwd);
+    runLog.start(mapping, inputs);
     const run = await runMapping(mapping, inputs, { provenance: checkable });
     const summary = new RunSummary();
     summary.add(run.diagnostics);
@@ -77,6 +81,7 @@ export async function demoCommand(io: CliIo, argv: readonly string[]): Promise<n
     for await (const mapped of run.results()) {
       const findings = checkable && mapped.ok ? checkMapped(checking.checker, mapping, mapped, checking.profiles) : [];
       const result: Outcome = findings.length > 0 ? { ...mapped, diagnostics: [...mapped.diagnostics, ...findings], ok: mapped.ok && !hasErrors(findings) } : mapped;
+      runLog.record(result);
       const disposition = summary.count(result);
       if (disposition === 'mapped') {
         await bundles.write(`${JSON.stringify(outputOf(result))}\n`);
@@ -86,6 +91,7 @@ export async function demoCommand(io: CliIo, argv: readonly string[]): Promise<n
     }
     await bundles.close();
     await deadLetter.close();
+    runLog.done();
     io.stderr.write(`${summary.render()}\n`);
     io.stderr.write(`bundles: ${bundles.path}\n`);
     if (deadLetter.written > 0) {
@@ -120,6 +126,7 @@ async function submitAndReport(io: CliIo, outDir: string, vendors: readonly { ve
   let worst: number = exitCodes.ok;
   try {
     sandboxes = await startDemoSandboxes(join(outDir, 'sandbox'), { share: 0.2 });
+    sandboxes.secrets.forEach(loggerOf(io).secret);
     say(`DPS sandbox: ${sandboxes.dps.url} (OAuth2 signed-JWT, TLS; reports errors over MESH for about 20% of the bundles it accepts)`);
     say(`MESH sandbox: ${sandboxes.mesh.url} (mutual TLS; mailbox ${sandboxes.mailbox})`);
     const sandboxIo: CliIo = { ...io, cwd: sandboxes.dir, env: { ...io.env, ...sandboxes.env } };

@@ -5,7 +5,9 @@ import { checkerFromFlags, checkerHelp, checkerOptions } from '../checking.js';
 import { checkMapped } from '../map-checking.js';
 import { loadMappingOrReport, makeRenderer, parseInputs, useColor } from '../common.js';
 import { exitCodes, Progress, UsageError, type CliIo } from '../io.js';
+import { loggerOf, rawStream } from '../log.js';
 import { deadLetterOf, directorySink, LazyFileWriter, ndjsonSink, streamSink, type BundleSink, type Outcome } from '../output.js';
+import { RunLog } from '../run-log.js';
 import { RunSummary } from '../summary.js';
 
 export const mapHelp = `cadmap map --mapping <mapping.yaml> <inputs…> [options]
@@ -71,6 +73,9 @@ export async function mapCommand(io: CliIo, argv: readonly string[]): Promise<nu
   if (checking && checking.checker.loadIssues.length > 0) {
     report(renderer.render(checking.checker.loadIssues));
   }
+  const log = loggerOf(io);
+  const runLog = new RunLog(log, io.cwd);
+  runLog.start(mapping, inputs);
   const run = await runMapping(mapping, inputs, { provenance: values.provenance !== undefined || checking !== undefined });
   const summary = new RunSummary();
   summary.add(run.diagnostics);
@@ -89,16 +94,17 @@ export async function mapCommand(io: CliIo, argv: readonly string[]): Promise<nu
       ? directorySink(resolve(io.cwd, values['out-dir']))
       : values.out !== undefined
         ? ndjsonSink(resolve(io.cwd, values.out))
-        : streamSink(io.stdout);
+        : streamSink(rawStream(io.stdout));
   const deadLetterPath = resolve(io.cwd, values['dead-letter'] ?? (values.out !== undefined ? `${values.out}.dead-letter.ndjson` : 'dead-letter.ndjson'));
   const deadLetter = new LazyFileWriter(deadLetterPath);
   const provenance = values.provenance !== undefined ? new LazyFileWriter(resolve(io.cwd, values.provenance)) : undefined;
-  const progress = new Progress(io.stderr, io.stderr.isTTY === true && values.quiet !== true && values.json !== true);
+  const progress = new Progress(io.stderr, io.stderr.isTTY === true && values.quiet !== true && values.json !== true && !log.enabled('info'));
   const allDiagnostics: Diagnostic<string>[] = [...run.diagnostics];
   let shown = 0;
 
   for await (const mapped of run.results()) {
     const result: Outcome = checking && mapped.ok ? withConformance(mapped, checkMapped(checking.checker, mapping, mapped, checking.profiles)) : mapped;
+    runLog.record(result);
     const disposition = summary.count(result);
     if (disposition === 'mapped') {
       await sink.write(result);
@@ -122,6 +128,7 @@ export async function mapCommand(io: CliIo, argv: readonly string[]): Promise<nu
     progress.update(summary.records, summary.failed);
   }
   progress.done();
+  runLog.done();
   await sink.close();
   await deadLetter.close();
   await provenance?.close();

@@ -22,7 +22,9 @@ import {
 } from '@cadmap/adapter-mesh';
 import { openLedger } from '@cadmap/ledger';
 import { startMeshSandbox } from '@cadmap/sandbox';
+import { meshEventLogger } from '../adapter-log.js';
 import { exitCodes, UsageError, type CliIo } from '../io.js';
+import { loggerOf, type Logger } from '../log.js';
 import { defaultConfigNames } from './dps-config.js';
 
 export const meshHelp = `cadmap mesh <poll | send | track | handshake | sandbox> [options]
@@ -87,7 +89,7 @@ export interface MeshSettings {
   readonly store: string;
   readonly receipts: string;
   readonly notifications: NotificationConfig;
-  /** Secrets to scrub from anything printed. */
+  /** Secrets to scrub from anything printed (registered with the run's logger). */
   readonly secrets: readonly string[];
   readonly description: string;
 }
@@ -208,14 +210,6 @@ export function resolveMeshSettings(io: CliIo, configPath: string | undefined, o
   };
 }
 
-function scrub(text: string, secrets: readonly string[]): string {
-  let out = text.replace(/-----BEGIN ([A-Z ]*)PRIVATE KEY-----[\s\S]*?-----END \1PRIVATE KEY-----/g, '[private key redacted]').replace(/NHSMESH [^\s"]+/g, 'NHSMESH [redacted]');
-  for (const secret of secrets) {
-    out = out.split(secret).join('[redacted]');
-  }
-  return out;
-}
-
 const describe = (diagnostic: MeshDiagnostic): string => `${diagnostic.code}: ${diagnostic.message}${diagnostic.hint !== undefined ? `\n  hint: ${diagnostic.hint}` : ''}`;
 
 /** `cadmap mesh …` */
@@ -252,16 +246,18 @@ export async function meshCommand(io: CliIo, argv: readonly string[], dependenci
   if (sub === undefined || !['poll', 'send', 'track', 'handshake'].includes(sub)) {
     throw new UsageError(sub === undefined ? 'Name a subcommand: poll, send, track, handshake or sandbox.' : `Unknown mesh subcommand '${sub}'.`);
   }
+  const log = loggerOf(io);
   const settings = resolveMeshSettings(io, values.config, { ...(values.store !== undefined ? { store: values.store } : {}), ...(values.receipts !== undefined ? { receipts: values.receipts } : {}) });
-  const say = (text: string): void => void io.stderr.write(`${scrub(text, settings.secrets)}\n`);
-  const print = (text: string): void => void io.stdout.write(`${scrub(text, settings.secrets)}\n`);
+  settings.secrets.forEach(log.secret);
+  const say = (text: string): void => void io.stderr.write(`${log.redact(text)}\n`);
+  const print = (text: string): void => void io.stdout.write(`${log.redact(text)}\n`);
   const store = new MeshStore(settings.store);
   const ledgerFile = values.ledger !== undefined ? resolve(io.cwd, values.ledger) : undefined;
 
   if (sub === 'poll' && values['reconcile-only'] === true) {
-    return reconcileAndReport(io, settings, await store.list(), values.json === true, print, say, [], 0, ledgerFile);
+    return reconcileAndReport(log, settings, await store.list(), values.json === true, print, say, [], 0, ledgerFile);
   }
-  const created = createMeshClient(settings.client);
+  const created = createMeshClient({ ...settings.client, onEvent: meshEventLogger(log) });
   if (!created.client) {
     say(created.diagnostics.map(describe).join('\n'));
     return exitCodes.usage;
@@ -307,7 +303,7 @@ export async function meshCommand(io: CliIo, argv: readonly string[], dependenci
         return exitCodes.ok;
       }
       default: {
-        const poll = await pollInbox(client, store);
+        const poll = await pollInbox(client, store, { onStored: (message) => log.debug('mesh', `stored message ${message.messageId}`, { messageType: message.info.messageType, bytes: message.info.bytes }) });
         const failures = poll.failures.length;
         if (values.json !== true) {
           say(`stored and acknowledged: ${poll.stored.length} · reports: ${poll.reports.length} · left in the inbox: ${failures}`);
@@ -315,7 +311,7 @@ export async function meshCommand(io: CliIo, argv: readonly string[], dependenci
             say(describe(diagnostic));
           }
         }
-        const code = await reconcileAndReport(io, settings, poll.stored, values.json === true, print, say, poll.diagnostics, poll.reports.length, ledgerFile);
+        const code = await reconcileAndReport(log, settings, poll.stored, values.json === true, print, say, poll.diagnostics, poll.reports.length, ledgerFile);
         return failures > 0 ? exitCodes.transport : code;
       }
     }
@@ -331,7 +327,7 @@ export async function meshCommand(io: CliIo, argv: readonly string[], dependenci
 }
 
 async function reconcileAndReport(
-  _io: CliIo,
+  log: Logger,
   settings: MeshSettings,
   stored: readonly StoredMessage[],
   json: boolean,
@@ -351,8 +347,9 @@ async function reconcileAndReport(
   const read = await readStoredNotifications(stored, settings.notifications);
   const { receipts, diagnostics: receiptProblems } = read.notifications.length > 0 ? await readReceipts(settings.receipts) : { receipts: [], diagnostics: [] };
   const result = reconcile(read.notifications, receipts);
+  log.info('reconcile', `${read.notifications.length} DPS notification(s), ${receipts.length} receipt(s)`, { matched: result.matched.length, unmatched: result.unmatched.length, unrecognised: read.unrecognised.length });
   const diagnostics = [...pollDiagnostics, ...read.diagnostics, ...receiptProblems, ...result.diagnostics];
-  const linked = ledgerFile === undefined ? undefined : linkToLedger(ledgerFile, read.notifications);
+  const linked = ledgerFile === undefined ? undefined : linkToLedger(log, ledgerFile, read.notifications);
   if (json) {
     print(JSON.stringify({ stored: stored.map((m) => m.messageId), reports, notifications: read.notifications.length, matched: result.matched, unmatched: result.unmatched, unrecognised: read.unrecognised, diagnostics, ...(linked ? { ledger: linked } : {}) }, null, 2));
   } else {
@@ -369,7 +366,7 @@ async function reconcileAndReport(
 }
 
 /** Links every notified error to its record in the ledger (idempotent: a notification read twice links once). */
-function linkToLedger(file: string, notifications: Awaited<ReturnType<typeof readStoredNotifications>>['notifications']): { file: string; linked: number; unlinked: number } {
+function linkToLedger(log: Logger, file: string, notifications: Awaited<ReturnType<typeof readStoredNotifications>>['notifications']): { file: string; linked: number; unlinked: number } {
   const ledger = openLedger(file);
   let linked = 0;
   let unlinked = 0;
@@ -380,7 +377,7 @@ function linkToLedger(file: string, notifications: Awaited<ReturnType<typeof rea
         const entry = ledger.linkMeshError({
           notificationId: notification.messageId,
           index: error.index,
-          message: error.message,
+          message: log.redact(error.message),
           receivedAt,
           ...(error.code !== undefined ? { code: error.code } : {}),
           ...(error.location !== undefined ? { location: error.location } : {}),
@@ -388,6 +385,7 @@ function linkToLedger(file: string, notifications: Awaited<ReturnType<typeof rea
           ...(error.bundleId !== undefined ? { bundleId: error.bundleId } : {}),
           ...(error.callId !== undefined ? { callId: error.callId } : {}),
         });
+        log.debug('ledger', entry.recordId !== undefined ? `DPS error linked to record ${entry.recordId}: rejected` : 'DPS error matches no record', { notification: notification.messageId, index: error.index, matchedBy: entry.matchedBy, code: error.code });
         if (entry.recordId !== undefined) {
           linked++;
         } else {

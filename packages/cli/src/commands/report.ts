@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { renderReport, reportData } from '../report-html.js';
 import { exitCodes, type CliIo } from '../io.js';
+import { loggerOf } from '../log.js';
 import { openExistingLedger } from './status.js';
 
 export const reportHelp = `cadmap report [--ledger <file>] [--out <file.html>] [--title <text>]
@@ -32,7 +33,8 @@ function writeReport(io: CliIo, argv: readonly string[]): number {
   }
   const out = resolve(io.cwd, values.out ?? 'cadmap-report.html');
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, html);
+  // A page meant for people: redacted like everything else the CLI shows.
+  writeFileSync(out, loggerOf(io).redact(html));
   io.stderr.write(`report: ${out}\n`);
   return exitCodes.ok;
 }

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { dpsFaultKinds, startDpsSandbox, type DpsFaultKind, type JsonWebKeySet } from '@cadmap/sandbox';
 import { stringify } from 'yaml';
 import { exitCodes, UsageError, type CliIo } from '../io.js';
+import { rawStream } from '../log.js';
 
 export const sandboxHelp = `cadmap sandbox [options]
 
@@ -131,7 +132,8 @@ export function createSandboxCommand(dependencies: SandboxDependencies = {}): (i
       const configFile = join(dir, 'cadmap.config.yaml');
       writeFileSync(configFile, `# Written by 'cadmap sandbox' for the local DPS sandbox; valid while it runs.\n# The local sandbox has no quota, so the client-side rate limit is off.\n${stringify(config)}`);
       const shown = relative(io.cwd, configFile) || configFile;
-      io.stdout.write(
+      // Shows the sandbox's own API key on purpose: written past the redaction.
+      rawStream(io.stdout).write(
         [
           `DPS sandbox ready on ${sandbox.url}`,
           `  token endpoint: ${sandbox.tokenUrl}`,

@@ -1,14 +1,17 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createDpsClient, redact, resolveEndpoint, SubmissionSummary, type DpsDiagnostic, type SubmissionItem, type SubmissionResult } from '@cadmap/adapter-dps';
+import { createDpsClient, resolveEndpoint, SubmissionSummary, type DpsDiagnostic, type SubmissionItem, type SubmissionResult } from '@cadmap/adapter-dps';
 import { hasErrors, runMapping, type Diagnostic, type MapResult, type Mapping, type RuleSpan } from '@cadmap/core';
 import { hashContent, type Ledger, type LedgerIssue, type RecordObservation } from '@cadmap/ledger';
+import { dpsEventLogger } from '../adapter-log.js';
 import { filledAdsItems } from '../ads-items.js';
 import { checkerFromFlags, checkerHelp, checkerOptions, type CheckerFlags } from '../checking.js';
 import { checkMapped } from '../map-checking.js';
 import { loadMappingOrReport, makeRenderer, parseInputs, useColor } from '../common.js';
 import { exitCodes, UsageError, type CliIo } from '../io.js';
+import { loggerOf, type Logger } from '../log.js';
 import { LazyFileWriter } from '../output.js';
+import { RunLog } from '../run-log.js';
 import { readConfigFile, resolveDpsSettings } from './dps-config.js';
 import { openLedgerOrExplain } from './status.js';
 
@@ -84,7 +87,7 @@ interface RunCounts {
   unchanged: number;
 }
 
-const describeFailure = (diagnostic: DpsDiagnostic): string => redact(`${diagnostic.code}: ${diagnostic.message}${diagnostic.hint !== undefined ? `\n  hint: ${diagnostic.hint}` : ''}`);
+const describeFailure = (diagnostic: DpsDiagnostic): string => `${diagnostic.code}: ${diagnostic.message}${diagnostic.hint !== undefined ? `\n  hint: ${diagnostic.hint}` : ''}`;
 
 /** Where a submitted bundle came from: the source record and the rule of each entry, so DPS errors (MESH) can be traced back. */
 interface ReceiptOrigin {
@@ -93,7 +96,7 @@ interface ReceiptOrigin {
   readonly rules: readonly (RuleSpan | null)[];
 }
 
-function receiptLine(result: SubmissionResult, origin?: ReceiptOrigin): string {
+function receiptLine(redact: (text: string) => string, result: SubmissionResult, origin?: ReceiptOrigin): string {
   return `${JSON.stringify({
     key: result.key,
     bundleId: result.bundleId,
@@ -109,8 +112,8 @@ function receiptLine(result: SubmissionResult, origin?: ReceiptOrigin): string {
 
 const maxIssuesKept = 50;
 
-/** Findings kept in the ledger with a record (errors and warnings, at most 50). */
-function ledgerIssues(diagnostics: readonly Diagnostic<string>[]): LedgerIssue[] {
+/** Findings kept in the ledger with a record (errors and warnings, at most 50), redacted: the ledger is shown by status and report. */
+function ledgerIssues(redact: (text: string) => string, diagnostics: readonly Diagnostic<string>[]): LedgerIssue[] {
   return diagnostics
     .filter((d) => d.severity !== 'information')
     .slice(0, maxIssuesKept)
@@ -125,7 +128,8 @@ function ledgerIssues(diagnostics: readonly Diagnostic<string>[]): LedgerIssue[]
 }
 
 /** Writes the outcome of a submission to the ledger (the intent was written before it was sent). */
-function settle(ledger: Ledger | undefined, intents: Map<string, number[]>, result: SubmissionResult): void {
+function settle(log: Logger, ledger: Ledger | undefined, intents: Map<string, number[]>, result: SubmissionResult): void {
+  const { redact } = log;
   const open = intents.get(result.key);
   const intent = open?.shift();
   if (!ledger || intent === undefined) {
@@ -134,6 +138,7 @@ function settle(ledger: Ledger | undefined, intents: Map<string, number[]>, resu
   if (open?.length === 0) {
     intents.delete(result.key);
   }
+  log.debug('ledger', `record ${result.key}: submission ${intent} ${result.status}`, { receipt: result.receipt, code: result.failure?.code });
   ledger.finishSubmission(intent, {
     outcome: result.status === 'accepted' ? 'accepted' : 'failed',
     at: Date.now(),
@@ -186,7 +191,11 @@ export function createSubmitCommand(dependencies: SubmitDependencies = {}): (io:
       throw new UsageError('--max-diagnostics takes a whole number.');
     }
     const dryRun = values['dry-run'] === true;
+    const log = loggerOf(io);
     const settings = resolveDpsSettings(io.env, readConfigFile(io.cwd, values.config), !dryRun);
+    const credentials = settings?.options.credentials;
+    log.secret(credentials?.apiKey);
+    log.secret(typeof credentials?.privateKey === 'string' ? credentials.privateKey : undefined);
     const concurrency = values.concurrency !== undefined ? Number(values.concurrency) : (settings?.concurrency ?? 4);
     if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
       throw new UsageError('--concurrency takes a whole number from 1 to 64.');
@@ -198,15 +207,18 @@ export function createSubmitCommand(dependencies: SubmitDependencies = {}): (io:
     const mapping = await loadMappingOrReport(io, values.mapping, color);
     const renderer = makeRenderer(io, mapping, color);
     const gate = dependencies.gate ?? (values['no-check'] === true ? undefined : conformanceGate(io, mapping, values, report));
-    const run = await runMapping(mapping, parseInputs(positionals, io.cwd), { provenance: gate !== undefined });
+    const inputs = parseInputs(positionals, io.cwd);
+    const runLog = new RunLog(log, io.cwd);
+    runLog.start(mapping, inputs);
+    const run = await runMapping(mapping, inputs, { provenance: gate !== undefined });
     if (run.diagnostics.length > 0) {
-      report(redact(renderer.render(run.diagnostics)));
+      report(renderer.render(run.diagnostics));
     }
     if (run.diagnostics.some((d) => d.severity === 'fatal' || d.code === 'MAP_UNKNOWN_COLUMN')) {
       return exitCodes.usage;
     }
 
-    const created = dryRun || !settings ? undefined : createDpsClient(settings.options);
+    const created = dryRun || !settings ? undefined : createDpsClient({ ...settings.options, onEvent: dpsEventLogger(log) });
     if (created && !created.client) {
       report(created.diagnostics.map(describeFailure).join('\n'));
       return exitCodes.usage;
@@ -228,20 +240,25 @@ export function createSubmitCommand(dependencies: SubmitDependencies = {}): (io:
     ledger?.recordRun({ target, mapping: mapping.id, mappingFile: mapping.file, inputs: positionals.map((input) => resolve(io.cwd, input)), startedAt: Date.now() });
     /** Open ledger submissions per record key, oldest first (a key may recur within one export). */
     const intents = new Map<string, number[]>();
-    const observe = (result: MapResult, extra: Partial<RecordObservation>, begin = false): ReturnType<Ledger['observe']> | undefined =>
-      ledger?.observe(
+    const observe = (result: MapResult, extra: Partial<RecordObservation>, begin = false): ReturnType<Ledger['observe']> | undefined => {
+      const observed = ledger?.observe(
         {
-        target,
-        mapping: mapping.id,
-        key: result.key,
-        mappingFile: mapping.file,
-        source: result.source.origin,
-        contentHash: hashContent(result.source.raw),
-        at: Date.now(),
-        ...extra,
+          target,
+          mapping: mapping.id,
+          key: result.key,
+          mappingFile: mapping.file,
+          source: result.source.origin,
+          contentHash: hashContent(result.source.raw),
+          at: Date.now(),
+          ...extra,
         },
         { begin },
       );
+      if (observed) {
+        log.debug('ledger', `record ${result.key}: ${observed.record.state}`, { reason: observed.reason, send: observed.send, submission: observed.submission });
+      }
+      return observed;
+    };
     let shown = 0;
     const showProblem = (text: string): void => {
       if (shown < maxDiagnostics && values.json !== true) {
@@ -250,7 +267,7 @@ export function createSubmitCommand(dependencies: SubmitDependencies = {}): (io:
       }
       shown++;
     };
-    const progress = new SubmitProgress(io.stderr, io.stderr.isTTY === true && values.quiet !== true && values.json !== true);
+    const progress = new SubmitProgress(io.stderr, io.stderr.isTTY === true && values.quiet !== true && values.json !== true && !log.enabled('info'));
     const summary = new SubmissionSummary();
     const started = performance.now();
 
@@ -260,6 +277,7 @@ export function createSubmitCommand(dependencies: SubmitDependencies = {}): (io:
     async function* bundles(): AsyncGenerator<SubmissionItem> {
       for await (const result of run.results()) {
         counts.records++;
+        runLog.record(result);
         if (result.skipped === true) {
           counts.skipped++;
           observe(result, { state: 'skipped' });
@@ -267,8 +285,8 @@ export function createSubmitCommand(dependencies: SubmitDependencies = {}): (io:
         }
         if (!result.ok || !result.bundle) {
           counts.mappingFailed++;
-          observe(result, { state: 'mapping-failed', checkOk: false, issues: ledgerIssues(result.diagnostics) });
-          showProblem(redact(renderer.render(result.diagnostics.filter((d) => d.severity !== 'information'))));
+          observe(result, { state: 'mapping-failed', checkOk: false, issues: ledgerIssues(log.redact, result.diagnostics) });
+          showProblem(renderer.render(result.diagnostics.filter((d) => d.severity !== 'information')));
           continue;
         }
         counts.mapped++;
@@ -282,18 +300,19 @@ export function createSubmitCommand(dependencies: SubmitDependencies = {}): (io:
           const verdict = await gate(result.bundle, result);
           findings = [...findings, ...verdict.issues];
           checkOk = verdict.ok;
+          log.debug('check', `record ${result.key}: ${verdict.ok ? 'conforms' : 'fails the conformance check'}`, { errors: verdict.issues.filter((issue) => issue.severity === 'error' || issue.severity === 'fatal').length, warnings: verdict.issues.filter((issue) => issue.severity === 'warning').length });
           if (!verdict.ok) {
             const issues = verdict.issues.filter((issue) => issue.severity === 'error' || issue.severity === 'fatal');
-            showProblem(redact(`record ${result.key}: ${allowInvalid ? 'sent although it fails' : 'held back: it fails'} the conformance check\n${renderer.render(issues)}`));
+            showProblem(`record ${result.key}: ${allowInvalid ? 'sent although it fails' : 'held back: it fails'} the conformance check\n${renderer.render(issues)}`);
             if (!allowInvalid) {
               counts.heldBack++;
-              observe(result, { ...described, state: 'held-back', checkOk: false, issues: ledgerIssues(findings) });
+              observe(result, { ...described, state: 'held-back', checkOk: false, issues: ledgerIssues(log.redact, findings) });
               continue;
             }
             counts.sentInvalid++;
           }
         }
-        const observed = observe(result, { ...described, ...(checkOk !== undefined ? { checkOk } : {}), issues: ledgerIssues(findings) }, true);
+        const observed = observe(result, { ...described, ...(checkOk !== undefined ? { checkOk } : {}), issues: ledgerIssues(log.redact, findings) }, true);
         if (observed && !observed.send) {
           counts.unchanged++;
           continue;
@@ -314,8 +333,8 @@ export function createSubmitCommand(dependencies: SubmitDependencies = {}): (io:
       if (client) {
         for await (const result of client.submitAll(bundles(), { concurrency, signal: abort.signal })) {
           summary.add(result);
-          settle(ledger, intents, result);
-          await receipts?.write(receiptLine(result, origins.get(result.key)));
+          settle(log, ledger, intents, result);
+          await receipts?.write(receiptLine(log.redact, result, origins.get(result.key)));
           origins.delete(result.key);
           if (result.failure) {
             showProblem(`record ${result.key}: not accepted\n${describeFailure(result.failure)}`);
@@ -335,6 +354,7 @@ export function createSubmitCommand(dependencies: SubmitDependencies = {}): (io:
       ledger?.close();
     }
 
+    runLog.done();
     const seconds = (performance.now() - started) / 1000;
     const totals = summary.toJSON();
     if (values.json === true) {

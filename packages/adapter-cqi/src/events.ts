@@ -1,0 +1,46 @@
+/**
+ * What the CQI client and sender are doing, for logs: each request and its answer, and what happens to each case
+ * in the durable queue. Events never carry secrets (no credentials header, TLS key or passphrase) nor case content:
+ * only paths, case and queue ids, sizes, statuses, exception codes and timings (epoch ms from the injected clock).
+ */
+export type CqiEvent =
+  /** A request goes out. `bytes`: the body as sent. */
+  | { readonly type: 'request'; readonly method: 'GET' | 'POST'; readonly path: string; readonly bytes?: number; readonly mediaType?: string }
+  | { readonly type: 'response'; readonly method: 'GET' | 'POST'; readonly path: string; readonly status: number; readonly durationMs: number }
+  /** No answer; `codes`: the error codes of the failure and its causes (e.g. ECONNREFUSED, CERT_HAS_EXPIRED). */
+  | { readonly type: 'network-failure'; readonly method: 'GET' | 'POST'; readonly path: string; readonly codes: readonly string[]; readonly durationMs: number }
+  /** A case was validated, encoded and committed to the queue. */
+  | { readonly type: 'queued'; readonly caseId: string; readonly queueId: number; readonly mediaType: string; readonly bytes: number }
+  /** A case failed validation or encoding and was not queued. */
+  | { readonly type: 'invalid'; readonly caseId: string; readonly problems: number }
+  | { readonly type: 'delivered'; readonly caseId: string; readonly queueId: number; readonly status: number }
+  /** Refused for good: kept in the queue as rejected, never retried. */
+  | { readonly type: 'rejected'; readonly caseId: string; readonly queueId: number; readonly status: number; readonly exceptions: readonly string[] }
+  /** The service is closed or refused the connection: the case stays pending until `nextAttemptAt`, and the round stops. */
+  | {
+      readonly type: 'postponed';
+      readonly caseId: string;
+      readonly queueId: number;
+      readonly reason: 'refused' | 'unavailable';
+      readonly status?: number;
+      readonly attempts: number;
+      readonly waitMs: number;
+      readonly nextAttemptAt: number;
+    };
+
+/** Receives {@link CqiEvent}s. Exceptions it throws are ignored: logging never changes what is sent. */
+export type CqiEventListener = (event: CqiEvent) => void;
+
+/** Calls the listener, if any, shielding the caller from its exceptions. */
+export function emitter(listener: CqiEventListener | undefined): (event: CqiEvent) => void {
+  if (listener === undefined) {
+    return () => undefined;
+  }
+  return (event) => {
+    try {
+      listener(event);
+    } catch {
+      // a logging hook must not break delivery
+    }
+  };
+}

@@ -1,0 +1,180 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { createTestCa, type PemPair, type TestCa } from '@cadmap/sandbox';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SqliteCqiQueue } from '../queue/queue.js';
+import { CqiSender } from '../sender.js';
+import { validCqiCase } from '../testing/arbitraries.js';
+import { cqiEncoder } from '../wire/encoders.js';
+import { CqiClient } from './client.js';
+
+/** An HTTPS server on 127.0.0.1 that should never be talked to: it counts connections and records any request. */
+interface WrongServer {
+  readonly url: string;
+  readonly connections: () => number;
+  readonly requests: { method: string; path: string; body: string }[];
+  close(): Promise<void>;
+}
+
+async function startWrongServer(pair: PemPair): Promise<WrongServer> {
+  const requests: WrongServer['requests'] = [];
+  let connections = 0;
+  const server: Server = createServer({ cert: pair.cert, key: pair.key }, (req, res) => {
+    let body = '';
+    req.on('data', (data: Buffer) => (body += data.toString()));
+    req.on('end', () => {
+      requests.push({ method: req.method ?? '', path: req.url ?? '', body });
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(req.method === 'GET' ? '[{"code":"CQI000","description":"stolen"}]' : '{}');
+    });
+  });
+  server.on('connection', () => connections++);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `https://127.0.0.1:${port}`,
+    connections: () => connections,
+    requests,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+let configuredCa: TestCa;
+let otherCa: TestCa;
+let clientPair: PemPair;
+let dir: string;
+const encoder = cqiEncoder('json');
+const [sample] = fc.sample(validCqiCase, { numRuns: 1, seed: 7 });
+
+beforeAll(async () => {
+  configuredCa = await createTestCa('configured CA');
+  otherCa = await createTestCa('other CA');
+  clientPair = await configuredCa.issueClient('cadmap-test-supplier');
+  dir = mkdtempSync(join(tmpdir(), 'cqi-tls-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function clientFor(url: string): CqiClient {
+  const { client, diagnostics } = CqiClient.create({
+    environment: 'uat',
+    baseUrls: { uat: url },
+    tls: { ...clientPair, ca: configuredCa.cert },
+    credentials: { header: 'X-CQI-Credentials', scheme: 'Basic', value: 'c2VjcmV0' },
+    timeoutMs: 5_000,
+  });
+  expect(diagnostics).toEqual([]);
+  return client!;
+}
+
+/** Each wrong server, and what the diagnostic must say about it. */
+const wrongServers: readonly { name: string; issue: () => Promise<PemPair>; problem: RegExp }[] = [
+  { name: 'a certificate from another CA', issue: () => otherCa.issueServer(), problem: /not issued by a trusted CA \(UNABLE_TO_VERIFY_LEAF_SIGNATURE/ },
+  { name: 'a certificate for other.example only', issue: () => configuredCa.issueServer({ hosts: ['other.example'] }), problem: /does not name the host in the URL \(ERR_TLS_CERT_ALTNAME_INVALID/ },
+  { name: 'a certificate for localhost without an IP SAN, reached as 127.0.0.1', issue: () => configuredCa.issueServer({ hosts: ['localhost'] }), problem: /does not name the host in the URL \(ERR_TLS_CERT_ALTNAME_INVALID/ },
+  { name: 'an expired certificate', issue: () => configuredCa.issueServer({ validDays: -1 }), problem: /has expired \(CERT_HAS_EXPIRED/ },
+];
+const hint = /CA that issued the service certificate.*host matches.*in date.*Verification is never turned off/s;
+
+describe('CQI refuses a service it cannot verify (real HTTPS on 127.0.0.1)', () => {
+  it.each(wrongServers)('posting a case to $name: refused with CQI_TLS, one connection, nothing sent', async ({ issue, problem }) => {
+    const server = await startWrongServer(await issue());
+    const client = clientFor(server.url);
+    try {
+      const outcome = await client.postCase(encoder.encode(sample).body!, encoder.mediaType);
+      expect(outcome).toMatchObject({ kind: 'refused', diagnostics: [{ code: 'CQI_TLS', severity: 'error' }] });
+      const [diagnostic] = outcome.kind === 'refused' ? outcome.diagnostics : [];
+      expect(diagnostic?.message).toMatch(problem);
+      expect(diagnostic?.hint).toMatch(hint);
+      expect(server.connections()).toBe(1);
+      expect(server.requests).toEqual([]);
+    } finally {
+      await client.close();
+      await server.close();
+    }
+  });
+
+  it.each(wrongServers)('fetching the exception codes from $name: CQI_TLS, nothing sent', async ({ issue, problem }) => {
+    const server = await startWrongServer(await issue());
+    const client = clientFor(server.url);
+    try {
+      const { codes, diagnostics } = await client.exceptionCodes();
+      expect(codes).toBeUndefined();
+      expect(diagnostics).toMatchObject([{ code: 'CQI_TLS', severity: 'error' }]);
+      expect(diagnostics[0]?.message).toMatch(problem);
+      expect(diagnostics[0]?.hint).toMatch(hint);
+      expect(server.requests).toEqual([]);
+    } finally {
+      await client.close();
+      await server.close();
+    }
+  });
+
+  it('the sender keeps the case queued and stops the round on a TLS refusal (no retry loop)', async () => {
+    const server = await startWrongServer(await otherCa.issueServer());
+    const client = clientFor(server.url);
+    const queue = new SqliteCqiQueue(join(dir, 'queue.sqlite'));
+    try {
+      const sender = new CqiSender({ client, queue, encoder, now: () => 1_000_000 });
+      const { outcome, report } = await sender.submit(sample);
+      expect(outcome.status).toBe('queued');
+      expect(report.stoppedBy?.map((d) => d.code)).toEqual(['CQI_TLS']);
+      expect(queue.count()).toBe(1);
+      expect(server.connections()).toBe(1);
+      expect(server.requests).toEqual([]);
+    } finally {
+      queue.close();
+      await client.close();
+      await server.close();
+    }
+  });
+
+  it('a service with a valid certificate from the configured CA is accepted (the tests above can fail)', async () => {
+    const server = await startWrongServer(await configuredCa.issueServer());
+    const client = clientFor(server.url);
+    try {
+      expect(await client.postCase(encoder.encode(sample).body!, encoder.mediaType)).toMatchObject({ kind: 'accepted' });
+      expect(server.requests).toHaveLength(1);
+    } finally {
+      await client.close();
+      await server.close();
+    }
+  });
+
+  it('still refuses a wrong-CA service when NODE_TLS_REJECT_UNAUTHORIZED=0 is set in the environment', async () => {
+    const server = await startWrongServer(await otherCa.issueServer());
+    const before = process.env['NODE_TLS_REJECT_UNAUTHORIZED'];
+    process.env['NODE_TLS_REJECT_UNAUTHORIZED'] = '0';
+    const client = clientFor(server.url);
+    try {
+      const outcome = await client.postCase(encoder.encode(sample).body!, encoder.mediaType);
+      expect(outcome).toMatchObject({ kind: 'refused', diagnostics: [{ code: 'CQI_TLS' }] });
+      expect(server.requests).toEqual([]);
+    } finally {
+      if (before === undefined) {
+        delete process.env['NODE_TLS_REJECT_UNAUTHORIZED'];
+      } else {
+        process.env['NODE_TLS_REJECT_UNAUTHORIZED'] = before;
+      }
+      await client.close();
+      await server.close();
+    }
+  });
+
+  it('has no way to turn verification off: every Agent sets rejectUnauthorized: true, nothing overrides the check', () => {
+    const src = join(import.meta.dirname, '..');
+    const files = readdirSync(src, { recursive: true, encoding: 'utf8' }).filter((name) => name.endsWith('.ts') && !name.endsWith('.test.ts'));
+    expect(files.length).toBeGreaterThan(3);
+    for (const file of files) {
+      const text = readFileSync(join(src, file), 'utf8');
+      expect(text, file).not.toMatch(/rejectUnauthorized:\s*false|checkServerIdentity|NODE_TLS_REJECT_UNAUTHORIZED|insecure/i);
+      expect(text.match(/rejectUnauthorized: true/g)?.length ?? 0, file).toBe(text.match(/new Agent\(/g)?.length ?? 0);
+    }
+  });
+});

@@ -1,0 +1,192 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+import { gzipSync } from 'node:zlib';
+import { createTestCa, type PemPair, type TestCa } from '@cadmap/sandbox';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMeshClient, type MeshClient } from './client.js';
+import { MeshError } from './codes.js';
+
+/** A MESH stand-in whose answers each test scripts; it records the paths it was asked for. */
+interface Stand {
+  readonly url: string;
+  readonly paths: string[];
+  handle: (req: IncomingMessage, res: ServerResponse) => void;
+  close(): Promise<void>;
+}
+
+async function startStand(pair: PemPair): Promise<Stand> {
+  const stand: Stand = {
+    url: '',
+    paths: [],
+    handle: (_req, res) => res.end(),
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+  const server: Server = createServer({ cert: pair.cert, key: pair.key }, (req, res) => {
+    stand.paths.push(req.url ?? '');
+    req.resume();
+    req.on('end', () => stand.handle(req, res));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return Object.assign(stand, { url: `https://127.0.0.1:${(server.address() as AddressInfo).port}` });
+}
+
+let ca: TestCa;
+let mesh: Stand;
+let other: Stand;
+let client: MeshClient;
+
+beforeAll(async () => {
+  ca = await createTestCa();
+  const pair = await ca.issueServer();
+  mesh = await startStand(pair);
+  other = await startStand(pair);
+  const { client: made } = createMeshClient({
+    environment: mesh.url,
+    mailboxId: 'X26ABC1',
+    password: 'password',
+    sharedKey: 'shared',
+    tls: { ...(await ca.issueClient('client')), ca: ca.cert },
+    maxAttempts: 1,
+    clock: { now: () => Date.now(), sleep: () => Promise.resolve() },
+  });
+  client = made!;
+});
+afterAll(async () => {
+  await client.close();
+  await mesh.close();
+  await other.close();
+});
+
+async function meshFailure(promise: Promise<unknown>): Promise<MeshError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof MeshError) {
+      return error;
+    }
+    throw error;
+  }
+  throw new Error('expected a MeshError');
+}
+
+const listing = (next: string) => (_req: IncomingMessage, res: ServerResponse): void => {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ messages: ['m-1'], links: { self: '/messageexchange/X26ABC1/inbox', next } }));
+};
+
+async function drain(ids: AsyncIterable<string>): Promise<string[]> {
+  const seen: string[] = [];
+  for await (const id of ids) {
+    seen.push(id);
+  }
+  return seen;
+}
+
+describe('MESH against a hostile server', () => {
+  it.each(['OTHER/messageexchange/X26ABC1/inbox', '//OTHER_HOST/messageexchange/X26ABC1/inbox', 'http://MESH_HOST/messageexchange/X26ABC1/inbox'])('never follows links.next to another origin (%s): the token and certificate stay with MESH', async (next) => {
+    other.paths.length = 0;
+    mesh.handle = listing(next.replace('OTHER_HOST', other.url.slice('https://'.length)).replace('OTHER', other.url).replace('MESH_HOST', mesh.url.slice('https://'.length)));
+    const error = await meshFailure(drain(client.inboxIds()));
+    expect(error.diagnostic).toMatchObject({ code: 'MESH_UNEXPECTED_STATUS' });
+    expect(error.message).toMatch(/next page outside/);
+    expect(other.paths).toEqual([]);
+  });
+
+  it('reports a links.next that is not a URL as a MeshError, not a TypeError', async () => {
+    mesh.handle = listing('http://[');
+    expect((await meshFailure(client.listInbox())).code).toBe('MESH_UNEXPECTED_STATUS');
+  });
+
+  it('stops when the listing sends the same next page again instead of looping for ever', async () => {
+    mesh.paths.length = 0;
+    mesh.handle = listing('/messageexchange/X26ABC1/inbox?continue_from=same-page-again');
+    expect((await meshFailure(drain(client.inboxIds()))).message).toMatch(/same next page twice/);
+    expect(mesh.paths).toHaveLength(2);
+  });
+
+  it('reports an answer that breaks off mid-body as a MeshError (MESH_NOT_RETRIED for the first POST of a send)', async () => {
+    mesh.handle = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+      res.write('{"messages":["m-1"');
+      setImmediate(() => res.socket?.destroy());
+    };
+    expect((await meshFailure(client.listInbox())).code).toBe('MESH_UNAVAILABLE');
+    mesh.handle = (_req, res) => {
+      res.writeHead(202, { 'content-type': 'application/json', 'content-length': '100' });
+      res.write('{"message_id":"');
+      setImmediate(() => res.socket?.destroy());
+    };
+    const error = await meshFailure(client.send({ to: 'Y27DEF2', workflowId: 'W', body: Buffer.from('x') }));
+    expect(error.code).toBe('MESH_NOT_RETRIED');
+    expect(error.diagnostic.hint).toMatch(/track/);
+  });
+
+  it.each([false, true])('downloads into a slow sink from a server that closes the connection (gzip %s) without crashing the process', async (gzip) => {
+    const body = randomBytes(2 * 1024 * 1024);
+    mesh.handle = (_req, res) => {
+      const wire = gzip ? gzipSync(body) : body;
+      res.writeHead(200, { connection: 'close', 'content-length': String(wire.length), 'mex-messagetype': 'DATA', ...(gzip ? { 'content-encoding': 'gzip' } : {}) });
+      res.end(wire);
+    };
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown): void => {
+      uncaught.push(error);
+    };
+    process.on('uncaughtException', onUncaught);
+    try {
+      for (let round = 0; round < 5; round++) {
+        let received = 0;
+        const info = await client.download('m-1', {
+          write: async (data) => {
+            received += data.length;
+            await delay(1);
+          },
+          truncate: () => Promise.resolve(),
+        });
+        expect([info.bytes, received]).toEqual([body.length, body.length]);
+      }
+      await delay(10);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+    expect(uncaught).toEqual([]);
+  });
+
+  it('reports a message id that is not valid Unicode (a lone surrogate) as a MeshError, for download, acknowledge and chunks', async () => {
+    const broken = 'm-\ud800';
+    for (const call of [() => client.download(broken, { write: () => Promise.resolve(), truncate: () => Promise.resolve() }), () => client.acknowledge(broken), () => client.sendChunk(broken, 2, 2, Buffer.from('x'))]) {
+      expect((await meshFailure(call())).diagnostic).toMatchObject({ code: 'MESH_UNEXPECTED_STATUS', messageId: broken });
+    }
+  });
+
+  it('does not read an endless inbox listing to the end', async () => {
+    let streamed = 0;
+    const cap = 256 * 1024 * 1024;
+    mesh.handle = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"messages":[');
+      const chunk = Buffer.from('"m",'.repeat(16 * 1024));
+      const more = (): void => {
+        while (!res.destroyed && streamed < cap) {
+          streamed += chunk.length;
+          if (!res.write(chunk)) {
+            res.once('drain', more);
+            return;
+          }
+        }
+        res.end('"m"]}');
+      };
+      more();
+    };
+    const error = await meshFailure(client.listInbox());
+    expect(error.code).toBe('MESH_UNEXPECTED_STATUS');
+    expect(error.message).toMatch(/body over \d+ bytes/);
+    expect(streamed).toBeLessThan(cap);
+  });
+});
