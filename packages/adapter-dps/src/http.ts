@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
 import type { DpsCode } from './codes.js';
 import { redact } from './redact.js';
+import { describeTlsFailure } from '@cadmap/core/diagnostics';
 
 /** An HTTP answer, body read as text (bodies here are small JSON). */
 export interface HttpAnswer {
@@ -47,23 +48,6 @@ function errorCode(error: unknown): string {
   return specific ?? codes[0] ?? (error instanceof Error ? error.name : 'UNKNOWN');
 }
 
-/** What a TLS error code means, in words. */
-function tlsProblem(cause: string): string {
-  if (/ALTNAME|HOSTNAME/.test(cause)) {
-    return "the server's certificate does not name the host in the URL";
-  }
-  if (/EXPIRED/.test(cause)) {
-    return "the server's certificate has expired";
-  }
-  if (/NOT_YET_VALID/.test(cause)) {
-    return "the server's certificate is not valid yet";
-  }
-  if (/UNABLE_TO_(GET|VERIFY)|SELF_SIGNED|DEPTH_ZERO|CERT_SIGNATURE|CERT_UNTRUSTED|CERT_REJECTED/.test(cause)) {
-    return "the server's certificate is not issued by a trusted CA";
-  }
-  return 'the TLS handshake failed';
-}
-
 /** A thrown value as text, even one that cannot be converted (e.g. an object without a prototype). */
 function describe(value: unknown): string {
   try {
@@ -81,7 +65,7 @@ export function classifyNetworkError(error: unknown, signal?: AbortSignal): Netw
     return { code: 'DPS_CANCELLED', cause, message: 'cancelled', outcomeUnknown: true };
   }
   if (tlsCodes.test(cause)) {
-    return { code: 'DPS_TLS', cause, message: `TLS: ${tlsProblem(cause)} (${cause}: ${text})`, outcomeUnknown: false };
+    return { code: 'DPS_TLS', cause, message: `TLS: ${describeTlsFailure(cause)} (${cause}: ${text})`, outcomeUnknown: false };
   }
   if (timeoutCodes.has(cause)) {
     return { code: 'DPS_TIMEOUT', cause, message: `timed out (${cause})`, outcomeUnknown: !notSentCodes.has(cause) };

@@ -53,6 +53,15 @@ export interface TokenClientOptions {
   readonly onEvent?: DpsEventListener;
 }
 
+/** Longest a token is trusted, whatever `expires_in` says (a server's 1e308 must not mean "for ever"). */
+export const maxTokenLifetimeMs = 3_600_000;
+
+/** How long an access token lives: `expires_in` seconds, 5 minutes when absent or not a positive number, at most an hour. */
+export function tokenLifetimeMs(expiresIn: unknown): number {
+  const seconds = Number(expiresIn);
+  return Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds * 1000, maxTokenLifetimeMs) : 300_000;
+}
+
 /** Reads the private key; returns a diagnostic instead of throwing. */
 export function loadPrivateKey(key: string | KeyObject): { key: KeyObject } | { diagnostic: DpsDiagnostic } {
   let keyObject: KeyObject;
@@ -206,8 +215,7 @@ export class TokenClient {
     this.emit({ type: 'token-response', url, status: answer.status, durationMs, ...(Number.isFinite(expiresIn) && expiresIn > 0 ? { expiresInSeconds: expiresIn } : {}) });
     if (answer.status === 200 && typeof body.access_token === 'string') {
       const now = clock.now();
-      const parsed = Number(body.expires_in);
-      const lifetimeMs = Number.isFinite(parsed) && parsed > 0 ? parsed * 1000 : 300_000;
+      const lifetimeMs = tokenLifetimeMs(body.expires_in);
       const margin = Math.min(this.options.refreshMarginMs ?? 60_000, lifetimeMs / 2);
       this.cached = { accessToken: body.access_token, expiresAt: now + lifetimeMs, refreshAt: now + lifetimeMs - margin };
       return body.access_token;

@@ -10,6 +10,7 @@ import { systemClock, type Clock } from './clock.js';
 import { MeshError, type MeshCode, type MeshDiagnostic } from './codes.js';
 import { resolveBaseUrl } from './environments.js';
 import { emitter, errorCause, loggablePath, type MeshEvent, type MeshEventListener } from './events.js';
+import { describeTlsFailure } from '@cadmap/core/diagnostics';
 
 const gzip = promisify(gzipCallback);
 const MiB = 1024 * 1024;
@@ -52,6 +53,11 @@ export interface MeshClientOptions {
   readonly backoffMs?: number;
   /** Headers and body timeout per request (default 10 minutes). */
   readonly timeoutMs?: number;
+  /**
+   * Largest message a download may produce, after gunzip (default 1 GiB): a larger one, or a gzip bomb, fails
+   * with MESH_MESSAGE_TOO_LARGE instead of filling the disk. MESH itself allows up to 20 GB (mesh.md §12).
+   */
+  readonly maxMessageBytes?: number;
   /** Sent as `mex-ClientVersion` and in the User-Agent. */
   readonly clientVersion?: string;
   readonly clock?: Clock;
@@ -210,23 +216,6 @@ const sendHints: Readonly<Record<string, string>> = {
   '17': 'The workflow id is not registered for the sender or the recipient mailbox: ask the MESH service desk to add it to both, or check the workflow id in the configuration.',
 };
 
-/** What a TLS error code means, in words. */
-function tlsProblem(code: string): string {
-  if (/ALTNAME|HOSTNAME/.test(code)) {
-    return "the server's certificate does not name the host in the URL";
-  }
-  if (/EXPIRED/.test(code)) {
-    return "the server's certificate has expired";
-  }
-  if (/NOT_YET_VALID/.test(code)) {
-    return "the server's certificate is not valid yet";
-  }
-  if (/UNABLE_TO_(GET|VERIFY)|SELF_SIGNED|DEPTH_ZERO|CERT_SIGNATURE|CERT_UNTRUSTED|CERT_REJECTED/.test(code)) {
-    return "the server's certificate is not issued by a trusted CA";
-  }
-  return 'the TLS handshake failed (the server may have refused the client certificate)';
-}
-
 /** The most of a JSON or error answer that is read (an inbox page of 5000 ids is far smaller). */
 const maxAnswerBytes = 8 * MiB;
 
@@ -238,6 +227,13 @@ function messageSegment(messageId: string): string {
     throw new MeshError({ code: 'MESH_UNEXPECTED_STATUS', severity: 'error', messageId, message: `The message id ${JSON.stringify(messageId)} is not valid Unicode text, so it cannot be put in a request.`, hint: 'The message stays in the inbox; report the inbox listing (or send answer) to the MESH service desk.' });
   }
 }
+
+/** Most chunks a message can have: 20 GB (MESH's ceiling, mesh.md §12) in chunks of at least 5 MB. */
+export const maxMessageChunks = 4_000;
+export const defaultMaxMessageBytes = 1024 * MiB;
+
+/** Raised by drainBody when a body gives more bytes than allowed: not a transient fault, never retried. */
+class BodyLimitError extends Error {}
 
 /** Bytes of a download that may wait in memory for the sink (more than the largest chunk). */
 const maxQueuedBytes = 128 * MiB;
@@ -267,7 +263,7 @@ function readText(body: Readable, limit: number): Promise<{ text: string; comple
 }
 
 /** Feeds a body (gunzipped when `decode`) to `write` piece by piece; resolves with the bytes written. */
-function drainBody(body: Readable, decode: boolean, write: (data: Buffer) => Promise<void>, limit: number): Promise<number> {
+function drainBody(body: Readable, decode: boolean, write: (data: Buffer) => Promise<void>, limit: number, maxBytes: number = Number.POSITIVE_INFINITY): Promise<number> {
   return new Promise((resolve, reject) => {
     const gunzip = decode ? createGunzip() : undefined;
     const output: Readable = gunzip ?? body;
@@ -283,7 +279,13 @@ function drainBody(body: Readable, decode: boolean, write: (data: Buffer) => Pro
         reject(error instanceof Error ? error : new Error(String(error)));
       }
     };
+    let received = 0;
     output.on('data', (data: Buffer) => {
+      received += data.length;
+      if (received > maxBytes) {
+        fail(new BodyLimitError(`more than ${maxBytes} bytes`));
+        return;
+      }
       queued += data.length;
       if (queued > limit) {
         fail(new Error(`more than ${limit} bytes arrived before the store could take them`));
@@ -366,6 +368,7 @@ class HttpMeshClient implements MeshClient {
   private readonly maxAttempts: number;
   private readonly backoffMs: number;
   private readonly timeoutMs: number;
+  private readonly maxMessageBytes: number;
   private readonly clientVersion: string;
   private readonly emit: (event: MeshEvent) => void;
 
@@ -382,6 +385,7 @@ class HttpMeshClient implements MeshClient {
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 3);
     this.backoffMs = options.backoffMs ?? 500;
     this.timeoutMs = options.timeoutMs ?? 600_000;
+    this.maxMessageBytes = options.maxMessageBytes ?? defaultMaxMessageBytes;
     this.clientVersion = options.clientVersion ?? 'cadmap;0.1.0';
     this.emit = emitter(options.onEvent);
   }
@@ -454,7 +458,7 @@ class HttpMeshClient implements MeshClient {
       return {
         code: 'MESH_TLS',
         severity: 'fatal',
-        message: `TLS with ${this.baseUrl} failed: ${tlsProblem(tls)} (${tls}: ${text})`,
+        message: `TLS with ${this.baseUrl} failed: ${describeTlsFailure(tls, { mutual: true })} (${tls}: ${text})`,
         hint: "Check the CA bundle (mesh.caFile) trusts the server, the host name matches its certificate, the certificate is in date (and this machine's clock is right), and the client certificate/key are the ones issued for this environment. Verification is never turned off.",
       };
     }
@@ -615,6 +619,10 @@ class HttpMeshClient implements MeshClient {
         if (index === 1) {
           first = response.headers;
           total = parsed ? Number(parsed[2]) : 1;
+          if (total > maxMessageChunks) {
+            await response.body.dump();
+            throw new MeshError({ code: 'MESH_MESSAGE_TOO_LARGE', severity: 'error', status: response.statusCode, messageId, message: `Message ${messageId} claims ${total} chunks (Mex-Chunk-Range '${range ?? ''}'); MESH messages have at most ${maxMessageChunks}.`, hint: 'The message was not downloaded or acknowledged; report it to the MESH service desk.' });
+          }
         }
         const expectedStatus = index < total ? 206 : 200;
         if ((parsed && Number(parsed[1]) !== index) || (total > 1 && !parsed) || response.statusCode !== expectedStatus) {
@@ -622,11 +630,14 @@ class HttpMeshClient implements MeshClient {
           throw new MeshError({ code: 'MESH_CHUNK_MISMATCH', severity: 'error', status: response.statusCode, messageId, message: `Chunk ${index} of message ${messageId} came back as ${response.statusCode} with Mex-Chunk-Range '${range ?? ''}' (expected ${expectedStatus} and ${index}:${total}).`, hint: 'The message was not stored or acknowledged; poll again later.' });
         }
         try {
-          written += await drainBody(response.body, headerValue(response.headers, 'content-encoding') === 'gzip', (data) => sink.write(data), maxQueuedBytes);
+          written += await drainBody(response.body, headerValue(response.headers, 'content-encoding') === 'gzip', (data) => sink.write(data), maxQueuedBytes, this.maxMessageBytes - start);
           break;
         } catch (error) {
           await sink.truncate(start);
           written = start;
+          if (error instanceof BodyLimitError) {
+            throw new MeshError({ code: 'MESH_MESSAGE_TOO_LARGE', severity: 'error', messageId, message: `Message ${messageId} grew past ${this.maxMessageBytes} bytes while downloading chunk ${index} of ${total} (after gunzip).`, hint: 'It was not stored or acknowledged. If such messages are expected, raise maxMessageBytes (mesh.maxMessageBytes); otherwise report the message to its sender.' });
+          }
           if (attempt >= this.maxAttempts) {
             throw new MeshError({ code: 'MESH_UNAVAILABLE', severity: 'error', messageId, message: `Chunk ${index} of message ${messageId} broke off during download: ${error instanceof Error ? error.message : String(error)}`, hint: 'The message was not acknowledged; the next poll downloads it again.' });
           }

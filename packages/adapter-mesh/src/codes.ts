@@ -11,6 +11,7 @@ export const meshCodes = {
   MESH_SEND_REJECTED: 'MESH answered 417: a business error on send (unknown recipient, workflow not permitted, …).',
   MESH_CHUNK_COMPLETE: 'MESH answered 423: a chunk was posted after the message was complete.',
   MESH_TOO_LARGE: 'MESH answered 413: one request exceeded the size limit.',
+  MESH_MESSAGE_TOO_LARGE: 'A message being downloaded grew past maxMessageBytes (after gunzip) or claimed more chunks than MESH allows; it was not stored or acknowledged.',
   MESH_RATE_LIMITED: 'MESH kept answering 425/429 until the retry budget ran out.',
   MESH_UNAVAILABLE: 'MESH answered 5xx, or the connection failed, until the retry budget ran out.',
   MESH_UNEXPECTED_STATUS: 'MESH answered a status or body the API does not document.',

@@ -189,4 +189,48 @@ describe('MESH against a hostile server', () => {
     expect(error.message).toMatch(/body over \d+ bytes/);
     expect(streamed).toBeLessThan(cap);
   });
+
+  it('refuses a gzip bomb past maxMessageBytes and a message claiming more chunks than MESH allows, storing nothing', async () => {
+    const { client: small } = createMeshClient({
+      environment: mesh.url,
+      mailboxId: 'X26ABC1',
+      password: 'password',
+      sharedKey: 'shared',
+      tls: { ...(await ca.issueClient('client')), ca: ca.cert },
+      maxAttempts: 3,
+      maxMessageBytes: 1024 * 1024,
+      clock: { now: () => Date.now(), sleep: () => Promise.resolve() },
+    });
+    const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024));
+    mesh.paths.length = 0;
+    mesh.handle = (_req, res) => {
+      res.writeHead(200, { 'content-length': String(bomb.length), 'content-encoding': 'gzip', 'mex-messagetype': 'DATA' });
+      res.end(bomb);
+    };
+    let stored = 0;
+    const sink = {
+      write: (data: Buffer) => {
+        stored += data.length;
+        return Promise.resolve();
+      },
+      truncate: (size: number) => {
+        stored = size;
+        return Promise.resolve();
+      },
+    };
+    const tooBig = await meshFailure(small!.download('m-bomb', sink));
+    expect(tooBig.diagnostic).toMatchObject({ code: 'MESH_MESSAGE_TOO_LARGE', messageId: 'm-bomb' });
+    expect(tooBig.diagnostic.hint).toContain('maxMessageBytes');
+    expect(stored).toBe(0);
+    expect(mesh.paths).toHaveLength(1);
+
+    mesh.handle = (_req, res) => {
+      res.writeHead(206, { 'mex-chunk-range': '1:999999', 'mex-messagetype': 'DATA' });
+      res.end('first');
+    };
+    const endless = await meshFailure(small!.download('m-many', sink));
+    expect(endless.diagnostic).toMatchObject({ code: 'MESH_MESSAGE_TOO_LARGE' });
+    expect(endless.message).toMatch(/claims 999999 chunks/);
+    await small!.close();
+  });
 });

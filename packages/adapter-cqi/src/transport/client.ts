@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { Diagnostic } from '@cadmap/core';
+import { describeTlsFailure } from '@cadmap/core/diagnostics';
 import { emitter, type CqiEvent, type CqiEventListener } from '../events.js';
 
 /** The two endpoints NHS Pathways issues to each supplier (not published). */
@@ -109,24 +110,6 @@ function readText(body: Readable, limit: number): Promise<string> {
   });
 }
 
-/** What the TLS error codes mean, in words. */
-function tlsProblem(codes: readonly string[]): string {
-  const all = codes.join(' ');
-  if (/ALTNAME|HOSTNAME/.test(all)) {
-    return "the service's certificate does not name the host in the URL";
-  }
-  if (/EXPIRED/.test(all)) {
-    return "the service's certificate has expired";
-  }
-  if (/NOT_YET_VALID/.test(all)) {
-    return "the service's certificate is not valid yet";
-  }
-  if (/UNABLE_TO_(GET|VERIFY)|SELF_SIGNED|DEPTH_ZERO|CERT_SIGNATURE|CERT_UNTRUSTED|CERT_REJECTED/.test(all)) {
-    return "the service's certificate is not issued by a trusted CA";
-  }
-  return 'the TLS handshake failed (the service may have refused the client certificate)';
-}
-
 /** Resolves the base URL of an environment; https only, no trailing slash. */
 export function cqiBaseUrl(options: Pick<CqiClientOptions, 'environment' | 'baseUrls'>): { url?: string; diagnostics: Diagnostic[] } {
   const url = options.baseUrls[options.environment];
@@ -218,7 +201,7 @@ export class CqiClient {
         diagnostics: [{
           code: 'CQI_TLS',
           severity: 'error',
-          message: `${what}: the TLS connection to ${this.base} failed: ${tlsProblem(codes)} (${codes.join(', ') || 'no code'}: ${text}).`,
+          message: `${what}: the TLS connection to ${this.base} failed: ${describeTlsFailure(codes, { peer: 'service', mutual: true })} (${codes.join(', ') || 'no code'}: ${text}).`,
           hint: "Check the client certificate and key, the CA that issued the service certificate (tls.ca), that the base URL host matches that certificate and that it is in date (and this machine's clock is right). Verification is never turned off.",
         }],
       };
