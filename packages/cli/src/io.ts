@@ -100,3 +100,16 @@ export class Progress {
     }
   }
 }
+
+/** Resolves at the first SIGINT or SIGTERM (Ctrl-C): how the long-running sandbox commands wait to stop. */
+export function untilSignal(): Promise<void> {
+  return new Promise((resolveStop) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolveStop();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}

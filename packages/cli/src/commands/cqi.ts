@@ -7,7 +7,7 @@ import { inputName, loadMapping, validateCqiCase, type Diagnostic, type InputSpa
 import { startCqiSandbox, type CqiAvailability } from '@cadmap/sandbox';
 import { cqiEventLogger } from '../adapter-log.js';
 import { makeRenderer, parseInputs, useColor } from '../common.js';
-import { exitCodes, UsageError, type CliIo } from '../io.js';
+import { exitCodes, untilSignal, UsageError, type CliIo } from '../io.js';
 import { loggerOf, rawStream } from '../log.js';
 import { mapCommand } from './map.js';
 
@@ -381,17 +381,5 @@ async function cqiSandbox(io: CliIo, argv: readonly string[], dependencies: CqiC
     await sandbox.close();
   }
   return exitCodes.ok;
-}
-
-function untilSignal(): Promise<void> {
-  return new Promise((resolveStop) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolveStop();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
 }
 

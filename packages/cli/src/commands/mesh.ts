@@ -23,7 +23,7 @@ import {
 import { openLedger } from '@cadmap/ledger';
 import { startMeshSandbox } from '@cadmap/sandbox';
 import { meshEventLogger } from '../adapter-log.js';
-import { exitCodes, UsageError, type CliIo } from '../io.js';
+import { exitCodes, untilSignal, UsageError, type CliIo } from '../io.js';
 import { loggerOf, type Logger } from '../log.js';
 import { defaultConfigNames } from './dps-config.js';
 
@@ -397,18 +397,6 @@ function linkToLedger(log: Logger, file: string, notifications: Awaited<ReturnTy
     ledger.close();
   }
   return { file, linked, unlinked };
-}
-
-function untilSignal(): Promise<void> {
-  return new Promise((resolveStop) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolveStop();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
 }
 
 const sandboxWorkflow = 'DPS_ERR_SANDBOX';

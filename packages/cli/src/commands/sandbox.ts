@@ -3,7 +3,7 @@ import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { dpsFaultKinds, startDpsSandbox, type DpsFaultKind, type JsonWebKeySet } from '@cadmap/sandbox';
 import { stringify } from 'yaml';
-import { exitCodes, UsageError, type CliIo } from '../io.js';
+import { exitCodes, untilSignal, UsageError, type CliIo } from '../io.js';
 import { rawStream } from '../log.js';
 
 export const sandboxHelp = `cadmap sandbox [options]
@@ -25,18 +25,6 @@ Options:
 export interface SandboxDependencies {
   /** Resolves when the sandbox should stop (default: SIGINT/SIGTERM). */
   readonly untilStopped?: () => Promise<void>;
-}
-
-function untilSignal(): Promise<void> {
-  return new Promise((resolveStop) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolveStop();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
 }
 
 function parseFaults(text: string | undefined): Partial<Record<DpsFaultKind, number>> | undefined {
