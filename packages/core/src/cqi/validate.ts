@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { Diagnostic, DiagnosticCode, Severity } from '../diagnostics/diagnostic.js';
+import { distinctSchemaErrors } from '../diagnostics/ajv-errors.js';
 import { hasErrors } from '../diagnostics/diagnostic.js';
 import { cqiCaseSchemaVersion, nodeKindOf, type CqiCase } from './model.js';
 
@@ -79,26 +80,7 @@ function lineOf(pointer: string): string {
 }
 
 function reduceErrors(errors: readonly ErrorObject[]): ErrorObject[] {
-  const byPath = new Map<string, ErrorObject[]>();
-  for (const error of errors) {
-    const list = byPath.get(error.instancePath) ?? [];
-    list.push(error);
-    byPath.set(error.instancePath, list);
-  }
-  const kept: ErrorObject[] = [];
-  for (const list of byPath.values()) {
-    const specific = list.filter((e) => e.keyword !== 'anyOf' && !(e.keyword === 'type' && (e.params as { type?: unknown }).type === 'null'));
-    const chosen = specific.length > 0 ? specific : list;
-    const seen = new Set<string>();
-    for (const error of chosen) {
-      const signature = `${error.keyword}:${JSON.stringify(error.params)}`;
-      if (!seen.has(signature)) {
-        seen.add(signature);
-        kept.push(error);
-      }
-    }
-  }
-  return kept;
+  return distinctSchemaErrors(errors, (error) => error.keyword === 'anyOf' || (error.keyword === 'type' && (error.params as { type?: unknown }).type === 'null'));
 }
 
 function schemaDiagnostic(error: ErrorObject, root: string, caseLabel: string): Diagnostic {

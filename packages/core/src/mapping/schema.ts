@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { Document } from 'yaml';
+import { distinctSchemaErrors } from '../diagnostics/ajv-errors.js';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { closest } from '../diagnostics/suggest.js';
 import { nodeAtPath, yamlPathOf, type YamlSpans } from './yaml-spans.js';
@@ -53,25 +54,7 @@ export function checkAgainstSchema(
 
 /** Drops the noise ajv produces for oneOf branches when a more specific error exists at the same place. */
 function reduceErrors(errors: readonly ErrorObject[]): ErrorObject[] {
-  const byPath = new Map<string, ErrorObject[]>();
-  for (const error of errors) {
-    const list = byPath.get(error.instancePath) ?? [];
-    list.push(error);
-    byPath.set(error.instancePath, list);
-  }
-  const kept: ErrorObject[] = [];
-  for (const list of byPath.values()) {
-    const specific = list.filter((e) => e.keyword !== 'oneOf' && e.keyword !== 'if');
-    const chosen = specific.length > 0 ? specific : list;
-    const seen = new Set<string>();
-    for (const error of chosen) {
-      const signature = `${error.keyword}:${JSON.stringify(error.params)}`;
-      if (!seen.has(signature)) {
-        seen.add(signature);
-        kept.push(error);
-      }
-    }
-  }
+  const kept = distinctSchemaErrors(errors, (error) => error.keyword === 'oneOf' || error.keyword === 'if');
   // A type error on a oneOf branch is only meaningful when no sibling branch error says more.
   return kept.filter((e, _, all) => !(e.keyword === 'type' && all.some((o) => o !== e && o.instancePath === e.instancePath && o.keyword !== 'type')));
 }
