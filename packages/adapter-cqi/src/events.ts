@@ -1,3 +1,4 @@
+import { eventEmitter } from '@cadmap/core/net';
 /**
  * What the CQI client and sender are doing, for logs: each request and its answer, and what happens to each case
  * in the durable queue. Events never carry secrets (no credentials header, TLS key or passphrase) nor case content:
@@ -31,16 +32,5 @@ export type CqiEvent =
 /** Receives {@link CqiEvent}s. Exceptions it throws are ignored: logging never changes what is sent. */
 export type CqiEventListener = (event: CqiEvent) => void;
 
-/** Calls the listener, if any, shielding the caller from its exceptions. */
-export function emitter(listener: CqiEventListener | undefined): (event: CqiEvent) => void {
-  if (listener === undefined) {
-    return () => undefined;
-  }
-  return (event) => {
-    try {
-      listener(event);
-    } catch {
-      // a logging hook must not break delivery
-    }
-  };
-}
+/** Calls the listener, if any, shielding the client from its exceptions. */
+export const emitter = (listener: CqiEventListener | undefined): ((event: CqiEvent) => void) => eventEmitter(listener);

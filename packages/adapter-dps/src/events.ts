@@ -1,3 +1,4 @@
+import { eventEmitter, loggableUrl } from '@cadmap/core/net';
 import type { DpsCode } from './codes.js';
 
 /**
@@ -67,25 +68,6 @@ export type DpsEvent =
 export type DpsEventListener = (event: DpsEvent) => void;
 
 /** Calls the listener, if any, shielding the client from its exceptions. */
-export function emitter(listener: DpsEventListener | undefined): (event: DpsEvent) => void {
-  if (listener === undefined) {
-    return () => undefined;
-  }
-  return (event) => {
-    try {
-      listener(event);
-    } catch {
-      // a logging hook must not break a submission
-    }
-  };
-}
+export const emitter = (listener: DpsEventListener | undefined): ((event: DpsEvent) => void) => eventEmitter(listener);
 
-/** A URL fit for logs: origin and path only (no user info, query or fragment). */
-export function loggableUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    return `${parsed.origin}${parsed.pathname}`;
-  } catch {
-    return '(invalid URL)';
-  }
-}
+export { loggableUrl };

@@ -1,8 +1,7 @@
-import type { Readable } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
 import type { DpsCode } from './codes.js';
 import { redact } from './redact.js';
-import { describeTlsFailure } from '@cadmap/core/diagnostics';
+import { describeTlsFailure, readBodyText } from '@cadmap/core/net';
 
 /** An HTTP answer, body read as text (bodies here are small JSON). */
 export interface HttpAnswer {
@@ -76,28 +75,6 @@ export function classifyNetworkError(error: unknown, signal?: AbortSignal): Netw
 /** The most of an answer body that is read: DPS and its token endpoint answer with small JSON. */
 export const maxAnswerBytes = 1024 * 1024;
 
-/**
- * Reads at most `limit` bytes of a body as UTF-8; the rest is not read (the connection is closed). The body is
- * never paused: undici 7 throws an uncatchable assertion when a server closes the connection while a body is
- * paused by backpressure (nodejs/undici#5360).
- */
-function readText(body: Readable, limit: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    let size = 0;
-    body.on('data', (data: Buffer) => {
-      parts.push(data);
-      size += data.length;
-      if (size > limit) {
-        body.destroy();
-        resolve(Buffer.concat(parts).subarray(0, limit).toString('utf8'));
-      }
-    });
-    body.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
-    body.on('error', reject);
-  });
-}
-
 /** Sends one request; resolves with the answer or a classified failure, never throws. */
 export async function send(dispatcher: Dispatcher, req: HttpRequest): Promise<HttpAnswer | NetworkFailure> {
   const timeout = AbortSignal.timeout(req.timeoutMs);
@@ -112,7 +89,7 @@ export async function send(dispatcher: Dispatcher, req: HttpRequest): Promise<Ht
       bodyTimeout: req.timeoutMs,
       signal,
     });
-    const body = await readText(res.body, maxAnswerBytes);
+    const body = (await readBodyText(res.body, maxAnswerBytes)).text;
     return { status: res.statusCode, headers: res.headers, body };
   } catch (error) {
     if (timeout.aborted && req.signal?.aborted !== true) {

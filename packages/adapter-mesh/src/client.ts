@@ -10,7 +10,7 @@ import { systemClock, type Clock } from './clock.js';
 import { MeshError, type MeshCode, type MeshDiagnostic } from './codes.js';
 import { resolveBaseUrl } from './environments.js';
 import { emitter, errorCause, loggablePath, type MeshEvent, type MeshEventListener } from './events.js';
-import { describeTlsFailure } from '@cadmap/core/diagnostics';
+import { describeTlsFailure, readBodyText } from '@cadmap/core/net';
 
 const gzip = promisify(gzipCallback);
 const MiB = 1024 * 1024;
@@ -244,24 +244,6 @@ const maxQueuedBytes = 128 * MiB;
  * memory instead, within a limit.
  */
 
-/** Reads at most `limit` bytes of a body as UTF-8; `complete` is false when it was longer (the rest is not read). */
-function readText(body: Readable, limit: number): Promise<{ text: string; complete: boolean }> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    let size = 0;
-    body.on('data', (data: Buffer) => {
-      parts.push(data);
-      size += data.length;
-      if (size > limit) {
-        body.destroy();
-        resolve({ text: Buffer.concat(parts).subarray(0, limit).toString('utf8'), complete: false });
-      }
-    });
-    body.on('end', () => resolve({ text: Buffer.concat(parts).toString('utf8'), complete: true }));
-    body.on('error', reject);
-  });
-}
-
 /** Feeds a body (gunzipped when `decode`) to `write` piece by piece; resolves with the bytes written. */
 function drainBody(body: Readable, decode: boolean, write: (data: Buffer) => Promise<void>, limit: number, maxBytes: number = Number.POSITIVE_INFINITY): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -433,7 +415,7 @@ class HttpMeshClient implements MeshClient {
       if (call.ok.includes(response.statusCode)) {
         return response;
       }
-      const body = await readText(response.body, maxAnswerBytes).then((read) => read.text, () => '');
+      const body = await readBodyText(response.body, maxAnswerBytes).then((read) => read.text, () => '');
       if (canRetry && retryableStatuses.has(response.statusCode)) {
         const waitMs = this.backoffMs * 2 ** (attempt - 1);
         this.emit({ type: 'retry', ...seen, attempt, waitMs, reason: 'status', status: response.statusCode });
@@ -528,7 +510,7 @@ class HttpMeshClient implements MeshClient {
   private async json(response: Response, call: string, brokenOff: MeshCode = 'MESH_UNAVAILABLE'): Promise<Record<string, unknown>> {
     let read: { text: string; complete: boolean };
     try {
-      read = await readText(response.body, maxAnswerBytes);
+      read = await readBodyText(response.body, maxAnswerBytes);
     } catch (error) {
       throw new MeshError({ code: brokenOff, severity: 'error', status: response.statusCode, message: `MESH's answer to ${call} (${response.statusCode}) broke off: ${error instanceof Error ? error.message : String(error)}`, hint: brokenOff === 'MESH_NOT_RETRIED' ? 'MESH may hold the message: check with `cadmap mesh track` or the recipient before sending again.' : 'Check network access to MESH; retry later.' });
     }

@@ -1,4 +1,5 @@
 import type { MeshCode } from './codes.js';
+import { eventEmitter } from '@cadmap/core/net';
 
 /**
  * What a MESH client is doing, for logs: each request and its answer, retries, messages listed, downloaded,
@@ -34,20 +35,6 @@ export type MeshEvent =
 /** Receives {@link MeshEvent}s. Exceptions it throws are ignored: logging never changes what the client does. */
 export type MeshEventListener = (event: MeshEvent) => void;
 
-/** Calls the listener, if any, shielding the client from its exceptions. */
-export function emitter(listener: MeshEventListener | undefined): (event: MeshEvent) => void {
-  if (listener === undefined) {
-    return () => undefined;
-  }
-  return (event) => {
-    try {
-      listener(event);
-    } catch {
-      // a logging hook must not break a poll or a send
-    }
-  };
-}
-
 /** A request path fit for logs: absolute URLs lose their origin (and any user info). */
 export function loggablePath(path: string): string {
   return path.replace(/^https?:\/\/[^/]*/, '');
@@ -63,3 +50,6 @@ export function errorCause(error: unknown): string {
   }
   return error instanceof Error ? error.name : 'unknown';
 }
+
+/** Calls the listener, if any, shielding the client from its exceptions. */
+export const emitter = (listener: MeshEventListener | undefined): ((event: MeshEvent) => void) => eventEmitter(listener);

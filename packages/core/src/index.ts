@@ -36,7 +36,6 @@ export { checkColumns, mapAll, runMapping } from './run.js';
 export type { MappingRun, RunOptions } from './run.js';
 
 export { cadmapNamespace, entryFullUrl, entryUuid } from './bundle/ids.js';
-export { describeTlsFailure } from './net/tls-failure.js';
 
 export { canonicalCqiCase, cqiCaseSchemaVersion, cqiCodeSystems, nodeKindOf } from './cqi/model.js';
 export type { CqiCase, CqiCaseDetails, CqiCoding, CqiFinalDisposition, CqiIdDescription, CqiNodeKind, CqiOperator, CqiPatient, CqiProvider, CqiSelectedService, CqiSymptomDiscriminator, CqiTriageLine } from './cqi/model.js';

@@ -1,7 +1,6 @@
-import type { Readable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { Diagnostic } from '@cadmap/core';
-import { describeTlsFailure } from '@cadmap/core/diagnostics';
+import { describeTlsFailure, readBodyText } from '@cadmap/core/net';
 import { emitter, type CqiEvent, type CqiEventListener } from '../events.js';
 
 /** The two endpoints NHS Pathways issues to each supplier (not published). */
@@ -88,28 +87,6 @@ const maxAnswerBytes = 1024 * 1024;
 /** The longest Retry-After honoured: the service is closed at most a weekend (longer values are cut to this). */
 export const maxRetryAfterMs = 3 * 24 * 60 * 60 * 1000;
 
-/**
- * Reads at most `limit` bytes of a body as UTF-8; the rest is not read (the connection is closed). The body is
- * never paused: undici 7 throws an uncatchable assertion when a server closes the connection while a body is
- * paused by backpressure (nodejs/undici#5360).
- */
-function readText(body: Readable, limit: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    let size = 0;
-    body.on('data', (data: Buffer) => {
-      parts.push(data);
-      size += data.length;
-      if (size > limit) {
-        body.destroy();
-        resolve(Buffer.concat(parts).subarray(0, limit).toString('utf8'));
-      }
-    });
-    body.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
-    body.on('error', reject);
-  });
-}
-
 /** Resolves the base URL of an environment; https only, no trailing slash. */
 export function cqiBaseUrl(options: Pick<CqiClientOptions, 'environment' | 'baseUrls'>): { url?: string; diagnostics: Diagnostic[] } {
   const url = options.baseUrls[options.environment];
@@ -183,7 +160,7 @@ export class CqiClient {
         headers: this.headers({ accept: 'application/json', ...(mediaType !== undefined ? { 'content-type': mediaType } : {}) }),
         ...(body !== undefined ? { body } : {}),
       });
-      const text = await readText(response.body, maxAnswerBytes);
+      const text = (await readBodyText(response.body, maxAnswerBytes)).text;
       this.emit({ type: 'response', method, path, status: response.statusCode, durationMs: now() - startedAt });
       return { status: response.statusCode, headers: response.headers, body: text };
     } catch (error) {

@@ -1,11 +1,10 @@
 /**
  * `@cadmap/core/diagnostics`: the Diagnostic shape, its codes and the renderer, without the mapping engine
  * (for tools such as `cadmap check` that must start fast), and the redaction of secrets and NHS numbers from text
- * meant for people, and the words for TLS failures the adapters report.
+ * meant for people.
  */
 export { diagnosticCodes, hasErrors, isDiagnosticCode } from './diagnostic.js';
 export type { Diagnostic, DiagnosticCode, InputSpan, RuleSpan, Severity } from './diagnostic.js';
 export { formatInput, formatRule, renderDiagnostic, renderDiagnostics } from './render.js';
 export type { RenderOptions } from './render.js';
-export { describeTlsFailure } from '../net/tls-failure.js';
 export { isNhsNumber, maskNhsNumber, minSecretLength, redact, redactedMark, Redactor } from '../privacy/redact.js';
