@@ -97,6 +97,11 @@ resources:
           reference: =ref('person', %record.id, no)
       topic:
         text: =iif(%record.kind = 'x', kind, nested.a.b)
+      category:
+        - $forEach: =%fallback
+          text: =%fallback
+        - $forEach: =%record
+          text: =kind
   - id: person
     resourceType: Patient
     forEach: =people

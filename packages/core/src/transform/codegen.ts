@@ -1,5 +1,5 @@
 import { scalarOf } from '../expressions/compile.js';
-import { SEVERAL } from '../expressions/fast.js';
+import { asCollection, SEVERAL } from '../expressions/fast.js';
 import type { CompiledExpression, EvalSink, EvalVariables } from '../expressions/types.js';
 import type { CompiledRule } from '../mapping/load.js';
 import type { ObjectNode, TemplateNode } from './template.js';
@@ -188,8 +188,10 @@ class Generator {
         const savedItem = this.name('savedItem');
         const as = entry.as === undefined ? undefined : `vars[${JSON.stringify(entry.as)}]`;
         const built = this.node(entry.node, value);
+        const variable = bareVariable(entry.forEach);
         lines.push(
-          `const ${values} = host.collection(${this.constant(entry.forEach)}, ${item}, vars);`,
+          // `%name` alone: the variable as a collection, exactly what its closure returns, without evaluating it
+          variable !== undefined ? `const ${values} = ${this.constant(asCollection)}(vars[${JSON.stringify(variable)}]);` : `const ${values} = host.collection(${this.constant(entry.forEach)}, ${item}, vars);`,
           `const ${savedIndex} = vars.index;`,
           ...(as ? [`const ${savedItem} = ${as};`] : []),
           `for (let ${index} = 0; ${index} < ${values}.length; ${index}++) {`,
@@ -319,4 +321,10 @@ class Generator {
       result,
     };
   }
+}
+
+/** The name of a compiled (not interpreted) expression that is only a `%variable`, other than %context and %ucum. */
+function bareVariable(expression: CompiledExpression): string | undefined {
+  const match = /^%([A-Za-z_][A-Za-z0-9_]*)$/.exec(expression.text.trim());
+  return expression.fast && match !== null && match[1] !== 'context' && match[1] !== 'ucum' ? match[1] : undefined;
 }
