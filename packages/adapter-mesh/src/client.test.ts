@@ -156,6 +156,14 @@ describe('MESH client against the strict sandbox (mutual TLS)', () => {
     expect(created.diagnostics.map((d) => d.code)).toEqual(['MESH_CONFIGURATION']);
   });
 
+  it('refuses a download limit that is not a positive whole number of bytes', () => {
+    for (const maxMessageBytes of [0, -1, 1.5, Number.NaN]) {
+      const created = createMeshClient({ environment: fixture.sandbox.url, mailboxId: sender.id, password: 'p', sharedKey: 'k', tls: fixture.clientCertificate, maxMessageBytes });
+      expect(created.client).toBeUndefined();
+      expect(created.diagnostics.map((d) => [d.code, d.hint])).toEqual([['MESH_CONFIGURATION', expect.stringContaining('mesh.maxMessageBytes')]]);
+    }
+  });
+
   it('pages over more than 500 inbox messages, following relative links.next, and stores each once', async () => {
     for (let i = 0; i < 520; i++) {
       fixture.sandbox.deliver({ from: sender.id, to: 'Z99LIST', workflowId: 'ADS_TEST', body: `message ${i}` });

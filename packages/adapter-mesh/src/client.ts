@@ -331,6 +331,9 @@ export function createMeshClient(options: MeshClientOptions): CreateMeshClientRe
   if (!Number.isInteger(chunkBytes) || chunkBytes < minChunkBytes || chunkBytes > maxChunkBytes) {
     problems.push(configuration(`The MESH chunk size ${chunkBytes} is outside 5 MiB..95 MiB.`, 'MESH wants every chunk but the last to be at least 5 MiB and each request under 100 MB.'));
   }
+  if (options.maxMessageBytes !== undefined && !(Number.isInteger(options.maxMessageBytes) && options.maxMessageBytes > 0)) {
+    problems.push(configuration(`The largest MESH message to download, ${options.maxMessageBytes}, is not a positive whole number of bytes.`, 'Set mesh.maxMessageBytes to a byte count, e.g. 1073741824 for 1 GiB (the default).'));
+  }
   if (problems.length > 0) {
     return { client: undefined, diagnostics: problems };
   }

@@ -57,6 +57,7 @@ Configuration (the 'mesh:' section; paths relative to the config file):
     store: mesh-store                # where messages are stored before they are acknowledged
     receipts: dps-receipts.ndjson
     chunkSize: 20971520              # bytes per chunk when sending (≥ 5 MiB)
+    maxMessageBytes: 1073741824      # largest message a download may produce after gunzip (default 1 GiB)
     compress: true
     notifications:
       workflowIds: [YOUR_DPS_WORKFLOW_ID]   # from onboarding: not published, never assumed
@@ -77,11 +78,12 @@ interface MeshFileConfig {
   store?: string;
   receipts?: string;
   chunkSize?: number;
+  maxMessageBytes?: number;
   compress?: boolean;
   notifications?: Partial<NotificationConfig>;
 }
 
-const fileKeys = new Set(['environment', 'mailbox', 'certFile', 'keyFile', 'caFile', 'store', 'receipts', 'chunkSize', 'compress', 'notifications']);
+const fileKeys = new Set(['environment', 'mailbox', 'certFile', 'keyFile', 'caFile', 'store', 'receipts', 'chunkSize', 'maxMessageBytes', 'compress', 'notifications']);
 
 /** Everything `cadmap mesh` needs, resolved from the config file and the environment. */
 export interface MeshSettings {
@@ -198,6 +200,7 @@ export function resolveMeshSettings(io: CliIo, configPath: string | undefined, o
     sharedKey: sharedKey ?? '',
     tls: { cert, key, ...(ca !== undefined ? { ca } : {}) },
     ...(mesh.chunkSize !== undefined ? { chunkBytes: mesh.chunkSize } : {}),
+    ...(mesh.maxMessageBytes !== undefined ? { maxMessageBytes: mesh.maxMessageBytes } : {}),
     ...(mesh.compress !== undefined ? { compress: mesh.compress } : {}),
   };
   return {
