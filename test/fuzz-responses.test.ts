@@ -13,6 +13,7 @@ import { createDpsClient, dpsCodes, retryAfterMs, type SubmissionResult } from '
 import { classifyNetworkError, jsonObject } from '../packages/adapter-dps/src/http.js';
 import { createMeshClient, MeshError, meshCodes, MeshStore, pollInbox, readNotification, safeFileName, safeSegment, type MeshClient } from '../packages/adapter-mesh/src/index.js';
 import { isDiagnosticCode } from '../packages/core/src/index.js';
+import { applyEdits, fuzzRunner, longRunBudgetMs, longRunCases, textEdit, type TextEdit } from './support/fuzzing.js';
 import { endlessCap, startScriptedServer, type Fault, type Reply, type ScriptedServer, type SeenRequest } from './support/scripted-server.js';
 
 /**
@@ -26,50 +27,26 @@ import { endlessCap, startScriptedServer, type Fault, type Reply, type ScriptedS
  *
  * The CI size fits about 20 s; `npm run fuzz` sets FUZZ_RUNS, the number of cases spread over the properties.
  */
-const runsFromEnv = Number(process.env['FUZZ_RUNS'] ?? '');
-const longRun = Number.isInteger(runsFromEnv) && runsFromEnv > 0;
 const networkProperties = 5;
 const pureProperties = 3;
 /** Cases per network property (the long run gives them most of FUZZ_RUNS), and per pure-function property. */
-const networkRuns = longRun ? Math.ceil((runsFromEnv * 0.5) / networkProperties) : 400;
-const pureRuns = longRun ? Math.ceil((runsFromEnv * 0.5) / pureProperties) : 3000;
+const networkRuns = longRunCases !== undefined ? Math.ceil((longRunCases * 0.5) / networkProperties) : 400;
+const pureRuns = longRunCases !== undefined ? Math.ceil((longRunCases * 0.5) / pureProperties) : 3000;
 /** Wall-clock budget per property: the CI run stops early rather than overrun; a long run gets hours. */
-const networkBudgetMs = longRun ? 6 * 60 * 60 * 1000 : 2_500;
-const pureBudgetMs = longRun ? 6 * 60 * 60 * 1000 : 900;
+const networkBudgetMs = longRunCases !== undefined ? longRunBudgetMs : 2_500;
+const pureBudgetMs = longRunCases !== undefined ? longRunBudgetMs : 900;
 /** One case that takes longer than this has hung (adapter timeouts are 250 ms; a case makes a few requests). */
 const caseTimeoutMs = 20_000;
 const testTimeoutMs = networkBudgetMs + 120_000;
-const seed = process.env['FUZZ_SEED'] === undefined ? undefined : Number(process.env['FUZZ_SEED']);
 /** The adapters' per-request timeout in these tests: short, so stalls cost little. */
 const adapterTimeoutMs = 250;
 /** Requests one case may make before the server answers with a reply that ends the flow. */
 const requestCap = 40;
 
-const executed: Record<string, number> = {};
-
-afterAll(() => {
-  const total = Object.values(executed).reduce((sum, n) => sum + n, 0);
-  if (longRun) {
-    // The count is the point of a fuzz run: print it for the person who started `npm run fuzz`.
-    console.info(`fuzz-responses: ${total} cases run (${Object.entries(executed).map(([name, n]) => `${name} ${n}`).join(', ')})`);
-  }
-});
-
+const runFuzz = fuzzRunner('fuzz-responses');
 /** Runs an async property under its budget and counts the cases it ran. */
-async function fuzz<T>(name: string, kind: 'network' | 'pure', arbitrary: fc.Arbitrary<T>, check: (value: T) => Promise<void>): Promise<void> {
-  executed[name] = 0;
-  const property = fc.asyncProperty(arbitrary, async (value) => {
-    executed[name] = (executed[name] ?? 0) + 1;
-    await check(value);
-  });
-  await fc.assert(property, {
-    numRuns: kind === 'network' ? networkRuns : pureRuns,
-    timeout: caseTimeoutMs,
-    interruptAfterTimeLimit: kind === 'network' ? networkBudgetMs : pureBudgetMs,
-    markInterruptAsFailure: false,
-    ...(seed === undefined ? {} : { seed }),
-  });
-}
+const fuzz = <T>(name: string, kind: 'network' | 'pure', arbitrary: fc.Arbitrary<T>, check: (value: T) => Promise<void>): Promise<void> =>
+  runFuzz(name, arbitrary, check, kind === 'network' ? { runs: networkRuns, budgetMs: networkBudgetMs, caseTimeoutMs } : { runs: pureRuns, budgetMs: pureBudgetMs, caseTimeoutMs });
 
 // ---------------------------------------------------------------------------------------------------------------
 // invariants checked after every case
@@ -166,39 +143,7 @@ const bodyTokens = [
   '</html>', '<?xml version="1.0"?><soap:Envelope/>', 'x'.repeat(300), '{ROOT}', '../',
 ];
 
-type Edit = { readonly kind: 'insert' | 'delete' | 'duplicate' | 'replace' | 'truncate'; readonly at: number; readonly length: number; readonly text: string };
-const edit: fc.Arbitrary<Edit> = fc.record({
-  kind: fc.constantFrom('insert', 'delete', 'duplicate', 'replace', 'truncate'),
-  at: fc.nat(),
-  length: fc.nat({ max: 64 }),
-  text: fc.oneof(fc.constantFrom(...bodyTokens), fc.string({ maxLength: 12 })),
-});
-
-function applyEdits(value: string, list: readonly Edit[]): string {
-  let out = value;
-  for (const { kind, at, length, text: piece } of list) {
-    const start = out.length === 0 ? 0 : at % (out.length + 1);
-    const end = Math.min(out.length, start + length);
-    switch (kind) {
-      case 'insert':
-        out = out.slice(0, start) + piece + out.slice(start);
-        break;
-      case 'delete':
-        out = out.slice(0, start) + out.slice(end);
-        break;
-      case 'duplicate':
-        out = out.slice(0, end) + out.slice(start, end) + out.slice(end);
-        break;
-      case 'replace':
-        out = out.slice(0, start) + piece + out.slice(end);
-        break;
-      case 'truncate':
-        out = out.slice(0, start);
-        break;
-    }
-  }
-  return out;
-}
+const edit = textEdit(fc.oneof(fc.constantFrom(...bodyTokens), fc.string({ maxLength: 12 })));
 
 /** Values a JSON member may be replaced with: wrong types, extremes, hostile strings, nested junk. */
 const hostileJson: fc.Arbitrary<unknown> = fc.oneof(
@@ -267,7 +212,7 @@ type BodySpec =
   | { readonly kind: 'seed' }
   | { readonly kind: 'empty' }
   | { readonly kind: 'json'; readonly ops: readonly JsonOp[] }
-  | { readonly kind: 'text'; readonly edits: readonly Edit[]; readonly splices: readonly { readonly at: number; readonly bytes: Uint8Array }[] }
+  | { readonly kind: 'text'; readonly edits: readonly TextEdit[]; readonly splices: readonly { readonly at: number; readonly bytes: Uint8Array }[] }
   | { readonly kind: 'scratch'; readonly text: string }
   | { readonly kind: 'bytes'; readonly bytes: Uint8Array }
   | { readonly kind: 'deep'; readonly depth: number; readonly open: string }

@@ -3,9 +3,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { isDiagnosticCode, loadMapping, runMapping, type Diagnostic, type InputFile, type Mapping } from '../packages/core/src/index.js';
 import { projectRoot } from './support/fixtures.js';
+import { applyEdits, fuzzRunner, longRunBudgetMs, longRunCases, textEdit } from './support/fuzzing.js';
 
 /**
  * Fuzzing of the readers, the engine and the mapping loader: CSV, XML, NDJSON and JSON inputs mutated from the
@@ -14,45 +15,19 @@ import { projectRoot } from './support/fixtures.js';
  *
  * The CI size fits about 20 s; `npm run fuzz` sets FUZZ_RUNS for a long run (the number of cases per property).
  */
-const runsFromEnv = Number(process.env['FUZZ_RUNS'] ?? '');
-const longRun = Number.isInteger(runsFromEnv) && runsFromEnv > 0;
 const properties = 7;
 /** Cases per property: FUZZ_RUNS spread over the properties, or the CI size. */
-const runs = longRun ? Math.ceil(runsFromEnv / properties) : 1500;
+const runs = longRunCases !== undefined ? Math.ceil(longRunCases / properties) : 1500;
 /** Wall-clock budget per property: the CI run stops early rather than overrun; a long run gets hours. */
-const budgetMs = longRun ? 6 * 60 * 60 * 1000 : 4_000;
+const budgetMs = longRunCases !== undefined ? longRunBudgetMs : 4_000;
 /** One case that takes longer than this has hung (a generous bound: cases take milliseconds). */
 const caseTimeoutMs = 20_000;
 /** vitest's own per-test timeout: room for the whole budget of the properties a test runs. */
 const testTimeoutMs = 2 * budgetMs + 60_000;
-const seed = process.env['FUZZ_SEED'] === undefined ? undefined : Number(process.env['FUZZ_SEED']);
 
-const executed: Record<string, number> = {};
-
-afterAll(() => {
-  const total = Object.values(executed).reduce((sum, n) => sum + n, 0);
-  // The count is the point of a fuzz run: print it for the person who started `npm run fuzz`.
-  if (longRun) {
-    console.info(`fuzz: ${total} cases run (${Object.entries(executed).map(([name, n]) => `${name} ${n}`).join(', ')})`);
-  }
-});
-
+const runFuzz = fuzzRunner('fuzz');
 /** Runs an async property under the fuzz budget and counts the cases it ran. */
-async function fuzz<T>(name: string, arbitrary: fc.Arbitrary<T>, check: (value: T) => Promise<void>): Promise<void> {
-  executed[name] = 0;
-  const property = fc
-    .asyncProperty(arbitrary, async (value) => {
-      executed[name] = (executed[name] ?? 0) + 1;
-      await check(value);
-    });
-  await fc.assert(property, {
-    numRuns: runs,
-    timeout: caseTimeoutMs,
-    interruptAfterTimeLimit: budgetMs,
-    markInterruptAsFailure: false,
-    ...(seed === undefined ? {} : { seed }),
-  });
-}
+const fuzz = <T>(name: string, arbitrary: fc.Arbitrary<T>, check: (value: T) => Promise<void>): Promise<void> => runFuzz(name, arbitrary, check, { runs, budgetMs, caseTimeoutMs });
 
 // ---------------------------------------------------------------------------------------------------------------
 // inputs
@@ -64,43 +39,8 @@ const hostileTokens = [
   '31/03/2024 01:30:00', '2024-10-27T01:30:00', "'", '\\', '\\u0000', 'x'.repeat(300),
 ];
 
-/** A byte-level edit of a text: insert, delete, duplicate or replace a range. Positions are taken modulo the length. */
-type Edit = { readonly kind: 'insert' | 'delete' | 'duplicate' | 'replace' | 'truncate'; readonly at: number; readonly length: number; readonly text: string };
-
 const editText = fc.oneof(fc.constantFrom(...hostileTokens), fc.string({ maxLength: 20 }), fc.string({ unit: 'binary', maxLength: 8 }));
-const edit: fc.Arbitrary<Edit> = fc.record({
-  kind: fc.constantFrom('insert', 'delete', 'duplicate', 'replace', 'truncate'),
-  at: fc.nat(),
-  length: fc.nat({ max: 64 }),
-  text: editText,
-});
-const edits = fc.array(edit, { minLength: 1, maxLength: 8 });
-
-function applyEdits(text: string, list: readonly Edit[]): string {
-  let out = text;
-  for (const { kind, at, length, text: piece } of list) {
-    const start = out.length === 0 ? 0 : at % (out.length + 1);
-    const end = Math.min(out.length, start + length);
-    switch (kind) {
-      case 'insert':
-        out = out.slice(0, start) + piece + out.slice(start);
-        break;
-      case 'delete':
-        out = out.slice(0, start) + out.slice(end);
-        break;
-      case 'duplicate':
-        out = out.slice(0, end) + out.slice(start, end) + out.slice(end);
-        break;
-      case 'replace':
-        out = out.slice(0, start) + piece + out.slice(end);
-        break;
-      case 'truncate':
-        out = out.slice(0, start);
-        break;
-    }
-  }
-  return out;
-}
+const edits = fc.array(textEdit(editText), { minLength: 1, maxLength: 8 });
 
 /** Invalid bytes too: a few raw bytes spliced into the encoded text. */
 const rawBytes = fc.array(fc.record({ at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 4 }) }), { maxLength: 2 });
