@@ -1,10 +1,8 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { createTestCa, type PemPair, type TestCa } from '@cadmap/sandbox';
+import { createTestCa, startWrongServer, wrongCertificates, type PemPair, type TestCa, type WrongServerAnswer } from '@cadmap/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteCqiQueue } from '../queue/queue.js';
 import { CqiSender } from '../sender.js';
@@ -12,39 +10,7 @@ import { validCqiCase } from '../testing/arbitraries.js';
 import { cqiEncoder } from '../wire/encoders.js';
 import { CqiClient } from './client.js';
 
-/** An HTTPS server on 127.0.0.1 that should never be talked to: it counts connections and records any request. */
-interface WrongServer {
-  readonly url: string;
-  readonly connections: () => number;
-  readonly requests: { method: string; path: string; body: string }[];
-  close(): Promise<void>;
-}
-
-async function startWrongServer(pair: PemPair): Promise<WrongServer> {
-  const requests: WrongServer['requests'] = [];
-  let connections = 0;
-  const server: Server = createServer({ cert: pair.cert, key: pair.key }, (req, res) => {
-    let body = '';
-    req.on('data', (data: Buffer) => (body += data.toString()));
-    req.on('end', () => {
-      requests.push({ method: req.method ?? '', path: req.url ?? '', body });
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(req.method === 'GET' ? '[{"code":"CQI000","description":"stolen"}]' : '{}');
-    });
-  });
-  server.on('connection', () => connections++);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `https://127.0.0.1:${port}`,
-    connections: () => connections,
-    requests,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
-}
+const answer: WrongServerAnswer = (method) => ({ status: 200, body: method === 'GET' ? '[{"code":"CQI000","description":"stolen"}]' : '{}' });
 
 let configuredCa: TestCa;
 let otherCa: TestCa;
@@ -74,17 +40,12 @@ function clientFor(url: string): CqiClient {
 }
 
 /** Each wrong server, and what the diagnostic must say about it. */
-const wrongServers: readonly { name: string; issue: () => Promise<PemPair>; problem: RegExp }[] = [
-  { name: 'a certificate from another CA', issue: () => otherCa.issueServer(), problem: /not issued by a trusted CA \(UNABLE_TO_VERIFY_LEAF_SIGNATURE/ },
-  { name: 'a certificate for other.example only', issue: () => configuredCa.issueServer({ hosts: ['other.example'] }), problem: /does not name the host in the URL \(ERR_TLS_CERT_ALTNAME_INVALID/ },
-  { name: 'a certificate for localhost without an IP SAN, reached as 127.0.0.1', issue: () => configuredCa.issueServer({ hosts: ['localhost'] }), problem: /does not name the host in the URL \(ERR_TLS_CERT_ALTNAME_INVALID/ },
-  { name: 'an expired certificate', issue: () => configuredCa.issueServer({ validDays: -1 }), problem: /has expired \(CERT_HAS_EXPIRED/ },
-];
+const wrongServers = wrongCertificates(() => configuredCa, () => otherCa);
 const hint = /CA that issued the service certificate.*host matches.*in date.*Verification is never turned off/s;
 
 describe('CQI refuses a service it cannot verify (real HTTPS on 127.0.0.1)', () => {
   it.each(wrongServers)('posting a case to $name: refused with CQI_TLS, one connection, nothing sent', async ({ issue, problem }) => {
-    const server = await startWrongServer(await issue());
+    const server = await startWrongServer(await issue(), answer);
     const client = clientFor(server.url);
     try {
       const outcome = await client.postCase(encoder.encode(sample).body!, encoder.mediaType);
@@ -101,7 +62,7 @@ describe('CQI refuses a service it cannot verify (real HTTPS on 127.0.0.1)', () 
   });
 
   it.each(wrongServers)('fetching the exception codes from $name: CQI_TLS, nothing sent', async ({ issue, problem }) => {
-    const server = await startWrongServer(await issue());
+    const server = await startWrongServer(await issue(), answer);
     const client = clientFor(server.url);
     try {
       const { codes, diagnostics } = await client.exceptionCodes();
@@ -117,7 +78,7 @@ describe('CQI refuses a service it cannot verify (real HTTPS on 127.0.0.1)', () 
   });
 
   it('the sender keeps the case queued and stops the round on a TLS refusal (no retry loop)', async () => {
-    const server = await startWrongServer(await otherCa.issueServer());
+    const server = await startWrongServer(await otherCa.issueServer(), answer);
     const client = clientFor(server.url);
     const queue = new SqliteCqiQueue(join(dir, 'queue.sqlite'));
     try {
@@ -136,7 +97,7 @@ describe('CQI refuses a service it cannot verify (real HTTPS on 127.0.0.1)', () 
   });
 
   it('a service with a valid certificate from the configured CA is accepted (the tests above can fail)', async () => {
-    const server = await startWrongServer(await configuredCa.issueServer());
+    const server = await startWrongServer(await configuredCa.issueServer(), answer);
     const client = clientFor(server.url);
     try {
       expect(await client.postCase(encoder.encode(sample).body!, encoder.mediaType)).toMatchObject({ kind: 'accepted' });
@@ -148,7 +109,7 @@ describe('CQI refuses a service it cannot verify (real HTTPS on 127.0.0.1)', () 
   });
 
   it('still refuses a wrong-CA service when NODE_TLS_REJECT_UNAUTHORIZED=0 is set in the environment', async () => {
-    const server = await startWrongServer(await otherCa.issueServer());
+    const server = await startWrongServer(await otherCa.issueServer(), answer);
     const before = process.env['NODE_TLS_REJECT_UNAUTHORIZED'];
     process.env['NODE_TLS_REJECT_UNAUTHORIZED'] = '0';
     const client = clientFor(server.url);
