@@ -30,16 +30,11 @@ export async function runMapping(mapping: Mapping, inputs: readonly InputFile[],
   return {
     diagnostics,
     files: opened.files,
-    async *results() {
-      if (fatal) {
-        return;
-      }
-      for await (const record of opened.records()) {
-        yield transformRecord(mapping, record, options);
-      }
-    },
+    results: () => (fatal ? noResults() : opened.records((record) => transformRecord(mapping, record, options))),
   };
 }
+
+async function* noResults(): AsyncGenerator<MapResult> {}
 
 /** Maps a whole input set into memory. For tests and small inputs; use runMapping for exports. */
 export async function mapAll(mapping: Mapping, inputs: readonly InputFile[], options: RunOptions = {}): Promise<{ diagnostics: readonly Diagnostic[]; results: MapResult[] }> {

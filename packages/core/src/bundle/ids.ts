@@ -48,39 +48,60 @@ export function mappingNamespace(mappingId: string, declared?: string): string {
 }
 
 /** The key parts of a natural key joined into one string. */
-export const joinKey = (parts: readonly string[]): string => parts.join('|');
+export const joinKey = (parts: readonly string[]): string => (parts.length === 1 ? parts[0]! : parts.join('|'));
 
 /** Deterministic UUIDv5 of an entry: same namespace, type and natural key ⟶ same UUID. */
 export function entryUuid(namespace: string, resourceType: string, naturalKey: string): string {
   return uuidV5(`${resourceType}/${naturalKey}`, namespace);
 }
 
-/** namespace → resourceType → natural key → fullUrl */
-const fullUrlCache = new Map<string, Map<string, Map<string, string>>>();
+/** The fullUrls of one resource type in one namespace, by natural key. */
+export class FullUrls {
+  private readonly byKey = new Map<string, string>();
+
+  constructor(
+    private readonly namespace: string,
+    private readonly resourceType: string,
+  ) {}
+
+  /** `urn:uuid:` fullUrl of the entry with this natural key. */
+  of(naturalKey: string): string {
+    let url = this.byKey.get(naturalKey);
+    if (url === undefined) {
+      url = `urn:uuid:${entryUuid(this.namespace, this.resourceType, naturalKey)}`;
+      if (this.byKey.size >= fullUrlCacheLimit) {
+        this.byKey.clear();
+      }
+      this.byKey.set(naturalKey, url);
+    }
+    return url;
+  }
+}
+
+/** namespace → resourceType → its fullUrls */
+const fullUrlTables = new Map<string, Map<string, FullUrls>>();
 const fullUrlCacheLimit = 20_000;
 
 /**
- * `urn:uuid:` fullUrl of an entry. Cached, because a reference (`ref()`) and the entry it points at compute the
- * same value, and shared entries (organisations, vehicles, sites) recur across records.
+ * The fullUrls of a resource type, cached: a reference (`ref()`) and the entry it points at compute the same
+ * value, and shared entries (organisations, vehicles, sites) recur across records. Callers that compute many
+ * fullUrls of one type keep the table rather than look it up each time.
  */
-export function entryFullUrl(namespace: string, resourceType: string, naturalKey: string): string {
-  let byType = fullUrlCache.get(namespace);
+export function fullUrlsOf(namespace: string, resourceType: string): FullUrls {
+  let byType = fullUrlTables.get(namespace);
   if (!byType) {
     byType = new Map();
-    fullUrlCache.set(namespace, byType);
+    fullUrlTables.set(namespace, byType);
   }
-  let byKey = byType.get(resourceType);
-  if (!byKey) {
-    byKey = new Map();
-    byType.set(resourceType, byKey);
+  let table = byType.get(resourceType);
+  if (!table) {
+    table = new FullUrls(namespace, resourceType);
+    byType.set(resourceType, table);
   }
-  let url = byKey.get(naturalKey);
-  if (url === undefined) {
-    url = `urn:uuid:${entryUuid(namespace, resourceType, naturalKey)}`;
-    if (byKey.size >= fullUrlCacheLimit) {
-      byKey.clear();
-    }
-    byKey.set(naturalKey, url);
-  }
-  return url;
+  return table;
+}
+
+/** `urn:uuid:` fullUrl of an entry (cached, see {@link fullUrlsOf}). */
+export function entryFullUrl(namespace: string, resourceType: string, naturalKey: string): string {
+  return fullUrlsOf(namespace, resourceType).of(naturalKey);
 }

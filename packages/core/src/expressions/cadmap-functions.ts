@@ -1,6 +1,7 @@
 import { createDateTimeConverter, type DateTimeConverter } from '../functions/datetime.js';
 import { ref, uuid5 } from '../functions/identifiers.js';
-import { coding, translate } from '../functions/lookup.js';
+import { coder, coding, translate, translator } from '../functions/lookup.js';
+import { fullUrlsOf, type FullUrls } from '../bundle/ids.js';
 import { isNhsNumber, nhsNumber } from '../functions/nhs-number.js';
 import { odsCode } from '../functions/ods-code.js';
 import { postcode } from '../functions/postcode.js';
@@ -23,6 +24,13 @@ export interface BoundFunctions {
   odsCode(item: unknown, sink: EvalSink): string | undefined;
   uuid5(item: unknown, sink: EvalSink): string | undefined;
   ref(ruleId: string, keys: readonly (readonly unknown[])[], sink: EvalSink): string | undefined;
+  /**
+   * One of the functions above with its literal argument bound: the lookup table, its index and the date
+   * converter are resolved on the first call instead of on every call.
+   */
+  withArgument(name: 'dateTime' | 'date' | 'translate' | 'coding', argument: string | undefined): (item: unknown, sink: EvalSink) => unknown;
+  /** The fullUrls of the entries rule `ruleId` builds; undefined when no such rule is declared. */
+  fullUrlsOf(ruleId: string): FullUrls | undefined;
 }
 
 const bound = new WeakMap<ExpressionEnv, BoundFunctions>();
@@ -45,7 +53,38 @@ function bind(env: ExpressionEnv): BoundFunctions {
       dateFormats: env.dateFormats,
       ambiguousTime: env.ambiguousTime,
     }));
+  const withArgument = (name: 'dateTime' | 'date' | 'translate' | 'coding', argument: string | undefined): ((item: unknown, sink: EvalSink) => unknown) => {
+    switch (name) {
+      case 'dateTime': {
+        let bound: DateTimeConverter | undefined;
+        return (item, sink) => (bound ??= dates()).dateTime(item, sink, argument);
+      }
+      case 'date': {
+        let bound: DateTimeConverter | undefined;
+        return (item, sink) => (bound ??= dates()).date(item, sink, argument);
+      }
+      case 'translate':
+      case 'coding': {
+        let lookup: ((item: unknown, sink: EvalSink) => unknown) | undefined;
+        return (item, sink) => {
+          if (lookup === undefined) {
+            const table = argument === undefined ? undefined : env.lookups.get(argument);
+            if (table === undefined) {
+              return undefined;
+            }
+            lookup = name === 'translate' ? translator(table) : coder(table);
+          }
+          return lookup(item, sink);
+        };
+      }
+    }
+  };
   return {
+    withArgument,
+    fullUrlsOf: (ruleId) => {
+      const resourceType = env.rules.get(ruleId);
+      return resourceType === undefined ? undefined : fullUrlsOf(env.namespace, resourceType);
+    },
     dateTime: (item, sink, format) => dates().dateTime(item, sink, format),
     date: (item, sink, format) => dates().date(item, sink, format),
     translate: (item, sink, lookup) => {

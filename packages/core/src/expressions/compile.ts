@@ -4,7 +4,7 @@ import { compileDatePattern, isKnownTimeZone } from '../functions/datetime.js';
 import type { AstNode } from './ast.js';
 import { functionName, identifierValue, params, positionOf, variableName } from './ast.js';
 import { boundFunctions, userInvocationTable, withCurrentSink } from './cadmap-functions.js';
-import { asCollection, compileFast, compileScalar, literalString, type Closure, type Runtime, type ScalarExpression } from './fast.js';
+import { asCollection, compileFast, compileScalar, literalString, memberPathEvaluator, type Closure, type Runtime, type ScalarExpression } from './fast.js';
 import { cadmapArities, closestFunction, editDistance, functionArities } from './known-functions.js';
 import type { CompiledExpression, EvalSink, ExpressionEnv } from './types.js';
 
@@ -220,7 +220,8 @@ export function compileExpression(
     readsContext: readsThis || fields.size > 0,
   };
   if (closure) {
-    const expression: CompiledExpression = { ...shared, fast: true, evaluate: fastEvaluator(closure) };
+    const path = memberPathEvaluator(ast);
+    const expression: CompiledExpression = { ...shared, fast: true, evaluate: path ?? fastEvaluator(closure) };
     const scalar = compileScalar(ast, functions, reportEvalError);
     if (scalar) {
       scalars.set(expression, scalar);

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compileExpression } from './compile.js';
+import { compileExpression, scalarOf } from './compile.js';
+import { SEVERAL } from './fast.js';
 import type { EvalReport, ExpressionEnv } from './types.js';
 
 const env: ExpressionEnv = {
@@ -50,6 +51,8 @@ const { expr } = fc.letrec<{ expr: string; s: string; b: string; n: string; c: s
   b: fc.oneof(
     { depthSize: 'small', withCrossShrink: true },
     fc.constantFrom('true', 'false', 'a.exists()', 'b.empty()', 'arr.exists()', "kids.exists(k = 'x')", 'kids.m.exists()'),
+    fc.tuple(fc.constantFrom('kids', '%record.kids', '%w'), tie('b'), fc.constantFrom('exists', 'empty')).map(([c, b, test]) => `${c}.where(${b}).${test}()`),
+    fc.tuple(fc.constantFrom('kids', '%record.kids'), fc.constantFrom('k', 'm'), tie('s'), fc.constantFrom('exists', 'empty')).map(([c, f, x, test]) => `${c}.where(${f} = ${x} or ${f} = %v).${test}()`),
     fc.tuple(tie('s'), tie('s'), fc.constantFrom('=', '!=', '<', '>', '<=', '>=')).map(([x, y, op]) => `(${x} ${op} ${y})`),
     fc.tuple(tie('n'), tie('n'), fc.constantFrom('=', '!=', '<', '>=')).map(([x, y, op]) => `(${x} ${op} ${y})`),
     fc.tuple(tie('c'), tie('c')).map(([x, y]) => `(${x} = ${y})`),
@@ -97,5 +100,35 @@ describe('fast path ≡ fhirpath.js', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('scalar form ≡ collection form', () => {
+  it('gives the one value of the collection (undefined for none) or SEVERAL, and the same reports', () => {
+    let scalars = 0;
+    fc.assert(
+      fc.property(expr, record, (text, rec) => {
+        const vars = { record: rec, v: 'vv', w: ['w1', 'w2', 'w1'] };
+        const { expression } = compileExpression(text, span, env);
+        const scalar = expression ? scalarOf(expression) : undefined;
+        if (!expression || !scalar) {
+          return;
+        }
+        scalars++;
+        const scalarReports: EvalReport[] = [];
+        const value = scalar.evaluate(rec, vars, { report: (r) => scalarReports.push(r) });
+        if (value === SEVERAL) {
+          expect(scalarReports).toEqual([]);
+          return;
+        }
+        const reports: EvalReport[] = [];
+        const collection = expression.evaluate(rec, vars, { report: (r) => reports.push(r) });
+        expect(collection.length).toBeLessThanOrEqual(1);
+        expect(value).toEqual(collection[0]);
+        expect(scalarReports.map((r) => r.code)).toEqual(reports.map((r) => r.code));
+      }),
+      { numRuns: 2000 },
+    );
+    expect(scalars).toBeGreaterThan(200);
   });
 });

@@ -1,4 +1,6 @@
 import type { BoundFunctions } from './cadmap-functions.js';
+import { joinKey } from '../bundle/ids.js';
+import { keyPartText } from '../functions/identifiers.js';
 import type { AstNode } from './ast.js';
 import { functionName, identifierValue, params, stringLiteralValue, variableName } from './ast.js';
 import type { EvalSink, EvalVariables } from './types.js';
@@ -613,22 +615,12 @@ function compileCadmapStep(name: string, args: readonly AstNode[], fns: BoundFun
       return out;
     };
   switch (name) {
-    case 'dateTime': {
-      const format = args.length > 0 ? literal(0) : undefined;
-      return mapItems((item, sink) => fns.dateTime(item, sink, format));
-    }
-    case 'date': {
-      const format = args.length > 0 ? literal(0) : undefined;
-      return mapItems((item, sink) => fns.date(item, sink, format));
-    }
-    case 'translate': {
-      const lookup = literal(0);
-      return mapItems((item, sink) => fns.translate(item, sink, lookup));
-    }
-    case 'coding': {
-      const lookup = literal(0);
-      return mapItems((item, sink) => fns.coding(item, sink, lookup));
-    }
+    case 'dateTime':
+    case 'date':
+      return mapItems(fns.withArgument(name, args.length > 0 ? literal(0) : undefined));
+    case 'translate':
+    case 'coding':
+      return mapItems(fns.withArgument(name, literal(0)));
     case 'nhsNumber':
       return mapItems((item, sink) => fns.nhsNumber(item, sink));
     case 'isNhsNumber':
@@ -806,11 +798,89 @@ function scalarNode(root: AstNode, fns: BoundFunctions, onError: OnError): Scala
       return scalarChain(node, fns, onError);
     }
     case 'InvocationExpression':
+      return scalarWhereTest(node, fns) ?? scalarChain(node, fns, onError);
     case 'ExternalConstantTerm':
       return scalarChain(node, fns, onError);
     default:
       return undefined;
   }
+}
+
+/**
+ * `path.where(criterion).exists()` (or `.empty()`) with a pure criterion: stops at the first item kept and
+ * allocates nothing. SEVERAL when the criterion is SEVERAL for an item (the collection form decides then).
+ */
+function scalarWhereTest(node: AstNode, fns: BoundFunctions): ScalarExpression | undefined {
+  const [filtered, testCall] = node.children ?? [];
+  const test = testCall?.type === 'FunctionInvocation' && params(testCall).length === 0 ? functionName(testCall) : undefined;
+  if (filtered === undefined || (test !== 'exists' && test !== 'empty')) {
+    return undefined;
+  }
+  const where = unwrap(filtered);
+  const [collection, whereCall] = where.type === 'InvocationExpression' ? (where.children ?? []) : [];
+  const criterion = whereCall?.type === 'FunctionInvocation' && functionName(whereCall) === 'where' ? params(whereCall) : [];
+  const path = collection ? memberPath(collection) : undefined;
+  const keep = criterion.length === 1 ? pureScalar(criterion[0]!, fns) : undefined;
+  if (!path || !keep) {
+    return undefined;
+  }
+  const { variable, keys } = path;
+  return {
+    reports: false,
+    evaluate: (item, vars) => {
+      let items = asCollection(variable === undefined ? item : vars[variable]);
+      for (const key of keys) {
+        items = member(items, key);
+      }
+      for (let i = 0; i < items.length; i++) {
+        const kept = keep(items[i], vars);
+        if (kept === SEVERAL) {
+          return SEVERAL;
+        }
+        if (kept !== undefined && kept !== null && kept !== false) {
+          return test === 'exists';
+        }
+      }
+      return test === 'empty';
+    },
+  };
+}
+
+/**
+ * The collection form of a plain member path (`a.b`, `%variable.a`), without the closure runtime: the same
+ * values as the compiled closure, for the paths `forEach` and `let` most often name. Undefined for anything else.
+ */
+export function memberPathEvaluator(root: AstNode): ((context: unknown, vars: EvalVariables) => unknown[]) | undefined {
+  const path = memberPath(root);
+  if (!path) {
+    return undefined;
+  }
+  const { variable, keys } = path;
+  return (context, vars) => {
+    let items = asCollection(variable === undefined ? context : vars[variable]);
+    for (const key of keys) {
+      items = member(items, key);
+    }
+    return items;
+  };
+}
+
+/** `a.b.c` or `%variable.a.b` as the variable (undefined for the context item) and the member names. */
+function memberPath(root: AstNode): { readonly variable: string | undefined; readonly keys: readonly string[] } | undefined {
+  const keys: string[] = [];
+  let node = unwrap(root);
+  while (node.type === 'InvocationExpression' && node.children?.length === 2 && node.children[1]!.type === 'MemberInvocation') {
+    keys.unshift(identifierValue(child(node.children[1]!, 0)));
+    node = unwrap(node.children[0]!);
+  }
+  if (node.type === 'InvocationTerm' && node.children?.[0]?.type === 'MemberInvocation') {
+    return { variable: undefined, keys: [identifierValue(child(node.children[0], 0)), ...keys] };
+  }
+  if (node.type === 'ExternalConstantTerm') {
+    const variable = variableName(node);
+    return variable === 'context' || variable === 'ucum' ? undefined : { variable, keys };
+  }
+  return undefined;
 }
 
 function scalarRef(call: AstNode, fns: BoundFunctions, onError: OnError): ScalarExpression {
@@ -819,6 +889,58 @@ function scalarRef(call: AstNode, fns: BoundFunctions, onError: OnError): Scalar
   const keys = args.slice(1).map((arg) => chainParts(arg, fns, onError));
   if (keys.length === 0) {
     return unsupported();
+  }
+  const urls = fns.fullUrlsOf(ruleId);
+  const [only] = keys;
+  if (urls !== undefined && keys.length === 1 && only !== undefined) {
+    // one key part: its text is the natural key (what `fns.ref` computes, without the arrays)
+    return {
+      reports: true,
+      evaluate: (item, vars, sink) => {
+        const start = only.base(item, vars);
+        if (start === SEVERAL) {
+          return SEVERAL;
+        }
+        try {
+          const text = keyPartText(finish(only, start, sink));
+          return text === undefined || text === '' ? undefined : urls.of(text);
+        } catch (error) {
+          onError(sink, error);
+          return undefined;
+        }
+      },
+    };
+  }
+  if (urls !== undefined) {
+    // as `fns.ref`: every part is finished (and may report) before an empty one means no reference
+    return {
+      reports: true,
+      evaluate: (item, vars, sink) => {
+        const starts: unknown[] = [];
+        for (const key of keys) {
+          const start = key.base(item, vars);
+          if (start === SEVERAL) {
+            return SEVERAL;
+          }
+          starts.push(start);
+        }
+        try {
+          const texts: (string | undefined)[] = [];
+          for (let i = 0; i < keys.length; i++) {
+            texts.push(keyPartText(finish(keys[i]!, starts[i], sink)));
+          }
+          for (const text of texts) {
+            if (text === undefined || text === '') {
+              return undefined;
+            }
+          }
+          return urls.of(joinKey(texts as string[]));
+        } catch (error) {
+          onError(sink, error);
+          return undefined;
+        }
+      },
+    };
   }
   return {
     reports: true,
@@ -1018,21 +1140,13 @@ function valueStep(name: string, args: readonly AstNode[], fns: BoundFunctions):
   };
   switch (name) {
     case 'dateTime':
-      arity(0, 1);
-      return (value, sink) => fns.dateTime(value, sink, first);
     case 'date':
       arity(0, 1);
-      return (value, sink) => fns.date(value, sink, first);
-    case 'translate': {
+      return fns.withArgument(name, first);
+    case 'translate':
+    case 'coding':
       arity(1);
-      const lookup = first!;
-      return (value, sink) => fns.translate(value, sink, lookup);
-    }
-    case 'coding': {
-      arity(1);
-      const lookup = first!;
-      return (value, sink) => fns.coding(value, sink, lookup);
-    }
+      return fns.withArgument(name, first);
     case 'nhsNumber':
       arity(0);
       return (value, sink) => fns.nhsNumber(value, sink);

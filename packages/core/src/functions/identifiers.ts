@@ -1,4 +1,4 @@
-import { entryFullUrl, joinKey, uuidV5 } from '../bundle/ids.js';
+import { fullUrlsOf, joinKey, uuidV5 } from '../bundle/ids.js';
 import type { EvalSink } from '../expressions/types.js';
 
 /** `uuid5()`: the UUIDv5 of the value's text in the mapping namespace. */
@@ -45,6 +45,6 @@ export function ref(
     }
     texts.push(text);
   }
-  return entryFullUrl(namespace, resourceType, joinKey(texts));
+  return fullUrlsOf(namespace, resourceType).of(joinKey(texts));
 }
 

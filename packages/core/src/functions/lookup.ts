@@ -100,5 +100,29 @@ export function coding(table: LookupTable, value: unknown, sink: EvalSink): Codi
   return result;
 }
 
+type LookupFunction<T> = (value: unknown, sink: EvalSink) => T | undefined;
+
+/** `translate()` over one table, with the keys as written answered from one map. */
+export function translator(table: LookupTable): LookupFunction<string> {
+  const exact = new Map<string, string>();
+  for (const [key, target] of indexOf(table).exact) {
+    exact.set(key, target.code);
+  }
+  return (value, sink) => (typeof value === 'string' ? exact.get(value) : undefined) ?? translate(table, value, sink);
+}
+
+/** `coding()` over one table, with the keys as written answered from one map (the same frozen Codings). */
+export function coder(table: LookupTable): LookupFunction<CodingValue> {
+  const exact = new Map<string, CodingValue>();
+  const unused: EvalSink = { report: () => undefined };
+  for (const [key] of indexOf(table).exact) {
+    const value = coding(table, key, unused);
+    if (value !== undefined) {
+      exact.set(key, value);
+    }
+  }
+  return (value, sink) => (typeof value === 'string' ? exact.get(value) : undefined) ?? coding(table, value, sink);
+}
+
 /** One frozen Coding per lookup target: lookups run for most elements of every bundle. */
 const codings = new WeakMap<LookupTarget, CodingValue>();

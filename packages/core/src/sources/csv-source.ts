@@ -237,13 +237,14 @@ export async function openCsvSource(
   return {
     files,
     diagnostics,
-    records: () =>
-      fatal || planned === undefined ? emptyRecords() : new CsvJoin(spec, planned.root, planned.order).records(),
+    records: (<T>(each?: (record: SourceRecord) => T) =>
+      fatal || planned === undefined ? emptyRecords() : new CsvJoin(spec, planned.root, planned.order).records(each ?? (identity as (record: SourceRecord) => T))) as OpenedSource['records'],
   };
 }
 
- 
-async function* emptyRecords(): AsyncGenerator<SourceRecord> {}
+const identity = (record: SourceRecord): SourceRecord => record;
+
+async function* emptyRecords(): AsyncGenerator<never> {}
 
 /** Reads the files of one table in order, one row ahead. */
 class TableStream {
@@ -356,7 +357,8 @@ class CsvJoin {
     this.childStreams = order.map((plan) => new TableStream(plan, emit));
   }
 
-  async *records(): AsyncGenerator<SourceRecord> {
+  /** The joined records, each passed through `each` as it is yielded. */
+  async *records<T>(each: (record: SourceRecord) => T): AsyncGenerator<T> {
     const queue = this.queue;
     try {
       if (this.spec.order === 'any') {
@@ -393,13 +395,17 @@ class CsvJoin {
             previous = row.keyParts;
             const groups = new Map<TablePlan, TableRow[]>();
             for (const stream of this.childStreams) {
-              groups.set(stream.plan, await this.collect(stream, row.keyParts));
+              const rows: TableRow[] = [];
+              groups.set(stream.plan, rows);
+              while (!this.collectBuffered(stream, row.keyParts, rows)) {
+                await stream.peek();
+              }
             }
             this.assemble(row, groups);
           }
         }
         while (queue.length > 0) {
-          yield queue.shift()!;
+          yield each(queue.shift()!);
         }
       }
       if (seen !== undefined) {
@@ -410,7 +416,7 @@ class CsvJoin {
         }
       }
       while (queue.length > 0) {
-        yield queue.shift()!;
+        yield each(queue.shift()!);
       }
     } finally {
       for (const plan of [this.root, ...this.order]) {
@@ -424,13 +430,21 @@ class CsvJoin {
   /** Takes the rows of one table up to root key `key` (all of them when undefined); earlier keys are orphans. */
   private async collect(stream: TableStream, key: string[] | undefined): Promise<TableRow[]> {
     const rows: TableRow[] = [];
+    while (!this.collectBuffered(stream, key, rows)) {
+      await stream.peek();
+    }
+    return rows;
+  }
+
+  /** {@link collect} from buffered text into `rows`: false when more text must be read first (then call again). */
+  private collectBuffered(stream: TableStream, key: string[] | undefined, rows: TableRow[]): boolean {
     for (;;) {
-      let row = stream.peekBuffered();
+      const row = stream.peekBuffered();
       if (row === NEED_MORE) {
-        row = await stream.peek();
+        return false;
       }
       if (row === undefined) {
-        return rows;
+        return true;
       }
       if (row.missingKey) {
         stream.head = undefined;
@@ -444,7 +458,7 @@ class CsvJoin {
       }
       const order = key === undefined ? -1 : compareKey(row.keyParts, key);
       if (order > 0) {
-        return rows;
+        return true;
       }
       stream.head = undefined;
       stream.last = row.keyParts;

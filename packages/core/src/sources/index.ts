@@ -3,7 +3,7 @@ import { openCsvSource } from './csv-source.js';
 import { openJsonSource } from './json-source.js';
 import { checkRecordLimits, csvRecordDepth, limitsOf } from './limits.js';
 import type { OpenedSource, OpenSourceOptions } from './source.js';
-import type { InputFile } from './types.js';
+import type { InputFile, SourceRecord } from './types.js';
 import { openXmlSource } from './xml-source.js';
 
 export type { OpenedSource, OpenSourceOptions, SourceFileInfo } from './source.js';
@@ -26,11 +26,10 @@ export async function openSource(
   return {
     files: opened.files,
     diagnostics: opened.diagnostics,
-    async *records() {
-      for await (const record of opened.records()) {
-        yield checkRecordLimits(record, limits, knownDepth);
-      }
-    },
+    records: (<T>(each?: (record: SourceRecord) => T) =>
+      each === undefined
+        ? opened.records((record) => checkRecordLimits(record, limits, knownDepth))
+        : opened.records((record) => each(checkRecordLimits(record, limits, knownDepth)))) as OpenedSource['records'],
   };
 }
 

@@ -4,7 +4,7 @@ import type { SourceSpec } from '../mapping/model.js';
 import { TextChunks } from './decode.js';
 import { inputBytes, unreadable } from './inputs.js';
 import { jsonDepth, limitProblem, limitsOf, overBytes, utf8Bytes } from './limits.js';
-import type { OpenedSource } from './source.js';
+import { eachRecord, type OpenedSource } from './source.js';
 import { inputName, setOrigin, type InputFile, type NodeOrigin, type SourceNode, type SourceRecord, type SourceValue } from './types.js';
 import { keyAt } from './record-key.js';
 
@@ -190,7 +190,7 @@ export async function openJsonSource(spec: SourceSpec, inputs: readonly InputFil
   return {
     files,
     diagnostics,
-    async *records() {
+    records: eachRecord(async function* () {
       for (const input of inputs) {
         const chunks = new TextChunks(inputBytes(input, limitsOf(spec).maxFileBytes), spec.encoding);
         try {
@@ -206,7 +206,7 @@ export async function openJsonSource(spec: SourceSpec, inputs: readonly InputFil
           yield { key: '', data: undefined, origin: { file: inputName(input) }, raw: '', diagnostics: [unreadable(inputName(input), chunks.readError)] };
         }
       }
-    },
+    }),
   };
 }
 

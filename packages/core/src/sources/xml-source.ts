@@ -5,7 +5,7 @@ import { TextChunks } from './decode.js';
 import { inputBytes, unreadable } from './inputs.js';
 import { limitProblem, limitsOf, overBytes, utf8Bytes, xmlDepth } from './limits.js';
 import { keyAt } from './record-key.js';
-import type { OpenedSource } from './source.js';
+import { eachRecord, type OpenedSource } from './source.js';
 import { inputName, setOrigin, type InputFile, type NodeOrigin, type SourceNode, type SourceRecord, type SourceValue } from './types.js';
 
 const LF = 10;
@@ -201,7 +201,7 @@ export async function openXmlSource(spec: SourceSpec, inputs: readonly InputFile
   return {
     files: inputs.map((input) => ({ table: '', file: inputName(input) })),
     diagnostics,
-    async *records() {
+    records: eachRecord(async function* () {
       if (diagnostics.some((d) => d.severity === 'fatal')) {
         return;
       }
@@ -217,7 +217,7 @@ export async function openXmlSource(spec: SourceSpec, inputs: readonly InputFile
           yield { key: '', data: undefined, origin: { file }, raw: '', diagnostics: [unreadable(file, chunks.readError)] };
         }
       }
-    },
+    }),
   };
 }
 

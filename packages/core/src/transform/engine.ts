@@ -1,5 +1,5 @@
 import type { Bundle, BundleEntry, FhirResource } from 'fhir/r4.js';
-import { entryFullUrl, entryUuid, joinKey } from '../bundle/ids.js';
+import { entryUuid, fullUrlsOf, joinKey } from '../bundle/ids.js';
 import type { Diagnostic, InputSpan, RuleSpan } from '../diagnostics/diagnostic.js';
 import { hasErrors } from '../diagnostics/diagnostic.js';
 import { scalarOf } from '../expressions/compile.js';
@@ -139,6 +139,37 @@ interface BuiltEntry {
   readonly provenance: ProvenanceEntry[] | undefined;
 }
 
+/**
+ * The entries of one bundle by fullUrl. Bundles mostly hold a handful of entries: comparing fullUrls in a list
+ * is cheaper than hashing each one into a map, which is built only once a bundle grows past a few.
+ */
+class EntriesByFullUrl {
+  private map: Map<string, BuiltEntry> | undefined;
+
+  constructor(private readonly entries: BuiltEntry[]) {}
+
+  get(fullUrl: string): BuiltEntry | undefined {
+    if (this.map !== undefined) {
+      return this.map.get(fullUrl);
+    }
+    for (const entry of this.entries) {
+      if (entry.fullUrl === fullUrl) {
+        return entry;
+      }
+    }
+    return undefined;
+  }
+
+  add(entry: BuiltEntry): void {
+    this.entries.push(entry);
+    if (this.map !== undefined) {
+      this.map.set(entry.fullUrl, entry);
+    } else if (this.entries.length > 16) {
+      this.map = new Map(this.entries.map((each) => [each.fullUrl, each]));
+    }
+  }
+}
+
 /** Maps one source record to a bundle. Pure and synchronous; never throws for bad data. */
 export function transformRecord(mapping: Mapping, source: SourceRecord, options: TransformOptions = {}): MapResult {
   if (source.data === undefined) {
@@ -244,9 +275,10 @@ class RecordTransform implements TemplateHost {
     const baseVars = recordFrame(mapping, source);
     const rootPath = this.trackProvenance ? '' : undefined;
     const entries: BuiltEntry[] = [];
-    const byFullUrl = new Map<string, BuiltEntry>();
+    const byFullUrl = new EntriesByFullUrl(entries);
 
     for (const rule of mapping.rules) {
+      const fullUrls = fullUrlsOf(mapping.namespace, rule.resourceType);
       const contexts: unknown[] = rule.forEach ? this.evaluate(rule.forEach, data, baseVars) : [data];
       for (let index = 0; index < contexts.length; index++) {
         const item = contexts[index];
@@ -267,7 +299,7 @@ class RecordTransform implements TemplateHost {
         if (key === undefined) {
           continue;
         }
-        const fullUrl = entryFullUrl(mapping.namespace, rule.resourceType, key);
+        const fullUrl = fullUrls.of(key);
         this.references = [];
         this.provenance = this.trackProvenance ? [] : undefined;
         vars.key = key;
@@ -289,8 +321,7 @@ class RecordTransform implements TemplateHost {
           }
           continue;
         }
-        byFullUrl.set(fullUrl, built);
-        entries.push(built);
+        byFullUrl.add(built);
       }
     }
 
@@ -323,7 +354,7 @@ class RecordTransform implements TemplateHost {
     entries.forEach((entry, index) => {
       bundleEntries.push({ fullUrl: entry.fullUrl, resource: entry.resource });
       for (const reference of entry.references) {
-        if (!byFullUrl.has(reference.value)) {
+        if (byFullUrl.get(reference.value) === undefined) {
           const path = `Bundle.entry[${index}].resource${reference.path ?? pathOfValue(entry.resource, 'reference', reference.value) ?? ''}`;
           const input = reference.expression ? this.inputOf(reference.expression, reference.item, reference.vars ?? {}) : undefined;
           this.diagnostics.push({
