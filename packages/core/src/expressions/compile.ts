@@ -221,24 +221,26 @@ export function compileExpression(
   };
   if (closure) {
     const path = memberPathEvaluator(ast);
-    const expression: CompiledExpression = { ...shared, fast: true, evaluate: path ?? fastEvaluator(closure) };
-    const scalar = compileScalar(ast, functions, reportEvalError);
-    if (scalar) {
-      scalars.set(expression, scalar);
-    }
+    const expression: WithScalar = { ...shared, fast: true, evaluate: path ?? fastEvaluator(closure), [scalarForm]: compileScalar(ast, functions, reportEvalError) };
     return { expression, diagnostics };
   }
-  return { expression: { ...shared, fast: false, evaluate: fhirpathEvaluator(text, env, [...usedVariables]) }, diagnostics };
+  const expression: WithScalar = { ...shared, fast: false, evaluate: fhirpathEvaluator(text, env, [...usedVariables]), [scalarForm]: undefined };
+  return { expression, diagnostics };
 }
 
-const scalars = new WeakMap<CompiledExpression, ScalarExpression>();
+/** Where a compiled expression keeps its scalar form (read on every evaluation, so a property, not a map). */
+const scalarForm = Symbol('cadmap.scalarForm');
+
+interface WithScalar extends CompiledExpression {
+  readonly [scalarForm]: ScalarExpression | undefined;
+}
 
 /**
  * The scalar form of a compiled expression, when it has one of the shapes `compileScalar` handles: the engine's
  * generated code uses it to evaluate without building collections.
  */
 export function scalarOf(expression: CompiledExpression): ScalarExpression | undefined {
-  return scalars.get(expression);
+  return (expression as Partial<WithScalar>)[scalarForm];
 }
 
 function fastEvaluator(closure: Closure): CompiledExpression['evaluate'] {

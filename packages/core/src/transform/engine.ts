@@ -1,14 +1,14 @@
 import type { Bundle, BundleEntry, FhirResource } from 'fhir/r4.js';
-import { entryUuid, fullUrlsOf, joinKey } from '../bundle/ids.js';
+import { entryUuid, fullUrlsOf, joinKey, type FullUrls } from '../bundle/ids.js';
 import type { Diagnostic, InputSpan, RuleSpan } from '../diagnostics/diagnostic.js';
 import { hasErrors } from '../diagnostics/diagnostic.js';
 import { scalarOf } from '../expressions/compile.js';
 import { SEVERAL } from '../expressions/fast.js';
 import type { CompiledExpression, EvalReport } from '../expressions/types.js';
-import type { KeyPart, Mapping } from '../mapping/load.js';
+import type { CompiledRule, KeyPart, Mapping } from '../mapping/load.js';
 import { originOf, type SourceRecord } from '../sources/types.js';
 import { checkDocument, documentRoot, type MappingTarget } from '../targets.js';
-import { nodeBuilder, resourceBuilder, type TemplateHost } from './codegen.js';
+import { nodeBuilder, resourceBuilder, type ResourceBuilder, type TemplateHost } from './codegen.js';
 import { lookupProvenance } from './provenance.js';
 import type { ObjectNode, TemplateNode } from './template.js';
 
@@ -53,6 +53,14 @@ interface MappingFrameShape {
   readonly constants: Vars;
   /** Every `as` name the mapping binds, declared up front so all frames share one hidden class. */
   readonly names: readonly string[];
+  /** Per rule, in order: the fullUrls of its resource type and its generated builder (when it has one). */
+  readonly rules: readonly RulePlan[];
+}
+
+interface RulePlan {
+  readonly rule: CompiledRule;
+  readonly fullUrls: FullUrls;
+  readonly build: ResourceBuilder | undefined;
 }
 
 const frameShapes = new WeakMap<Mapping, MappingFrameShape>();
@@ -84,7 +92,11 @@ function frameShape(mapping: Mapping): MappingFrameShape {
     }
     visit(mapping.bundle.template);
     visit(mapping.document?.template);
-    shape = { constants: Object.freeze(Object.assign(Object.create(null) as Vars, mapping.constants)), names: [...names] };
+    shape = {
+      constants: Object.freeze(Object.assign(Object.create(null) as Vars, mapping.constants)),
+      names: [...names],
+      rules: mapping.rules.map((rule) => ({ rule, fullUrls: fullUrlsOf(mapping.namespace, rule.resourceType), build: resourceBuilder(rule) })),
+    };
     frameShapes.set(mapping, shape);
   }
   return shape;
@@ -277,8 +289,8 @@ class RecordTransform implements TemplateHost {
     const entries: BuiltEntry[] = [];
     const byFullUrl = new EntriesByFullUrl(entries);
 
-    for (const rule of mapping.rules) {
-      const fullUrls = fullUrlsOf(mapping.namespace, rule.resourceType);
+    for (const { rule, fullUrls, build: generatedBuild } of frameShape(mapping).rules) {
+      const build = this.generated ? generatedBuild : undefined;
       const contexts: unknown[] = rule.forEach ? this.evaluate(rule.forEach, data, baseVars) : [data];
       for (let index = 0; index < contexts.length; index++) {
         const item = contexts[index];
@@ -303,7 +315,6 @@ class RecordTransform implements TemplateHost {
         this.references = [];
         this.provenance = this.trackProvenance ? [] : undefined;
         vars.key = key;
-        const build = this.generated ? resourceBuilder(rule) : undefined;
         const resource = build ? (build(this, item, vars) as unknown as FhirResource) : this.instantiateResource(rule.resourceType, rule.template, item, vars, rootPath);
         vars.key = source.key;
         const built: BuiltEntry = { ruleId: rule.id, fullUrl, resource, ruleSpan: rule.span, references: this.references, provenance: this.provenance };
