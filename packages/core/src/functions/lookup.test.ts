@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { EvalReport } from '../expressions/types.js';
 import type { LookupTable } from '../mapping/model.js';
-import { coding, lookupTarget, translate } from './lookup.js';
+import fc from 'fast-check';
+import { coder, coding, lookupTarget, translate, translator } from './lookup.js';
 import { loadConceptMapLookup, loadCsvLookup, loadLookupFile } from './lookup-files.js';
 
 const collect = () => {
@@ -74,6 +75,26 @@ describe('translate() and coding()', () => {
     const { sink, reports } = collect();
     expect(translate(table(), '  ', sink)).toBeUndefined();
     expect(reports).toEqual([]);
+  });
+});
+
+describe('translator() and coder()', () => {
+  it('give what translate() and coding() give, and report every miss every time', () => {
+    const values = fc.oneof(fc.constantFrom('999', ' 999 ', 'nhs111', 'NHS111', 'bare', 'BARE ', 'fax', '', ' ', 'Fax'), fc.string({ maxLength: 4 }), fc.integer({ min: 998, max: 1000 }));
+    fc.assert(
+      fc.property(fc.array(values, { maxLength: 40 }), fc.boolean(), fc.constantFrom(undefined, { code: '99' }), (inputs, caseSensitive, fallback) => {
+        const lookup = table({ caseSensitive, ...(fallback ? { default: fallback } : {}) });
+        const translating = translator(lookup);
+        const coding_ = coder(lookup);
+        for (const value of inputs) {
+          const fast = collect();
+          const slow = collect();
+          expect(translating(value, fast.sink)).toEqual(translate(lookup, value, slow.sink));
+          expect(coding_(value, fast.sink)).toBe(coding(lookup, value, slow.sink));
+          expect(fast.reports).toEqual(slow.reports);
+        }
+      }),
+    );
   });
 });
 

@@ -102,27 +102,44 @@ export function coding(table: LookupTable, value: unknown, sink: EvalSink): Codi
 
 type LookupFunction<T> = (value: unknown, sink: EvalSink) => T | undefined;
 
-/** `translate()` over one table, with the keys as written answered from one map. */
-export function translator(table: LookupTable): LookupFunction<string> {
-  const exact = new Map<string, string>();
-  for (const [key, target] of indexOf(table).exact) {
-    exact.set(key, target.code);
-  }
-  return (value, sink) => (typeof value === 'string' ? exact.get(value) : undefined) ?? translate(table, value, sink);
-}
+/** How many values as met in the data (e.g. `DCA` for the key `dca`) a lookup function remembers. */
+const rememberedValues = 4096;
 
-/** `coding()` over one table, with the keys as written answered from one map (the same frozen Codings). */
-export function coder(table: LookupTable): LookupFunction<CodingValue> {
-  const exact = new Map<string, CodingValue>();
+/**
+ * `find` over one table, answering values as met in the data from a map: the table's keys as written, then
+ * every value that found something (a value that finds something never reports, so remembering it changes
+ * nothing but the time; one that finds nothing is looked up, and reported, every time).
+ */
+function remembering<T>(table: LookupTable, find: (value: unknown, sink: EvalSink) => T | undefined): LookupFunction<T> {
+  const known = new Map<string, T>();
   const unused: EvalSink = { report: () => undefined };
   for (const [key] of indexOf(table).exact) {
-    const value = coding(table, key, unused);
-    if (value !== undefined) {
-      exact.set(key, value);
+    const result = find(key, unused);
+    if (result !== undefined) {
+      known.set(key, result);
     }
   }
-  return (value, sink) => (typeof value === 'string' ? exact.get(value) : undefined) ?? coding(table, value, sink);
+  return (value, sink) => {
+    if (typeof value !== 'string') {
+      return find(value, sink);
+    }
+    const hit = known.get(value);
+    if (hit !== undefined) {
+      return hit;
+    }
+    const result = find(value, sink);
+    if (result !== undefined && known.size < rememberedValues) {
+      known.set(value, result);
+    }
+    return result;
+  };
 }
+
+/** `translate()` over one table (see {@link remembering}). */
+export const translator = (table: LookupTable): LookupFunction<string> => remembering(table, (value, sink) => translate(table, value, sink));
+
+/** `coding()` over one table (see {@link remembering}); the same frozen Codings as `coding()`. */
+export const coder = (table: LookupTable): LookupFunction<CodingValue> => remembering(table, (value, sink) => coding(table, value, sink));
 
 /** One frozen Coding per lookup target: lookups run for most elements of every bundle. */
 const codings = new WeakMap<LookupTarget, CodingValue>();

@@ -53,6 +53,8 @@ interface MappingFrameShape {
   readonly constants: Vars;
   /** Every `as` name the mapping binds, declared up front so all frames share one hidden class. */
   readonly names: readonly string[];
+  /** The variables a frame rebinds while a record is mapped: the `as` and `let` names, index and key. */
+  readonly rebound: ReadonlySet<string>;
   /** Per rule, in order: the fullUrls of its resource type and its generated builder (when it has one). */
   readonly rules: readonly RulePlan[];
 }
@@ -95,6 +97,7 @@ function frameShape(mapping: Mapping): MappingFrameShape {
     shape = {
       constants: Object.freeze(Object.assign(Object.create(null) as Vars, mapping.constants)),
       names: [...names],
+      rebound: new Set([...names, 'index', 'key']),
       rules: mapping.rules.map((rule) => ({ rule, fullUrls: fullUrlsOf(mapping.namespace, rule.resourceType), build: resourceBuilder(rule) })),
     };
     frameShapes.set(mapping, shape);
@@ -119,14 +122,16 @@ function recordFrame(mapping: Mapping, source: SourceRecord): Vars {
   return frame;
 }
 
-/** The values of the variables an expression reads, kept for diagnostics computed later. */
-function snapshotOf(expression: CompiledExpression | undefined, frame: Vars): Vars | undefined {
-  if (!expression || expression.variableFields.length === 0) {
-    return undefined;
-  }
-  const snapshot: Vars = {};
-  for (const [variable] of expression.variableFields) {
-    snapshot[variable] = frame[variable];
+/**
+ * The values of the variables an expression reads that the frame rebinds (forEach `as`, `let`, index, key),
+ * kept for diagnostics computed later; `%record` and the constants keep their values for the whole record.
+ */
+function snapshotOf(expression: CompiledExpression | undefined, frame: Vars, rebound: ReadonlySet<string>): Vars | undefined {
+  let snapshot: Vars | undefined;
+  for (const [variable] of expression?.variableFields ?? []) {
+    if (rebound.has(variable)) {
+      (snapshot ??= {})[variable] = frame[variable];
+    }
   }
   return snapshot;
 }
@@ -367,7 +372,8 @@ class RecordTransform implements TemplateHost {
       for (const reference of entry.references) {
         if (byFullUrl.get(reference.value) === undefined) {
           const path = `Bundle.entry[${index}].resource${reference.path ?? pathOfValue(entry.resource, 'reference', reference.value) ?? ''}`;
-          const input = reference.expression ? this.inputOf(reference.expression, reference.item, reference.vars ?? {}) : undefined;
+          const vars = reference.vars ? (Object.assign(Object.create(baseVars) as Vars, reference.vars) as Vars) : baseVars;
+          const input = reference.expression ? this.inputOf(reference.expression, reference.item, vars) : undefined;
           this.diagnostics.push({
             code: 'MAP_DANGLING_REFERENCE',
             severity: 'error',
@@ -559,7 +565,7 @@ class RecordTransform implements TemplateHost {
   noteReference(child: TemplateNode, value: unknown, item: unknown, vars: Vars, path: string | undefined): void {
     if (typeof value === 'string' && value.startsWith('urn:uuid:')) {
       const expression = child.kind === 'expression' ? child.expression : undefined;
-      this.references.push({ value, path, span: expression?.span ?? child.span, expression, item, vars: snapshotOf(expression, vars) });
+      this.references.push({ value, path, span: expression?.span ?? child.span, expression, item, vars: snapshotOf(expression, vars, frameShape(this.mapping).rebound) });
     }
   }
 

@@ -1,0 +1,78 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadMapping } from '../mapping/load.js';
+import { mapAll } from '../run.js';
+
+/**
+ * A dangling reference points at the input cell its key came from, also when the key is read through a
+ * variable the rule rebinds per item (`as`), through `%record`, or from a `let`: these are remembered when the
+ * reference is built and found again when the bundle is checked, after the frame has moved on.
+ */
+describe('dangling references', () => {
+  it('locate the cell read through an `as` variable or %record, and the row of a `let`', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cadmap-refs-'));
+    writeFileSync(join(dir, 'calls.csv'), 'IncidentId,Site\n100,RX1\n');
+    writeFileSync(join(dir, 'contacts.csv'), 'IncidentId,PatientNo,Vehicle\n100,1,V1\n100,2,V2\n');
+    writeFileSync(
+      join(dir, 'mapping.yaml'),
+      `cadmap: 1
+id: dangling
+source:
+  format: csv
+  tables:
+    calls: { files: "calls.csv", key: IncidentId }
+    contacts: { files: "contacts.csv", parent: calls, on: { IncidentId: IncidentId } }
+resources:
+  - id: encounter
+    resourceType: Encounter
+    forEach: =contacts
+    as: contact
+    let:
+      ride: =%contact.Vehicle
+    key: [=%record.IncidentId, =PatientNo]
+    template:
+      status: finished
+      subject:
+        reference: =ref('patient', %contact.PatientNo)
+      location:
+        - location:
+            reference: =ref('vehicle', %ride)
+      serviceProvider:
+        reference: =ref('site', %record.Site)
+  - id: patient
+    resourceType: Patient
+    forEach: =contacts
+    when: =false
+    key: =PatientNo
+    template: { active: true }
+  - id: vehicle
+    resourceType: Location
+    forEach: =contacts
+    when: =false
+    key: =Vehicle
+    template: { name: =Vehicle }
+  - id: site
+    resourceType: Location
+    when: =false
+    key: =Site
+    template: { name: =Site }
+`,
+    );
+    const { mapping, diagnostics } = await loadMapping(join(dir, 'mapping.yaml'));
+    expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const { results } = await mapAll(mapping!, [{ path: join(dir, 'calls.csv') }, { path: join(dir, 'contacts.csv') }]);
+    const dangling = results.flatMap((result) => result.diagnostics).filter((d) => d.code === 'MAP_DANGLING_REFERENCE');
+    const where = dangling.map((d) => `${d.expression} ← ${d.input?.file.split('/').pop()}:${d.input?.line}${d.input?.field === undefined ? '' : ` ${d.input.field}`}`);
+    expect(where).toEqual([
+      'Bundle.entry[0].resource.subject.reference ← contacts.csv:2 PatientNo',
+      // a `let` holds a value, not a cell: the row of the item it was computed for
+      'Bundle.entry[0].resource.location[0].location.reference ← contacts.csv:2',
+      'Bundle.entry[0].resource.serviceProvider.reference ← calls.csv:2 Site',
+      'Bundle.entry[1].resource.subject.reference ← contacts.csv:3 PatientNo',
+      'Bundle.entry[1].resource.location[0].location.reference ← contacts.csv:3',
+      'Bundle.entry[1].resource.serviceProvider.reference ← calls.csv:2 Site',
+    ]);
+  });
+});
