@@ -372,7 +372,7 @@ class RecordTransform implements TemplateHost {
       for (const reference of entry.references) {
         if (byFullUrl.get(reference.value) === undefined) {
           const path = `Bundle.entry[${index}].resource${reference.path ?? pathOfValue(entry.resource, 'reference', reference.value) ?? ''}`;
-          const vars = reference.vars ? (Object.assign(Object.create(baseVars) as Vars, reference.vars) as Vars) : baseVars;
+          const vars: Vars = reference.vars ? Object.assign<Vars, Vars>(Object.create(baseVars) as Vars, reference.vars) : baseVars;
           const input = reference.expression ? this.inputOf(reference.expression, reference.item, vars) : undefined;
           this.diagnostics.push({
             code: 'MAP_DANGLING_REFERENCE',
