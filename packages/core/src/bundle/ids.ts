@@ -80,7 +80,7 @@ export class FullUrls {
 
 /** namespace → resourceType → its fullUrls */
 const fullUrlTables = new Map<string, Map<string, FullUrls>>();
-const fullUrlCacheLimit = 20_000;
+const fullUrlCacheLimit = 2_000;
 
 /**
  * The fullUrls of a resource type, cached: a reference (`ref()`) and the entry it points at compute the same

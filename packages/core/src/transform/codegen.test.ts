@@ -117,6 +117,13 @@ resources:
           text: =text
       gender: =sex
       birthDate: =born.date('dd/MM/yyyy')
+  # a key part that reports (bad dates) followed by one that may have several values
+  - id: visit
+    resourceType: Encounter
+    forEach: =people
+    key: [=born.date('dd/MM/yyyy'), visit, =no]
+    template:
+      status: finished
 `;
 
 describe('generated code on every template shape', () => {

@@ -1,7 +1,9 @@
 import { scalarOf } from '../expressions/compile.js';
 import { asCollection, SEVERAL } from '../expressions/fast.js';
 import type { CompiledExpression, EvalSink, EvalVariables } from '../expressions/types.js';
-import type { CompiledRule } from '../mapping/load.js';
+import { joinKey } from '../bundle/ids.js';
+import type { RuleSpan } from '../diagnostics/diagnostic.js';
+import type { CompiledRule, KeyPart } from '../mapping/load.js';
 import type { ObjectNode, TemplateNode } from './template.js';
 
 /**
@@ -23,7 +25,17 @@ export interface TemplateHost extends EvalSink {
   collection(expression: CompiledExpression, item: unknown, vars: EvalVariables): unknown[];
   /** Records an element named `reference` for the dangling-reference check. */
   noteReference(child: TemplateNode, value: unknown, item: unknown, vars: EvalVariables, path: undefined): void;
+  /**
+   * The natural key from part `from` on, evaluated part by part as the interpreter does (`values` holds the texts
+   * of the parts before it); undefined after reporting an empty part.
+   */
+  keyFrom(parts: readonly KeyPart[], from: number, values: string[], item: unknown, vars: EvalVariables, span: RuleSpan): string | undefined;
+  /** Reports key part `part` as empty (MAP_EMPTY_KEY). */
+  emptyKey(part: KeyPart, item: unknown, vars: EvalVariables, span: RuleSpan): undefined;
 }
+
+/** Computes the natural key of an entry for a context item; undefined when a part is empty (reported). */
+export type KeyBuilder = (host: TemplateHost, item: unknown, vars: Record<string, unknown>) => string | undefined;
 
 /** Builds one resource (`resourceType` first, then the template's elements) for a context item. */
 export type ResourceBuilder = (host: TemplateHost, item: unknown, vars: Record<string, unknown>) => Record<string, unknown>;
@@ -58,6 +70,45 @@ export function nodeBuilder(node: TemplateNode): NodeBuilder {
   return builder;
 }
 
+const keyBuilders = new WeakMap<readonly KeyPart[], KeyBuilder>();
+
+/**
+ * A natural key compiled to one JavaScript function: each part's scalar form inlined, the texts joined as
+ * `joinKey` joins them. A part that may have several values hands over to the interpreter from that part on
+ * (nothing has run for it yet); an empty part is reported as the interpreter reports it.
+ */
+export function keyBuilder(parts: readonly KeyPart[], span: RuleSpan): KeyBuilder {
+  let builder = keyBuilders.get(parts);
+  if (!builder) {
+    const generator = new Generator();
+    const lines = ['const texts = [];'];
+    parts.forEach((part, index) => {
+      if (part.kind === 'literal') {
+        lines.push(`texts.push(${JSON.stringify(part.value)});`);
+        return;
+      }
+      const value = `k${index}`;
+      const scalar = generator.keyPart(part.expression, value);
+      const handOver = `return host.keyFrom(${generator.constantOf(parts)}, ${index}, texts, item, vars, ${generator.constantOf(span)});`;
+      lines.push(
+        `let ${value};`,
+        ...(scalar ?? [`${value} = SEVERAL;`]),
+        `if (${value} === SEVERAL) ${handOver}`,
+        `if (${value} === undefined || ${value} === null || ${value} === '') return host.emptyKey(${generator.constantOf(part)}, item, vars, ${generator.constantOf(span)});`,
+        `texts.push(typeof ${value} === 'string' ? ${value} : ${generator.constantOf(keyText)}(${value}));`,
+      );
+    });
+    lines.push(`return ${generator.constantOf(joinKey)}(texts);`);
+    builder = generator.finish(lines.join('\n')) as KeyBuilder;
+    keyBuilders.set(parts, builder);
+  }
+  return builder;
+}
+
+/** The text of a key part's value (as `keyPart` in the interpreter). */
+export const keyText = (value: unknown): string =>
+  typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : JSON.stringify(value);
+
 function generateResource(resourceType: string, node: ObjectNode): ResourceBuilder {
   const generator = new Generator();
   // The root object's `$when` is not consulted and it is kept even when empty, as in the interpreter.
@@ -87,6 +138,15 @@ class Generator {
       several: symbol,
     ) => unknown;
     return factory(this.constants, SEVERAL);
+  }
+
+  /** Lines that set `target` to a key part's scalar value, or undefined when it has no scalar form. */
+  keyPart(expression: CompiledExpression, target: string): string[] | undefined {
+    return this.scalar(expression, 'item', target);
+  }
+
+  constantOf(value: unknown): string {
+    return this.constant(value);
   }
 
   private constant(value: unknown): string {

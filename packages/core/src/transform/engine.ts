@@ -8,7 +8,7 @@ import type { CompiledExpression, EvalReport } from '../expressions/types.js';
 import type { CompiledRule, KeyPart, Mapping } from '../mapping/load.js';
 import { originOf, type SourceRecord } from '../sources/types.js';
 import { checkDocument, documentRoot, type MappingTarget } from '../targets.js';
-import { nodeBuilder, resourceBuilder, type ResourceBuilder, type TemplateHost } from './codegen.js';
+import { keyBuilder, keyText, nodeBuilder, resourceBuilder, type ResourceBuilder, type TemplateHost } from './codegen.js';
 import { lookupProvenance } from './provenance.js';
 import type { ObjectNode, TemplateNode } from './template.js';
 
@@ -509,26 +509,35 @@ class RecordTransform implements TemplateHost {
     return keyText(value);
   }
 
+  /** The natural key of an entry: generated code when there is some, else part by part. */
   private key(parts: readonly KeyPart[], context: unknown, vars: Vars, span: RuleSpan): string | undefined {
-    const values: string[] = [];
-    for (const part of parts) {
+    return this.generated ? keyBuilder(parts, span)(this, context, vars) : this.keyFrom(parts, 0, [], context, vars, span);
+  }
+
+  keyFrom(parts: readonly KeyPart[], from: number, values: string[], context: unknown, vars: Vars, span: RuleSpan): string | undefined {
+    for (let index = from; index < parts.length; index++) {
+      const part = parts[index]!;
       const value = this.keyPart(part, context, vars);
       if (value === undefined) {
-        const expression = part.kind === 'expression' ? part.expression : undefined;
-        const input = expression ? this.inputOf(expression, context, vars) : undefined;
-        this.diagnostics.push({
-          code: 'MAP_EMPTY_KEY',
-          severity: 'error',
-          message: `The natural key ${expression ? `'=${expression.text}'` : ''} is empty, so the entry cannot be identified and is not built.`,
-          hint: 'Every entry needs a key: fill the field in the export, or choose a key that is always present.',
-          rule: expression?.span ?? span,
-          ...(input ? { input } : {}),
-        });
-        return undefined;
+        return this.emptyKey(part, context, vars, span);
       }
       values.push(value);
     }
     return joinKey(values);
+  }
+
+  emptyKey(part: KeyPart, context: unknown, vars: Vars, span: RuleSpan): undefined {
+    const expression = part.kind === 'expression' ? part.expression : undefined;
+    const input = expression ? this.inputOf(expression, context, vars) : undefined;
+    this.diagnostics.push({
+      code: 'MAP_EMPTY_KEY',
+      severity: 'error',
+      message: `The natural key ${expression ? `'=${expression.text}'` : ''} is empty, so the entry cannot be identified and is not built.`,
+      hint: 'Every entry needs a key: fill the field in the export, or choose a key that is always present.',
+      rule: expression?.span ?? span,
+      ...(input ? { input } : {}),
+    });
+    return undefined;
   }
 
   private multiple(expression: CompiledExpression, context: unknown, vars: Vars, count: number, what: string): void {
@@ -746,9 +755,6 @@ function objectFiller(node: ObjectNode): ObjectFiller {
   }
   return filler;
 }
-
-const keyText = (value: unknown): string =>
-  typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : JSON.stringify(value);
 
 /** Whether two built values serialise to the same JSON (compared without serialising them when they are plain JSON). */
 function sameJson(a: unknown, b: unknown): boolean {
