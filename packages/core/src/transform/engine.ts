@@ -231,7 +231,10 @@ class RecordTransform implements TemplateHost {
     private readonly generated: boolean,
   ) {
     this.diagnostics = [...source.diagnostics];
+    this.rebound = frameShape(mapping).rebound;
   }
+
+  private readonly rebound: ReadonlySet<string>;
 
   report(report: EvalReport): void {
     const expression = this.expression;
@@ -574,7 +577,7 @@ class RecordTransform implements TemplateHost {
   noteReference(child: TemplateNode, value: unknown, item: unknown, vars: Vars, path: string | undefined): void {
     if (typeof value === 'string' && value.startsWith('urn:uuid:')) {
       const expression = child.kind === 'expression' ? child.expression : undefined;
-      this.references.push({ value, path, span: expression?.span ?? child.span, expression, item, vars: snapshotOf(expression, vars, frameShape(this.mapping).rebound) });
+      this.references.push({ value, path, span: expression?.span ?? child.span, expression, item, vars: snapshotOf(expression, vars, this.rebound) });
     }
   }
 
