@@ -1,0 +1,16 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { mappingSchemaPath, precompiledValidatorsFile, schemaHash } from '../packages/core/src/mapping/schema.js';
+
+/** What `npm run build` must leave in dist/ besides the compiled TypeScript. */
+describe('the build', () => {
+  it('carries the mapping schema validators compiled ahead of time, made from the schema as it is now', () => {
+    const built = fileURLToPath(new URL(`../packages/core/dist/mapping/${precompiledValidatorsFile}`, import.meta.url));
+    const loaded = createRequire(import.meta.url)(built) as { schemaHash?: unknown; mapping?: unknown; library?: unknown };
+    expect(typeof loaded.mapping).toBe('function');
+    expect(typeof loaded.library).toBe('function');
+    expect(loaded.schemaHash).toBe(schemaHash(readFileSync(mappingSchemaPath, 'utf8')));
+  });
+});
