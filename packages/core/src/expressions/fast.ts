@@ -911,37 +911,7 @@ function scalarRef(call: AstNode, fns: BoundFunctions, onError: OnError): Scalar
       },
     };
   }
-  if (urls !== undefined) {
-    // as `fns.ref`: every part is finished (and may report) before an empty one means no reference
-    return {
-      reports: true,
-      evaluate: (item, vars, sink) => {
-        const starts: unknown[] = [];
-        for (const key of keys) {
-          const start = key.base(item, vars);
-          if (start === SEVERAL) {
-            return SEVERAL;
-          }
-          starts.push(start);
-        }
-        try {
-          const texts: (string | undefined)[] = [];
-          for (let i = 0; i < keys.length; i++) {
-            texts.push(keyPartText(finish(keys[i]!, starts[i], sink)));
-          }
-          for (const text of texts) {
-            if (text === undefined || text === '') {
-              return undefined;
-            }
-          }
-          return urls.of(joinKey(texts as string[]));
-        } catch (error) {
-          onError(sink, error);
-          return undefined;
-        }
-      },
-    };
-  }
+  // as `fns.ref`: every part is finished (and may report) before an empty one means no reference
   return {
     reports: true,
     evaluate: (item, vars, sink) => {
@@ -954,12 +924,12 @@ function scalarRef(call: AstNode, fns: BoundFunctions, onError: OnError): Scalar
         starts.push(start);
       }
       try {
-        const parts: unknown[][] = [];
-        for (let i = 0; i < keys.length; i++) {
-          const value = finish(keys[i]!, starts[i], sink);
-          parts.push(value === undefined ? [] : [value]);
+        const values = keys.map((key, i) => finish(key, starts[i], sink));
+        if (urls === undefined) {
+          return fns.ref(ruleId, values.map((value) => (value === undefined ? [] : [value])), sink);
         }
-        return fns.ref(ruleId, parts, sink);
+        const texts = values.map(keyPartText);
+        return texts.every((text) => text !== undefined && text !== '') ? urls.of(joinKey(texts as string[])) : undefined;
       } catch (error) {
         onError(sink, error);
         return undefined;
