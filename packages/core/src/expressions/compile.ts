@@ -1,6 +1,7 @@
 import fhirpath from 'fhirpath';
 import type { Diagnostic, DiagnosticCode, RuleSpan } from '../diagnostics/diagnostic.js';
 import { compileDatePattern, isKnownTimeZone } from '../functions/datetime.js';
+import { compactString } from '../mapping/compact-strings.js';
 import type { AstNode } from './ast.js';
 import { functionName, identifierValue, params, positionOf, variableName } from './ast.js';
 import { boundFunctions, userInvocationTable, withCurrentSink } from './cadmap-functions.js';
@@ -46,7 +47,8 @@ export function compileExpression(
 
   let ast: AstNode;
   try {
-    ast = fhirpath.parse(text) as AstNode;
+    // string literals are cut out of the text: one-byte text gives one-byte values (see compactString)
+    ast = fhirpath.parse(compactString(text)) as AstNode;
   } catch (error) {
     for (const syntax of syntaxErrors(error)) {
       report(

@@ -11,6 +11,7 @@ import { compileTemplate, pathText, type TemplateCompiler, type TemplateNode } f
 import type { MappingTarget } from '../targets.js';
 import { defaultSourceLimits, type CsvTable, type LookupTable, type LookupTarget, type SourceLimits, type SourceSpec } from './model.js';
 import { checkAgainstSchema } from './schema.js';
+import { compactStrings } from './compact-strings.js';
 import { YamlSpans } from './yaml-spans.js';
 
 /** A resource rule, compiled. */
@@ -350,7 +351,7 @@ async function readYaml(
   if (doc.errors.length > 0) {
     return undefined;
   }
-  const value: unknown = doc.toJS({ maxAliasCount: 100 });
+  const value: unknown = compactStrings(doc.toJS({ maxAliasCount: 100 }));
   diagnostics.push(...checkAgainstSchema(value, doc, spans, kind));
   return { doc, spans, value };
 }

@@ -393,7 +393,11 @@ export class CsvFileReader {
   private finishRow(fields: string[], raw: string, start: number, next: number, line: number, nextLine: number, problems: Diagnostic[] | undefined): CsvRow {
     this.pos = next;
     this.line = nextLine;
-    const row: CsvRow = { fields, line, row: ++this.rows, raw, problems };
+    const widen = this.chunks.widen;
+    const row: CsvRow =
+      widen === undefined || widen(raw) === raw
+        ? { fields, line, row: ++this.rows, raw, problems }
+        : { fields: fields.map(widen), line, row: ++this.rows, raw: widen(raw), problems };
     const issues = this.chunks.issues;
     if (issues.length > 0 && issues[0]!.offset < this.base + next) {
       this.claimIssues(row, start);

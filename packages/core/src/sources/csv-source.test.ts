@@ -1,3 +1,4 @@
+import iconv from 'iconv-lite';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,6 +92,21 @@ describe('CSV reading', () => {
     expect(cp1252.records.map((r) => plain(r.data))).toEqual([{ Id: '1', Name: 'Café £5 ’n' }]);
     const latin1 = await readAll(oneTable({ encoding: 'latin1' }), [{ path: file('b_calls.csv', bytes) }]);
     expect(latin1.records.map((r) => plain(r.data))).toEqual([{ Id: '1', Name: 'Café £5 \u0092n' }]);
+  });
+
+  it('reads Windows-1252 characters from 0x80–0x9F in plain and quoted cells, headers and raw rows, and as syntax', async () => {
+    const cp = (text: string): Buffer => iconv.encode(text, 'windows-1252');
+    const bytes = cp('Id,Name’s,Note\n1,O’Brien,"say “hi” – ok"\n2,plain,"€5, ‰"\n');
+    const { records } = await readAll(oneTable({ encoding: 'windows-1252' }), [{ path: file('d_calls.csv', bytes) }]);
+    expect(records.map((r) => plain(r.data))).toEqual([
+      { Id: '1', 'Name’s': 'O’Brien', Note: 'say “hi” – ok' },
+      { Id: '2', 'Name’s': 'plain', Note: '€5, ‰' },
+    ]);
+    expect(records[1]!.raw).toEqual({ calls: ['2,plain,"€5, ‰"'] });
+    // a delimiter Windows-1252 writes in 0x80–0x9F (here €) still splits the cells
+    const euro = cp('Id€Name\n1€Caf’é\n');
+    const split = await readAll(oneTable({ encoding: 'windows-1252' }, { delimiter: '€' }), [{ path: file('e_calls.csv', euro) }]);
+    expect(split.records.map((r) => plain(r.data))).toEqual([{ Id: '1', Name: 'Caf’é' }]);
   });
 
   it('reports bytes undefined in Windows-1252', async () => {

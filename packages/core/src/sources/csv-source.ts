@@ -1,7 +1,7 @@
 import type { Diagnostic, DiagnosticCode, InputSpan } from '../diagnostics/diagnostic.js';
-import type { CsvTable, SourceSpec } from '../mapping/model.js';
+import type { CsvDialect, CsvTable, SourceSpec } from '../mapping/model.js';
 import { CsvFileReader, NEED_MORE, type CsvRow } from './csv-reader.js';
-import { TextChunks } from './decode.js';
+import { changedByWindows1252, TextChunks } from './decode.js';
 import { inputBytes, matchInputs, unreadable } from './inputs.js';
 import { limitsOf } from './limits.js';
 import { compareKey } from './keys.js';
@@ -152,6 +152,9 @@ function planTables(spec: SourceSpec, diagnostics: Diagnostic[]): { root: TableP
   return { root, order };
 }
 
+/** The characters the CSV tokenizer looks for. */
+const csvSyntax = (dialect: CsvDialect): string[] => [dialect.delimiter, dialect.quote ?? '', dialect.escape, dialect.comment ?? ''];
+
 function requiredColumns(plan: TablePlan, extra: readonly string[] | undefined): Map<string, 'fatal' | 'error'> {
   const required = new Map<string, 'fatal' | 'error'>();
   for (const column of [...plan.table.columns, ...(extra ?? [])]) {
@@ -186,7 +189,8 @@ export async function openCsvSource(
     const plans = new Map([planned.root, ...planned.order].map((plan) => [plan.name, plan]));
     for (const { table, input, file } of matched) {
       const plan = plans.get(table)!;
-      const reader = new CsvFileReader(new TextChunks(inputBytes(input, limitsOf(spec).maxFileBytes), spec.encoding), spec.csv, file, table, limitsOf(spec).maxRecordBytes);
+      const chunks = new TextChunks(inputBytes(input, limitsOf(spec).maxFileBytes), spec.encoding, !csvSyntax(spec.csv).some(changedByWindows1252));
+      const reader = new CsvFileReader(chunks, spec.csv, file, table, limitsOf(spec).maxRecordBytes);
       readers.push(reader);
       const headerProblems = await reader.readHeader();
       diagnostics.push(...headerProblems);

@@ -85,6 +85,17 @@ const c1Characters = /[\x80-\x9f]/g;
 /** What Windows-1252 makes of the bytes 0x80–0x9F (U+FFFD for the five it leaves undefined). */
 const windows1252C1 = Array.from({ length: 32 }, (_, k) => iconv.decode(Buffer.from([0x80 + k]), 'windows-1252'));
 
+/** The bytes Windows-1252 leaves undefined, as Latin-1 reads them. */
+const undefinedInWindows1252 = /[\x81\x8d\x8f\x90\x9d]/g;
+
+/** Latin-1 text made Windows-1252: U+0080–U+009F become what the code page has at 0x80–0x9F. */
+function widenWindows1252(text: string): string {
+  return c1Range.test(text) ? text.replace(c1Characters, (character) => windows1252C1[character.charCodeAt(0) - 0x80]!) : text;
+}
+
+/** Whether a character of a reader's syntax (delimiter, quote…) would read differently with the code page deferred. */
+export const changedByWindows1252 = (text: string): boolean => widenWindows1252(text) !== text || windows1252C1.some((character) => text.includes(character));
+
 export class TextChunks {
   /** Encoding problems not yet claimed by the reader, in text order. */
   readonly issues: EncodingIssue[] = [];
@@ -96,12 +107,27 @@ export class TextChunks {
   private started = false;
   private done = false;
 
+  /**
+   * Set when Windows-1252 text is handed out as Latin-1, its bytes 0x80–0x9F still as U+0080–U+009F, for the
+   * reader to pass the pieces it keeps through this (see `deferCodePage`).
+   */
+  readonly widen: ((text: string) => string) | undefined;
+
+  /**
+   * With `deferCodePage`, Windows-1252 is decoded as Latin-1 and the 32 characters where the two differ are
+   * left for the reader to map with {@link widen} in the pieces it keeps. A chunk holding one `’` would
+   * otherwise become a two-byte string and every cell cut from it with it, which costs in everything
+   * downstream (comparing, hashing, JSON); mapped per cell, only the cells holding such a character are.
+   * Only for readers whose syntax characters are ASCII.
+   */
   constructor(
     bytes: AsyncIterable<Uint8Array>,
     readonly encoding: SourceEncoding,
+    deferCodePage = false,
   ) {
     this.iterator = bytes[Symbol.asyncIterator]();
     this.singleByte = encoding !== 'utf-8';
+    this.widen = deferCodePage && encoding === 'windows-1252' ? widenWindows1252 : undefined;
   }
 
   /** The next piece of text, or undefined at the end of the input (or after a read error). */
@@ -154,7 +180,10 @@ export class TextChunks {
       if (this.encoding === 'latin1' || !c1Range.test(latin1)) {
         return latin1;
       }
-      return this.flagUndefined(latin1.replace(c1Characters, (character) => windows1252C1[character.charCodeAt(0) - 0x80]!), chunk);
+      if (this.widen !== undefined) {
+        return this.flagUndefined(latin1, chunk, undefinedInWindows1252);
+      }
+      return this.flagUndefined(widenWindows1252(latin1), chunk, '\uFFFD');
     }
     let bytes: Buffer =
       this.carry.length === 0
@@ -193,11 +222,18 @@ export class TextChunks {
   }
 
   /** Windows-1252 leaves 0x81, 0x8D, 0x8F, 0x90 and 0x9D undefined; iconv-lite turns them into U+FFFD. */
-  private flagUndefined(text: string, chunk: Uint8Array): string {
-    let at = text.indexOf('\uFFFD');
-    while (at !== -1) {
-      this.issues.push({ offset: this.decodedLength + at, bytes: hex(chunk, at, at + 1) });
-      at = text.indexOf('\uFFFD', at + 1);
+  private flagUndefined(text: string, chunk: Uint8Array, undefinedCharacter: RegExp | string): string {
+    if (typeof undefinedCharacter === 'string') {
+      let at = text.indexOf(undefinedCharacter);
+      while (at !== -1) {
+        this.issues.push({ offset: this.decodedLength + at, bytes: hex(chunk, at, at + 1) });
+        at = text.indexOf(undefinedCharacter, at + 1);
+      }
+      return text;
+    }
+    undefinedCharacter.lastIndex = 0;
+    for (let found = undefinedCharacter.exec(text); found !== null; found = undefinedCharacter.exec(text)) {
+      this.issues.push({ offset: this.decodedLength + found.index, bytes: hex(chunk, found.index, found.index + 1) });
     }
     return text;
   }

@@ -2,6 +2,7 @@ import { isMap, isScalar, isSeq, type Node } from 'yaml';
 import type { Diagnostic, RuleSpan } from '../diagnostics/diagnostic.js';
 import type { CompiledExpression } from '../expressions/types.js';
 import type { YamlSpans } from '../mapping/yaml-spans.js';
+import { compactString } from '../mapping/compact-strings.js';
 
 /** A compiled template node. Literal subtrees are kept as values; expressions are compiled once. */
 export type TemplateNode = LiteralNode | ExpressionNode | ObjectNode | ArrayNode;
@@ -65,7 +66,7 @@ export function compileTemplate(node: Node, path: readonly (string | number)[], 
   const extra = compiler.ruleId === undefined ? { yamlPath: pathText(path) } : { ruleId: compiler.ruleId, yamlPath: pathText(path) };
   const span = compiler.spans.ofNode(node, extra);
   if (isScalar(node)) {
-    const value = node.value;
+    const value = typeof node.value === 'string' ? compactString(node.value) : node.value;
     if (typeof value === 'string' && value.startsWith('=')) {
       if (value.startsWith('==')) {
         return { kind: 'literal', value: value.slice(1), span };
