@@ -11,6 +11,7 @@ import { meshAuthorization } from './auth.js';
 import { createMeshClient, type MeshClient, type MeshClientOptions } from './client.js';
 import { MeshError } from './codes.js';
 import { MeshStore, pollInbox } from './store.js';
+import { rejectionOf } from '../../../test/support/errors.js';
 
 /** Test helpers (not exported from the package): a sandbox with two mailboxes and clients over mutual TLS. */
 const sender = { id: 'X26ABC1', password: 'sender-password', ods: 'X26', name: 'Trust A', workflows: ['ADS_TEST', 'DPS_ERRORS', 'OTHER'] } as const satisfies MeshSandboxMailbox;
@@ -61,17 +62,7 @@ async function meshFixture(extra: readonly MeshSandboxMailbox[] = []): Promise<M
   };
 }
 
-async function failure(promise: Promise<unknown>): Promise<MeshError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof MeshError) {
-      return error;
-    }
-    throw error;
-  }
-  throw new Error('expected a MeshError');
-}
+const failure = (promise: Promise<unknown>): Promise<MeshError> => rejectionOf(promise, MeshError);
 
 async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');

@@ -8,6 +8,7 @@ import { createTestCa, type PemPair, type TestCa } from '@cadmap/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMeshClient, type MeshClient } from './client.js';
 import { MeshError } from './codes.js';
+import { rejectionOf } from '../../../test/support/errors.js';
 
 /** A MESH stand-in whose answers each test scripts; it records the paths it was asked for. */
 interface Stand {
@@ -63,17 +64,7 @@ afterAll(async () => {
   await other.close();
 });
 
-async function meshFailure(promise: Promise<unknown>): Promise<MeshError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof MeshError) {
-      return error;
-    }
-    throw error;
-  }
-  throw new Error('expected a MeshError');
-}
+const meshFailure = (promise: Promise<unknown>): Promise<MeshError> => rejectionOf(promise, MeshError);
 
 const listing = (next: string) => (_req: IncomingMessage, res: ServerResponse): void => {
   res.writeHead(200, { 'content-type': 'application/json' });

@@ -2,6 +2,7 @@ export { createTestCa } from './tls/certificates.js';
 export type { PemPair, TestCa } from './tls/certificates.js';
 export { startWrongServer, wrongCertificates } from './tls/wrong-server.js';
 export type { WrongCertificate, WrongServer, WrongServerAnswer } from './tls/wrong-server.js';
+export { verificationOverrides, withEnvironment } from './tls/verification.js';
 export { callKeyOf, startDpsSandbox } from './dps/server.js';
 export type { AcceptedSubmission, DpsSandbox, DpsSandboxOptions, DpsSandboxRequest, DpsSandboxState } from './dps/server.js';
 export { dpsFaultKinds, seededRandom } from './dps/faults.js';
