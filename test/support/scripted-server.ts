@@ -1,5 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { createSecureContext, TLSSocket } from 'node:tls';
+import { writeEndlessly } from './endless.js';
 
 /** A request as the scripted server read it. */
 export interface SeenRequest {
@@ -93,25 +94,15 @@ export async function startScriptedServer(tls: { readonly cert: string; readonly
       case 'stall':
         socket.write(cut(fault.at));
         return;
-      case 'endless': {
-        let written = 0;
-        const more = (): void => {
-          while (!socket.destroyed && written < endlessCap) {
-            written += endlessChunk.length;
-            if (!socket.write(endlessChunk)) {
-              socket.once('drain', more);
-              return;
-            }
-          }
+      case 'endless':
+        socket.write(bytes);
+        writeEndlessly(socket, endlessChunk, endlessCap, () => {
           if (!socket.destroyed) {
             reachedCap = true;
             socket.end();
           }
-        };
-        socket.write(bytes);
-        more();
+        });
         return;
-      }
     }
   };
 

@@ -5,6 +5,7 @@ import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDpsClient } from './client.js';
 import { classifyNetworkError, isAnswer, maxAnswerBytes, send } from './http.js';
+import { writeEndlessly } from '../../../test/support/endless.js';
 
 /** Bytes the endless answer may stream before the server gives up (the client should stop long before). */
 const serverCap = 64 * 1024 * 1024;
@@ -13,7 +14,7 @@ let url: string;
 let agent: Agent;
 let ca: string;
 /** Bytes the last endless answer wrote before the client went away. */
-let streamed = 0;
+let stream = { written: 0 };
 
 beforeAll(async () => {
   const testCa = await createTestCa();
@@ -24,19 +25,7 @@ beforeAll(async () => {
     req.on('end', () => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.write('{"message":"');
-      streamed = 0;
-      const chunk = Buffer.alloc(64 * 1024, 0x61);
-      const more = (): void => {
-        while (!res.destroyed && streamed < serverCap) {
-          streamed += chunk.length;
-          if (!res.write(chunk)) {
-            res.once('drain', more);
-            return;
-          }
-        }
-        res.end('"}');
-      };
-      more();
+      stream = writeEndlessly(res, Buffer.alloc(64 * 1024, 0x61), serverCap, () => res.end('"}'));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -62,7 +51,7 @@ describe('reading answers', () => {
     const answer = await send(agent, { url: `${url}/x`, method: 'POST', headers: {}, body: '{}', timeoutMs: 60_000 });
     expect(isAnswer(answer) && answer.status).toBe(200);
     expect(isAnswer(answer) && answer.body.length).toBe(maxAnswerBytes);
-    expect(streamed).toBeLessThan(serverCap);
+    expect(stream.written).toBeLessThan(serverCap);
   });
 
   it('a submission answered with an endless 200 is accepted without a receipt, not read to the end', async () => {
@@ -70,6 +59,6 @@ describe('reading answers', () => {
     const result = await client!.submit({ key: 'call-1', bundle: { resourceType: 'Bundle', id: 'b-1' } });
     await client!.close();
     expect(result).toMatchObject({ status: 'accepted', diagnostics: [{ code: 'DPS_RECEIPT_MISSING' }] });
-    expect(streamed).toBeLessThan(serverCap);
+    expect(stream.written).toBeLessThan(serverCap);
   });
 });

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMeshClient, type MeshClient } from './client.js';
 import { MeshError } from './codes.js';
 import { rejectionOf } from '../../../test/support/errors.js';
+import { writeEndlessly } from '../../../test/support/endless.js';
 
 /** A MESH stand-in whose answers each test scripts; it records the paths it was asked for. */
 interface Stand {
@@ -157,28 +158,17 @@ describe('MESH against a hostile server', () => {
   });
 
   it('does not read an endless inbox listing to the end', async () => {
-    let streamed = 0;
+    let stream = { written: 0 };
     const cap = 256 * 1024 * 1024;
     mesh.handle = (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.write('{"messages":[');
-      const chunk = Buffer.from('"m",'.repeat(16 * 1024));
-      const more = (): void => {
-        while (!res.destroyed && streamed < cap) {
-          streamed += chunk.length;
-          if (!res.write(chunk)) {
-            res.once('drain', more);
-            return;
-          }
-        }
-        res.end('"m"]}');
-      };
-      more();
+      stream = writeEndlessly(res, Buffer.from('"m",'.repeat(16 * 1024)), cap, () => res.end('"m"]}'));
     };
     const error = await meshFailure(client.listInbox());
     expect(error.code).toBe('MESH_UNEXPECTED_STATUS');
     expect(error.message).toMatch(/body over \d+ bytes/);
-    expect(streamed).toBeLessThan(cap);
+    expect(stream.written).toBeLessThan(cap);
   });
 
   it('refuses a gzip bomb past maxMessageBytes and a message claiming more chunks than MESH allows, storing nothing', async () => {

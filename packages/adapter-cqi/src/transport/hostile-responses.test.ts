@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { createTestCa } from '@cadmap/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CqiClient, maxRetryAfterMs } from './client.js';
+import { writeEndlessly } from '../../../../test/support/endless.js';
 
 let server: Server;
 let client: CqiClient;
@@ -45,25 +46,14 @@ describe('CQI against a hostile server', () => {
   });
 
   it('does not read an endless answer to the end', async () => {
-    let streamed = 0;
+    let stream = { written: 0 };
     const cap = 256 * 1024 * 1024;
     handle = (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
-      const chunk = Buffer.alloc(64 * 1024, 0x61);
-      const more = (): void => {
-        while (!res.destroyed && streamed < cap) {
-          streamed += chunk.length;
-          if (!res.write(chunk)) {
-            res.once('drain', more);
-            return;
-          }
-        }
-        res.end();
-      };
-      more();
+      stream = writeEndlessly(res, Buffer.alloc(64 * 1024, 0x61), cap, () => res.end());
     };
     const outcome = await client.postCase('{}', 'application/json');
     expect(outcome.kind).toBe('accepted');
-    expect(streamed).toBeLessThan(cap);
+    expect(stream.written).toBeLessThan(cap);
   });
 });
