@@ -394,10 +394,8 @@ export class CsvFileReader {
     this.pos = next;
     this.line = nextLine;
     const widen = this.chunks.widen;
-    const row: CsvRow =
-      widen === undefined || widen(raw) === raw
-        ? { fields, line, row: ++this.rows, raw, problems }
-        : { fields: fields.map(widen), line, row: ++this.rows, raw: widen(raw), problems };
+    const wide = widen === undefined ? raw : widen(raw);
+    const row: CsvRow = wide === raw ? { fields, line, row: ++this.rows, raw, problems } : { fields: fields.map(widen!), line, row: ++this.rows, raw: wide, problems };
     const issues = this.chunks.issues;
     if (issues.length > 0 && issues[0]!.offset < this.base + next) {
       this.claimIssues(row, start);
