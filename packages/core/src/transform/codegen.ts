@@ -1,7 +1,7 @@
 import { scalarOf } from '../expressions/compile.js';
 import { asCollection, SEVERAL } from '../expressions/fast.js';
 import type { CompiledExpression, EvalSink, EvalVariables } from '../expressions/types.js';
-import { joinKey } from '../bundle/ids.js';
+import { joinKey, type FullUrls } from '../bundle/ids.js';
 import type { RuleSpan } from '../diagnostics/diagnostic.js';
 import type { CompiledRule, KeyPart } from '../mapping/load.js';
 import type { ObjectNode, TemplateNode } from './template.js';
@@ -32,10 +32,19 @@ export interface TemplateHost extends EvalSink {
   keyFrom(parts: readonly KeyPart[], from: number, values: string[], item: unknown, vars: EvalVariables, span: RuleSpan): string | undefined;
   /** Reports key part `part` as empty (MAP_EMPTY_KEY). */
   emptyKey(part: KeyPart, item: unknown, vars: EvalVariables, span: RuleSpan): undefined;
+  /** Starts an entry: the references noted from here on belong to it. */
+  beginEntry(): void;
+  /** Builds a rule's resource with the interpreter (a template whose root is not an object). */
+  instantiateRule(rule: CompiledRule, item: unknown, vars: EvalVariables): Record<string, unknown>;
+  /** Adds a built entry to the bundle (or reports a different resource already built under its fullUrl). */
+  addEntry(rule: CompiledRule, key: string, fullUrl: string, resource: Record<string, unknown>, item: unknown): void;
 }
 
 /** Computes the natural key of an entry for a context item; undefined when a part is empty (reported). */
 export type KeyBuilder = (host: TemplateHost, item: unknown, vars: Record<string, unknown>) => string | undefined;
+
+/** Builds the entries of one rule for a record: forEach, let, when, key, fullUrl and resource, in that order. */
+export type RuleRunner = (host: TemplateHost, data: unknown, vars: Record<string, unknown>) => void;
 
 /** Builds one resource (`resourceType` first, then the template's elements) for a context item. */
 export type ResourceBuilder = (host: TemplateHost, item: unknown, vars: Record<string, unknown>) => Record<string, unknown>;
@@ -105,6 +114,51 @@ export function keyBuilder(parts: readonly KeyPart[], span: RuleSpan): KeyBuilde
   return builder;
 }
 
+/**
+ * A whole rule compiled to one function, doing what the interpreter's rule loop does (`RecordTransform.run`):
+ * for each `forEach` item (or the record), bind index and `as`, compute the `let` values, test `when`, compute
+ * the key (skipped when empty), then build the resource under the key's fullUrl. The key, builder and fullUrl
+ * table are called from this function only, so each of those call sites sees one target.
+ */
+export function ruleRunner(rule: CompiledRule, fullUrls: FullUrls): RuleRunner {
+  const generator = new Generator();
+  const build = resourceBuilder(rule);
+  const lines = ['const recordKey = vars.key;'];
+  if (rule.forEach) {
+    lines.push(
+      `const contexts = host.collection(${generator.constantOf(rule.forEach)}, item, vars);`,
+      'for (let index = 0; index < contexts.length; index++) {',
+      'const each = contexts[index];',
+      'vars.index = index;',
+      ...(rule.as !== undefined ? [`vars[${JSON.stringify(rule.as)}] = each;`] : []),
+    );
+  } else {
+    lines.push('{', 'const each = item;');
+  }
+  lines.push('entry: {');
+  for (const [name, expression] of rule.let) {
+    lines.push(`vars[${JSON.stringify(name)}] = host.collection(${generator.constantOf(expression)}, each, vars);`);
+  }
+  if (rule.when) {
+    const when = generator.conditionOf(rule.when, 'each');
+    lines.push(...when.lines, `if (!${when.result}) break entry;`);
+  }
+  const ruleConstant = generator.constantOf(rule);
+  lines.push(
+    `const key = ${generator.constantOf(keyBuilder(rule.key, rule.span))}(host, each, vars);`,
+    'if (key === undefined) break entry;',
+    `const fullUrl = ${generator.constantOf(fullUrls)}.of(key);`,
+    'host.beginEntry();',
+    'vars.key = key;',
+    build ? `const resource = ${generator.constantOf(build)}(host, each, vars);` : `const resource = host.instantiateRule(${ruleConstant}, each, vars);`,
+    'vars.key = recordKey;',
+    `host.addEntry(${ruleConstant}, key, fullUrl, resource, each);`,
+    '}',
+    '}',
+  );
+  return generator.finish(lines.join('\n')) as RuleRunner;
+}
+
 /** The text of a key part's value (as `keyPart` in the interpreter). */
 export const keyText = (value: unknown): string =>
   typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : JSON.stringify(value);
@@ -147,6 +201,11 @@ class Generator {
 
   constantOf(value: unknown): string {
     return this.constant(value);
+  }
+
+  /** Lines computing a `when` condition at `item` (scalar form when it has one). */
+  conditionOf(expression: CompiledExpression, item: string): Generated {
+    return this.condition(expression, item);
   }
 
   private constant(value: unknown): string {

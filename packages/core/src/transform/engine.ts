@@ -8,7 +8,7 @@ import type { CompiledExpression, EvalReport } from '../expressions/types.js';
 import type { CompiledRule, KeyPart, Mapping } from '../mapping/load.js';
 import { originOf, type SourceRecord } from '../sources/types.js';
 import { checkDocument, documentRoot, type MappingTarget } from '../targets.js';
-import { keyBuilder, keyText, nodeBuilder, resourceBuilder, type ResourceBuilder, type TemplateHost } from './codegen.js';
+import { keyBuilder, keyText, nodeBuilder, ruleRunner, type RuleRunner, type TemplateHost } from './codegen.js';
 import { lookupProvenance } from './provenance.js';
 import type { ObjectNode, TemplateNode } from './template.js';
 
@@ -55,14 +55,14 @@ interface MappingFrameShape {
   readonly names: readonly string[];
   /** The variables a frame rebinds while a record is mapped: the `as` and `let` names, index and key. */
   readonly rebound: ReadonlySet<string>;
-  /** Per rule, in order: the fullUrls of its resource type and its generated builder (when it has one). */
+  /** Per rule, in order: the fullUrls of its resource type and the rule compiled to JavaScript. */
   readonly rules: readonly RulePlan[];
 }
 
 interface RulePlan {
   readonly rule: CompiledRule;
   readonly fullUrls: FullUrls;
-  readonly build: ResourceBuilder | undefined;
+  readonly run: RuleRunner;
 }
 
 const frameShapes = new WeakMap<Mapping, MappingFrameShape>();
@@ -98,7 +98,10 @@ function frameShape(mapping: Mapping): MappingFrameShape {
       constants: Object.freeze(Object.assign(Object.create(null) as Vars, mapping.constants)),
       names: [...names],
       rebound: new Set([...names, 'index', 'key']),
-      rules: mapping.rules.map((rule) => ({ rule, fullUrls: fullUrlsOf(mapping.namespace, rule.resourceType), build: resourceBuilder(rule) })),
+      rules: mapping.rules.map((rule) => {
+        const fullUrls = fullUrlsOf(mapping.namespace, rule.resourceType);
+        return { rule, fullUrls, run: ruleRunner(rule, fullUrls) };
+      }),
     };
     frameShapes.set(mapping, shape);
   }
@@ -235,6 +238,63 @@ class RecordTransform implements TemplateHost {
   }
 
   private readonly rebound: ReadonlySet<string>;
+  private readonly entries: BuiltEntry[] = [];
+  private readonly byFullUrl = new EntriesByFullUrl(this.entries);
+
+  /** What a rule's generated runner (codegen.ts `ruleRunner`) does, interpreted, tracking paths when asked. */
+  private interpretRule(rule: CompiledRule, fullUrls: FullUrls, data: unknown, vars: Vars, rootPath: string | undefined): void {
+    const contexts: unknown[] = rule.forEach ? this.evaluate(rule.forEach, data, vars) : [data];
+    for (let index = 0; index < contexts.length; index++) {
+      const item = contexts[index];
+      if (rule.forEach) {
+        vars.index = index;
+        if (rule.as !== undefined) {
+          vars[rule.as] = item;
+        }
+      }
+      for (const [name, expression] of rule.let) {
+        vars[name] = this.evaluate(expression, item, vars);
+      }
+      if (rule.when && !this.condition(rule.when, item, vars)) {
+        continue;
+      }
+      const key = this.key(rule.key, item, vars, rule.span);
+      if (key === undefined) {
+        continue;
+      }
+      const fullUrl = fullUrls.of(key);
+      this.beginEntry();
+      vars.key = key;
+      const resource = this.instantiateResource(rule.resourceType, rule.template, item, vars, rootPath);
+      vars.key = this.source.key;
+      this.addEntry(rule, key, fullUrl, resource, item);
+    }
+  }
+
+  beginEntry(): void {
+    this.references = [];
+    this.provenance = this.trackProvenance ? [] : undefined;
+  }
+
+  instantiateRule(rule: CompiledRule, item: unknown, vars: Vars): Record<string, unknown> {
+    return this.instantiateResource(rule.resourceType, rule.template, item, vars, undefined) as unknown as Record<string, unknown>;
+  }
+
+  addEntry(rule: CompiledRule, key: string, fullUrl: string, resource: Record<string, unknown> | FhirResource, item: unknown): void {
+    const existing = this.byFullUrl.get(fullUrl);
+    if (!existing) {
+      this.byFullUrl.add({ ruleId: rule.id, fullUrl, resource: resource as FhirResource, ruleSpan: rule.span, references: this.references, provenance: this.provenance });
+    } else if (!sameJson(existing.resource, resource)) {
+      this.diagnostics.push({
+        code: 'MAP_KEY_CONFLICT',
+        severity: 'warning',
+        message: `Rule '${rule.id}' built two different ${rule.resourceType} resources for key '${key}'; the first is kept.`,
+        hint: `Make the key unique (add the distinguishing field), or make the two identical. The first came from rule at line ${existing.ruleSpan.line}.`,
+        rule: rule.span,
+        ...(originOf(item) ? { input: originOf(item)!.locate() } : {}),
+      });
+    }
+  }
 
   report(report: EvalReport): void {
     const expression = this.expression;
@@ -294,53 +354,14 @@ class RecordTransform implements TemplateHost {
     const data = source.data!;
     const baseVars = recordFrame(mapping, source);
     const rootPath = this.trackProvenance ? '' : undefined;
-    const entries: BuiltEntry[] = [];
-    const byFullUrl = new EntriesByFullUrl(entries);
+    const entries = this.entries;
+    const byFullUrl = this.byFullUrl;
 
-    for (const { rule, fullUrls, build: generatedBuild } of frameShape(mapping).rules) {
-      const build = this.generated ? generatedBuild : undefined;
-      const contexts: unknown[] = rule.forEach ? this.evaluate(rule.forEach, data, baseVars) : [data];
-      for (let index = 0; index < contexts.length; index++) {
-        const item = contexts[index];
-        const vars = baseVars;
-        if (rule.forEach) {
-          vars.index = index;
-          if (rule.as !== undefined) {
-            vars[rule.as] = item;
-          }
-        }
-        for (const [name, expression] of rule.let) {
-          vars[name] = this.evaluate(expression, item, vars);
-        }
-        if (rule.when && !this.condition(rule.when, item, vars)) {
-          continue;
-        }
-        const key = this.key(rule.key, item, vars, rule.span);
-        if (key === undefined) {
-          continue;
-        }
-        const fullUrl = fullUrls.of(key);
-        this.references = [];
-        this.provenance = this.trackProvenance ? [] : undefined;
-        vars.key = key;
-        const resource = build ? (build(this, item, vars) as unknown as FhirResource) : this.instantiateResource(rule.resourceType, rule.template, item, vars, rootPath);
-        vars.key = source.key;
-        const built: BuiltEntry = { ruleId: rule.id, fullUrl, resource, ruleSpan: rule.span, references: this.references, provenance: this.provenance };
-        const existing = byFullUrl.get(fullUrl);
-        if (existing) {
-          if (!sameJson(existing.resource, resource)) {
-            this.diagnostics.push({
-              code: 'MAP_KEY_CONFLICT',
-              severity: 'warning',
-              message: `Rule '${rule.id}' built two different ${rule.resourceType} resources for key '${key}'; the first is kept.`,
-              hint: `Make the key unique (add the distinguishing field), or make the two identical. The first came from rule at line ${existing.ruleSpan.line}.`,
-              rule: rule.span,
-              ...(originOf(item) ? { input: originOf(item)!.locate() } : {}),
-            });
-          }
-          continue;
-        }
-        byFullUrl.add(built);
+    for (const plan of frameShape(mapping).rules) {
+      if (this.generated) {
+        plan.run(this, data, baseVars);
+      } else {
+        this.interpretRule(plan.rule, plan.fullUrls, data, baseVars, rootPath);
       }
     }
 
