@@ -163,6 +163,16 @@ describe('evaluation', () => {
     expect(evaluate("IncidentId + {}").result).toEqual([]);
     expect(evaluate("IncidentId & {}").result).toEqual(['INC1']);
   });
+  it('treats a field holding undefined (an empty CSV cell) as absent, also when comparing rows', () => {
+    const rows = [node({ PatientNo: '1', Note: undefined }), node({ PatientNo: '1' }), node({ PatientNo: '1', Note: 'x' })];
+    const { expression } = compile('%contact[0] = %contact[1]');
+    const equal = (a: number, b: number): unknown => expression?.evaluate(record, { record, contact: [rows[a], rows[b]] }, { report: () => undefined });
+    expect(expression?.fast).toBe(true);
+    expect(equal(0, 1)).toEqual([true]);
+    expect(equal(1, 0)).toEqual([true]);
+    expect(equal(0, 2)).toEqual([false]);
+    expect(compile('%contact.Note.exists()').expression?.evaluate(record, { record, contact: [rows[0]] }, { report: () => undefined })).toEqual([false]);
+  });
   it('compiles the fast subset to closures', () => {
     for (const text of ['IncidentId', 'a.b.c', "'x'", '42', 'true', '{}', "iif(a = 'x', b.upper(), c.lower())", "a.where($this != '').first().substring(0, 2)", 'a.trim().replace(\' \', \'\').length() > 3 xor b.empty()', "a.toInteger() * 2 - 1 / 4", 'arr.distinct().join(\', \')', "a.startsWith('x') implies b.contains('y')", 'a.toString() & b.toDecimal().toString()', 'a.last() | b.count().toString()', 'a.exists(b) or b.not()']) {
       expect(compile(text).expression?.fast, text).toBe(true);

@@ -232,8 +232,9 @@ export function valuesEqual(a: unknown, b: unknown): boolean {
   if (Array.isArray(a) || Array.isArray(b)) {
     return Array.isArray(a) && Array.isArray(b) && collectionsEqual(a, b);
   }
-  const aKeys = Object.keys(a);
-  const bKeys = Object.keys(b);
+  // a member holding undefined (an empty CSV cell) is absent, as a missing one is
+  const aKeys = definedKeys(a as Record<string, unknown>);
+  const bKeys = definedKeys(b as Record<string, unknown>);
   if (aKeys.length !== bKeys.length) {
     return false;
   }
@@ -244,6 +245,8 @@ export function valuesEqual(a: unknown, b: unknown): boolean {
   }
   return true;
 }
+
+const definedKeys = (value: Record<string, unknown>): string[] => Object.keys(value).filter((key) => value[key] !== undefined);
 
 function singletonOf(collection: readonly unknown[], what: string): unknown {
   if (collection.length > 1) {

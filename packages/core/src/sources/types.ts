@@ -9,12 +9,13 @@ export const ORIGIN: unique symbol = Symbol.for('cadmap.origin');
 export type SourceValue = string | number | boolean | null | SourceNode | readonly SourceValue[];
 
 /**
- * One node of a source record: a CSV row (header → cell text; joined child tables as arrays of rows),
- * an XML element (attributes and child elements as properties) or a JSON object. Objects are created
- * with a null prototype so keys such as `__proto__` are plain data.
+ * One node of a source record: a CSV row (header → cell text, an empty cell as undefined; joined child tables
+ * as arrays of rows), an XML element (attributes and child elements as properties) or a JSON object. Objects
+ * are created with a null prototype so keys such as `__proto__` are plain data. A field that is undefined is
+ * absent, as if the key were missing.
  */
 export interface SourceNode {
-  [field: string]: SourceValue;
+  [field: string]: SourceValue | undefined;
 }
 
 export interface NodeOrigin {
