@@ -1,6 +1,6 @@
 import type { Diagnostic, InputSpan } from '../diagnostics/diagnostic.js';
 import type { CsvDialect } from '../mapping/model.js';
-import type { TextChunks } from './decode.js';
+import { windows1252DifferenceAt, type TextChunks } from './decode.js';
 import { unreadable } from './inputs.js';
 
 /** One physical CSV row as read: cells (never converted), where it starts and its original text. */
@@ -51,6 +51,8 @@ export class CsvFileReader {
   /** Where the next quote and CR are in `text` at or after the current row (`text.length` when none; -1 unknown). */
   private quoteAt = -1;
   private crAt = -1;
+  /** With the code page deferred (`chunks.widen`): where the next character to widen is, searched once per such character. */
+  private wideAt = -1;
   private readonly escape: number;
   private readonly trim: boolean;
   private readonly comment: string | undefined;
@@ -156,6 +158,7 @@ export class CsvFileReader {
     this.pos = 0;
     this.quoteAt = -1;
     this.crAt = -1;
+    this.wideAt = -1;
   }
 
   async close(): Promise<void> {
@@ -394,8 +397,13 @@ export class CsvFileReader {
     this.pos = next;
     this.line = nextLine;
     const widen = this.chunks.widen;
-    const wide = widen === undefined ? raw : widen(raw);
-    const row: CsvRow = wide === raw ? { fields, line, row: ++this.rows, raw, problems } : { fields: fields.map(widen!), line, row: ++this.rows, raw: wide, problems };
+    if (widen !== undefined && this.wideAt < start) {
+      this.wideAt = windows1252DifferenceAt(this.text, start);
+    }
+    const row: CsvRow =
+      widen === undefined || this.wideAt >= next
+        ? { fields, line, row: ++this.rows, raw, problems }
+        : { fields: fields.map(widen), line, row: ++this.rows, raw: widen(raw), problems };
     const issues = this.chunks.issues;
     if (issues.length > 0 && issues[0]!.offset < this.base + next) {
       this.claimIssues(row, start);

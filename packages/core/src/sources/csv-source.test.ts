@@ -2,6 +2,7 @@ import iconv from 'iconv-lite';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CsvDialect, CsvTable, SourceSpec } from '../mapping/model.js';
@@ -107,6 +108,29 @@ describe('CSV reading', () => {
     const euro = cp('Id€Name\n1€Caf’é\n');
     const split = await readAll(oneTable({ encoding: 'windows-1252' }, { delimiter: '€' }), [{ path: file('e_calls.csv', euro) }]);
     expect(split.records.map((r) => plain(r.data))).toEqual([{ Id: '1', Name: 'Caf’é' }]);
+  });
+
+  it('widens exactly the rows holding Windows-1252 characters from 0x80–0x9F, however the bytes are chunked', async () => {
+    const cell = fc.string({ unit: fc.constantFrom('a', 'é', '’', '€', ' ', '"', ','), maxLength: 5 });
+    const rows = fc.array(fc.tuple(cell, cell), { minLength: 1, maxLength: 12 });
+    await fc.assert(
+      fc.asyncProperty(rows, fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 8 }), async (cells, sizes) => {
+        const quoted = (text: string): string => `"${text.replace(/"/g, '""')}"`;
+        const text = `Id,Name,Note\n${cells.map(([name, note], index) => `${index + 1},${quoted(name)},${/[",]/.test(note) ? quoted(note) : note}`).join('\n')}\n`;
+        const bytes = iconv.encode(text, 'windows-1252');
+        const chunks: Uint8Array[] = [];
+        for (let at = 0, k = 0; at < bytes.length; k++) {
+          const size = sizes[k % sizes.length]!;
+          chunks.push(bytes.subarray(at, at + size));
+          at += size;
+        }
+        const stream = Readable.from(chunks.map((chunk) => Buffer.from(chunk)), { objectMode: true });
+        const { records } = await readAll(oneTable({ encoding: 'windows-1252' }), [{ name: 'chunked_calls.csv', stream }]);
+        expect(records.map((r) => plain(r.data))).toEqual(cells.map(([name, note], index) => ({ Id: String(index + 1), ...(name !== '' ? { Name: name } : {}), ...(note !== '' ? { Note: note } : {}) })));
+        expect(records.map((r) => /[’€]/.test((r.raw as { calls: string[] }).calls[0]!))).toEqual(cells.map(([name, note]) => /[’€]/.test(name + note)));
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('reports bytes undefined in Windows-1252', async () => {

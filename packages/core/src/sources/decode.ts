@@ -88,6 +88,14 @@ const windows1252C1 = Array.from({ length: 32 }, (_, k) => iconv.decode(Buffer.f
 /** The bytes Windows-1252 leaves undefined, as Latin-1 reads them. */
 const undefinedInWindows1252 = /[\x81\x8d\x8f\x90\x9d]/g;
 
+const c1Search = /[\x80-\x9f]/g;
+
+/** Position of the first character from `from` on that Windows-1252 reads differently from Latin-1, else `text.length`. */
+export function windows1252DifferenceAt(text: string, from: number): number {
+  c1Search.lastIndex = from;
+  return c1Search.exec(text)?.index ?? text.length;
+}
+
 /** Latin-1 text made Windows-1252: U+0080–U+009F become what the code page has at 0x80–0x9F. */
 function widenWindows1252(text: string): string {
   return c1Range.test(text) ? text.replace(c1Characters, (character) => windows1252C1[character.charCodeAt(0) - 0x80]!) : text;
