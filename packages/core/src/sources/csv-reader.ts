@@ -393,17 +393,22 @@ export class CsvFileReader {
     return this.finishRow(fields, text.slice(start, end), start, next, line, line + newlines + 1, problems);
   }
 
-  private finishRow(fields: string[], raw: string, start: number, next: number, line: number, nextLine: number, problems: Diagnostic[] | undefined): CsvRow {
+  /** `fields` undefined: a plain line, split on the delimiter here (after widening, when it needs it). */
+  private finishRow(fields: string[] | undefined, raw: string, start: number, next: number, line: number, nextLine: number, problems: Diagnostic[] | undefined): CsvRow {
     this.pos = next;
     this.line = nextLine;
     const widen = this.chunks.widen;
     if (widen !== undefined && this.wideAt < start) {
       this.wideAt = windows1252DifferenceAt(this.text, start);
     }
-    const row: CsvRow =
-      widen === undefined || this.wideAt >= next
-        ? { fields, line, row: ++this.rows, raw, problems }
-        : { fields: fields.map(widen), line, row: ++this.rows, raw: widen(raw), problems };
+    let row: CsvRow;
+    if (widen === undefined || this.wideAt >= next) {
+      row = { fields: fields ?? raw.split(this.delimiterChar), line, row: ++this.rows, raw, problems };
+    } else {
+      // the delimiter reads the same either way (else the code page is not deferred), so a plain line splits alike
+      const wide = widen(raw);
+      row = { fields: fields?.map(widen) ?? wide.split(this.delimiterChar), line, row: ++this.rows, raw: wide, problems };
+    }
     const issues = this.chunks.issues;
     if (issues.length > 0 && issues[0]!.offset < this.base + next) {
       this.claimIssues(row, start);
@@ -443,7 +448,7 @@ export class CsvFileReader {
       return undefined;
     }
     const raw = text.slice(start, end);
-    return this.finishRow(raw.split(this.delimiterChar), raw, start, newline + 1, line, line + 1, undefined);
+    return this.finishRow(undefined, raw, start, newline + 1, line, line + 1, undefined);
   }
 
   /** Encoding problems in the text of a row make the row fail, at the line and column where they are. */
