@@ -97,6 +97,11 @@ resources:
           reference: =ref('person', %record.id, no)
       topic:
         text: =iif(%record.kind = 'x', kind, nested.a.b)
+      # lists of one item: an expression (one value, none or several) and an object
+      instantiatesUri:
+        - =codes
+      payload:
+        - contentString: =reason
       category:
         - $forEach: =%fallback
           text: =%fallback

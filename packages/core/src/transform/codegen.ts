@@ -296,6 +296,10 @@ class Generator {
   }
 
   private array(node: Extract<TemplateNode, { kind: 'array' }>, item: string): Generated {
+    const [only] = node.items;
+    if (node.items.length === 1 && only !== undefined && !only.forEach) {
+      return this.singleItemArray(only.node, item);
+    }
     const out = this.name('list');
     const lines = [`const ${out} = [];`];
     for (const entry of node.items) {
@@ -336,6 +340,38 @@ class Generator {
     const result = this.name('a');
     lines.push(`const ${result} = ${out}.length > 0 ? ${out} : undefined;`);
     return { lines, result };
+  }
+
+  /**
+   * An array of one item written as an array literal of its value (`coding: [=X]`, `profile: [=%p]`), so it is
+   * allocated at its size rather than grown by a push; an expression item with several values spreads as in a list.
+   */
+  private singleItemArray(child: TemplateNode, item: string): Generated {
+    const result = this.name('a');
+    if (child.kind !== 'expression') {
+      const built = this.node(child, item);
+      return { lines: [...built.lines, `const ${result} = ${built.result} !== undefined ? [${built.result}] : undefined;`], result };
+    }
+    const e = this.constant(child.expression);
+    const value = this.name('v');
+    const scalar = this.scalar(child.expression, item, value);
+    const spread = (): string => {
+      const values = this.name('values');
+      return `{ const ${values} = host.spread(${e}, ${item}, vars); ${result} = ${values}.length > 0 ? ${values}.slice() : undefined; }`;
+    };
+    if (!scalar) {
+      return { lines: [`let ${result};`, spread()], result };
+    }
+    return {
+      lines: [
+        `let ${result};`,
+        `let ${value};`,
+        ...scalar,
+        `if (${value} === SEVERAL) ${spread()}`,
+        `else if (${value} !== undefined && ${value} !== null && ${value} !== '') { host.produced++; ${result} = [${value}]; }`,
+      ],
+      result,
+    };
   }
 
   /**
