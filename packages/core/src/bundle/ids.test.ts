@@ -8,9 +8,20 @@ describe('UUIDv5', () => {
     // RFC 9562 appendix A.4: name "www.example.com" in the DNS namespace
     expect(uuidV5('www.example.com', '6ba7b810-9dad-11d1-80b4-00c04fd430c8')).toBe('2ed6657d-e927-568b-95e1-2665a8aea6a2');
     fc.assert(
-      fc.property(fc.oneof(fc.string({ unit: 'grapheme' }), fc.string({ unit: 'grapheme', minLength: 300, maxLength: 1200 })), fc.uuid(), (name, namespace) => {
-        expect(uuidV5(name, namespace)).toBe(uuidv5(name, namespace));
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string({ unit: 'grapheme' }),
+          fc.string({ unit: 'grapheme', minLength: 300, maxLength: 1200 }),
+          // ASCII names (written byte by byte), also long ones and ones turning non-ASCII part-way
+          fc.string({ maxLength: 60 }),
+          fc.string({ minLength: 1000, maxLength: 1100 }),
+          fc.tuple(fc.string({ maxLength: 30 }), fc.constantFrom('é', '’', '😀', '\u0080'), fc.string({ maxLength: 10 })).map((parts) => parts.join('')),
+        ),
+        fc.uuid(),
+        (name, namespace) => {
+          expect(uuidV5(name, namespace)).toBe(uuidv5(name, namespace));
+        },
+      ),
       { numRuns: 500 },
     );
   });

@@ -3,24 +3,56 @@ import { hash } from 'node:crypto';
 /** Namespace of all cadmap UUIDv5 identifiers unless a mapping declares its own. */
 export const cadmapNamespace = '7f3c5a8e-2d1b-5c4e-9a6f-0b8d2e4c6a1f';
 
-const namespaceBytes = new Map<string, Buffer>();
 const variantDigits = '89ab';
 
-function parseNamespace(namespace: string): Buffer {
-  let bytes = namespaceBytes.get(namespace);
-  if (!bytes) {
+/**
+ * Hashes names under one namespace: the namespace's 16 bytes stay at the start of a buffer, an ASCII name is
+ * written after them character by character, and the digest is taken over a view of the buffer kept per length,
+ * so a call allocates nothing before the hash (names are short and nearly always ASCII). Other names are
+ * encoded as UTF-8 the ordinary way.
+ */
+class NamespaceHasher {
+  private readonly buffer = Buffer.alloc(1024);
+  private readonly views: Buffer[] = [];
+
+  constructor(private readonly prefix: Buffer) {
+    prefix.copy(this.buffer, 0);
+  }
+
+  sha1Hex(name: string): string {
+    const buffer = this.buffer;
+    let length = 16;
+    if (name.length <= buffer.length - 16) {
+      for (let i = 0; i < name.length; i++) {
+        const code = name.charCodeAt(i);
+        if (code > 0x7f) {
+          length = -1;
+          break;
+        }
+        buffer[length++] = code;
+      }
+    } else {
+      length = -1;
+    }
+    const data = length < 0 ? Buffer.concat([this.prefix, Buffer.from(name, 'utf8')]) : (this.views[length] ??= buffer.subarray(0, length));
+    return hash('sha1', data, 'hex');
+  }
+}
+
+const hashers = new Map<string, NamespaceHasher>();
+
+function hasherOf(namespace: string): NamespaceHasher {
+  let hasher = hashers.get(namespace);
+  if (!hasher) {
     const digits = namespace.replace(/-/g, '');
     if (!/^[0-9a-fA-F]{32}$/.test(digits)) {
       throw new TypeError(`Not a UUID namespace: ${namespace}`);
     }
-    bytes = Buffer.from(digits, 'hex');
-    namespaceBytes.set(namespace, bytes);
+    hasher = new NamespaceHasher(Buffer.from(digits, 'hex'));
+    hashers.set(namespace, hasher);
   }
-  return bytes;
+  return hasher;
 }
-
-/** Namespace bytes followed by the name's UTF-8, written into one reused buffer (names are short). */
-const scratch = Buffer.alloc(1024);
 
 /**
  * UUIDv5 (RFC 9562 §5.5): SHA-1 of the namespace's 16 bytes followed by the UTF-8 name, with the version and
@@ -29,15 +61,7 @@ const scratch = Buffer.alloc(1024);
  * is about three times faster than a Hash object per call (a property test checks both agree).
  */
 export function uuidV5(name: string, namespace: string): string {
-  const prefix = parseNamespace(namespace);
-  let data: Buffer;
-  if (name.length * 3 <= scratch.length - 16) {
-    prefix.copy(scratch, 0);
-    data = scratch.subarray(0, 16 + scratch.write(name, 16, 'utf8'));
-  } else {
-    data = Buffer.concat([prefix, Buffer.from(name, 'utf8')]);
-  }
-  const digest = hash('sha1', data, 'hex');
+  const digest = hasherOf(namespace).sha1Hex(name);
   const variant = variantDigits[Number.parseInt(digest[16]!, 16) & 3]!;
   return `${digest.slice(0, 8)}-${digest.slice(8, 12)}-5${digest.slice(13, 16)}-${variant}${digest.slice(17, 20)}-${digest.slice(20, 32)}`;
 }
