@@ -29,6 +29,60 @@ describe('compileDatePattern', () => {
     expect(parser?.('01/01/2024 10:00 ')).toBeUndefined();
     expect(parser?.('1/01/2024 10:00')).toBeUndefined();
   });
+  it('agrees with a regular-expression reading of any pattern, on formatted and altered texts', () => {
+    type Piece = { token: string; field: string; width: number } | { literal: string };
+    const tokenPieces: Piece[] = [
+      { token: 'yyyy', field: 'year', width: 4 },
+      { token: 'MM', field: 'month', width: 2 },
+      { token: 'dd', field: 'day', width: 2 },
+      { token: 'HH', field: 'hour', width: 2 },
+      { token: 'mm', field: 'minute', width: 2 },
+      { token: 'ss', field: 'second', width: 2 },
+      { token: 'SSS', field: 'millisecond', width: 3 },
+    ];
+    const literal = fc.string({ unit: fc.constantFrom('-', '/', ' ', ':', '.', 'T', 'é', '0'), minLength: 1, maxLength: 3 }).map((text): Piece => ({ literal: text }));
+    const pattern = fc
+      .tuple(fc.shuffledSubarray(tokenPieces.slice(3), { minLength: 0 }), fc.shuffledSubarray(tokenPieces.slice(0, 3), { minLength: 3 }), fc.array(literal, { maxLength: 4 }))
+      .map(([time, date, literals]) => {
+        const pieces: Piece[] = [...date, ...(time.some((p) => 'field' in p && p.field !== 'hour') ? [tokenPieces[3]!, ...time.filter((p) => 'field' in p && p.field !== 'hour')] : time)];
+        literals.forEach((piece, k) => pieces.splice((k * 2) % (pieces.length + 1), 0, piece));
+        return pieces;
+      });
+    const textOf = (pieces: readonly Piece[], digits: readonly number[]): string =>
+      pieces.map((piece, k) => ('literal' in piece ? piece.literal : String(digits[k]! % 10 ** piece.width).padStart(piece.width, '0'))).join('');
+    const oracle = (pieces: readonly Piece[], text: string): Record<string, number> | undefined => {
+      const source = pieces.map((piece) => ('literal' in piece ? piece.literal.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&') : `(\\d{${piece.width}})`)).join('');
+      const match = new RegExp(`^${source}$`).exec(text);
+      if (!match) {
+        return undefined;
+      }
+      const fields: Record<string, number> = {};
+      let group = 1;
+      for (const piece of pieces) {
+        if ('field' in piece) {
+          fields[piece.field] = Number(match[group++]);
+        }
+      }
+      const { year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0 } = fields;
+      const days = month === 2 ? ((year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31;
+      const valid = !(month < 1 || month > 12 || day < 1 || day > days || year < 1 || hour > 23 || minute > 59 || second > 59);
+      // with a time part, minutes and seconds the pattern lacks read as 0
+      return valid ? ('hour' in fields ? { minute: 0, second: 0, ...fields } : fields) : undefined;
+    };
+    const quote = (pieces: readonly Piece[]): string => pieces.map((piece) => ('literal' in piece ? `'${piece.literal}'` : piece.token)).join('');
+    fc.assert(
+      fc.property(pattern, fc.array(fc.nat({ max: 9999 }), { minLength: 12, maxLength: 12 }), fc.nat(), fc.constantFrom('keep', 'replace', 'drop', 'add'), (pieces, digits, at, change) => {
+        const formatted = textOf(pieces, digits);
+        const k = formatted.length === 0 ? 0 : at % formatted.length;
+        const text =
+          change === 'keep' ? formatted : change === 'replace' ? `${formatted.slice(0, k)}x${formatted.slice(k + 1)}` : change === 'drop' ? formatted.slice(0, k) + formatted.slice(k + 1) : `${formatted.slice(0, k)}7${formatted.slice(k)}`;
+        const { parser, error } = compileDatePattern(quote(pieces));
+        expect(error).toBeUndefined();
+        expect(parser?.(text)).toEqual(oracle(pieces, text));
+      }),
+      { numRuns: 1000 },
+    );
+  });
   it('reports bad patterns', () => {
     expect(compileDatePattern('yyyy-MM-dd Q').error).toMatch(/unknown letter 'Q'/);
     expect(compileDatePattern('HH:mm').error).toMatch(/needs yyyy, MM and dd/);

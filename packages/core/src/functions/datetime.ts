@@ -35,7 +35,7 @@ const parserCache = new Map<string, { parser?: DateParser; error?: string }>();
 
 /**
  * Compiles a date pattern (tokens `yyyy MM dd HH mm ss SSS`, text in single quotes, `''` for a quote,
- * other non-letters literal) into a parser that walks the text once without regular expressions.
+ * other non-letters literal) into a parser that reads the text once without regular expressions.
  * Returns an error text for unknown letters or a pattern without `yyyy`, `MM` and `dd`.
  */
 export function compileDatePattern(pattern: string): { parser?: DateParser; error?: string } {
@@ -102,74 +102,40 @@ function buildParser(pattern: string): { parser?: DateParser; error?: string } {
   if ((seen.has('minute') || seen.has('second') || seen.has('millisecond')) && !seen.has('hour')) {
     return { error: `date pattern "${pattern}" has minutes or seconds without HH` };
   }
-  const hasTime = seen.has('hour');
-  const hasMilliseconds = seen.has('millisecond');
-  const frozen = segments.slice();
-  const parser: DateParser = (text) => {
-    let pos = 0;
-    let year = 0;
-    let month = 0;
-    let day = 0;
-    let hour = 0;
-    let minute = 0;
-    let second = 0;
-    let millisecond = 0;
-    for (const segment of frozen) {
-      if (segment.kind === 'literal') {
-        if (!text.startsWith(segment.text, pos)) {
-          return undefined;
-        }
-        pos += segment.text.length;
-        continue;
+  return { parser: generateParser(segments, seen.has('hour'), seen.has('millisecond')) };
+}
+
+/**
+ * A pattern compiled to straight-line code: the text's length checked first (every token and literal has a
+ * fixed width), then each literal character compared and each digit read by its position. Only numbers
+ * (positions, character codes) and the fixed field names reach the code; the pattern's text never does.
+ */
+function generateParser(segments: readonly Segment[], hasTime: boolean, hasMilliseconds: boolean): DateParser {
+  const lines: string[] = [];
+  let position = 0;
+  for (const segment of segments) {
+    if (segment.kind === 'literal') {
+      for (let k = 0; k < segment.text.length; k++) {
+        lines.push(`if (text.charCodeAt(${position++}) !== ${segment.text.charCodeAt(k)}) return undefined;`);
       }
-      let value = 0;
-      for (let k = 0; k < segment.width; k++) {
-        const code = text.charCodeAt(pos + k) - 48;
-        if (!(code >= 0 && code <= 9)) {
-          return undefined;
-        }
-        value = value * 10 + code;
-      }
-      pos += segment.width;
-      switch (segment.field) {
-        case 'year':
-          year = value;
-          break;
-        case 'month':
-          month = value;
-          break;
-        case 'day':
-          day = value;
-          break;
-        case 'hour':
-          hour = value;
-          break;
-        case 'minute':
-          minute = value;
-          break;
-        case 'second':
-          second = value;
-          break;
-        case 'millisecond':
-          millisecond = value;
-          break;
-      }
+      continue;
     }
-    if (pos !== text.length) {
-      return undefined;
+    for (let k = 0; k < segment.width; k++) {
+      lines.push(`c = text.charCodeAt(${position++}) - 48;`, 'if (!(c >= 0 && c <= 9)) return undefined;', `${segment.field} = ${segment.field} * 10 + c;`);
     }
-    if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || year < 1) {
-      return undefined;
-    }
-    if (!hasTime) {
-      return { year, month, day };
-    }
-    if (hour > 23 || minute > 59 || second > 59) {
-      return undefined;
-    }
-    return hasMilliseconds ? { year, month, day, hour, minute, second, millisecond } : { year, month, day, hour, minute, second };
-  };
-  return { parser };
+  }
+  const fields = hasMilliseconds ? 'year, month, day, hour, minute, second, millisecond' : hasTime ? 'year, month, day, hour, minute, second' : 'year, month, day';
+  const body = [
+    `if (text.length !== ${position}) return undefined;`,
+    'let c, year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, millisecond = 0;',
+    ...lines,
+    'if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || year < 1) return undefined;',
+    ...(hasTime ? ['if (hour > 23 || minute > 59 || second > 59) return undefined;'] : []),
+    `return { ${fields} };`,
+  ];
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- only numbers and fixed field names are embedded
+  const factory = new Function('daysInMonth', `'use strict';\nreturn function parseDate(text) {\n${body.join('\n')}\n};`) as (days: typeof daysInMonth) => DateParser;
+  return factory(daysInMonth);
 }
 
 function daysInMonth(year: number, month: number): number {
