@@ -19,14 +19,16 @@ interface TableFile {
   readonly rootKeyIndexes: readonly number[];
   /** Positions of this table's `on` columns (child side) and of the parent columns they name, when parsed. */
   readonly onIndexes: readonly number[];
-  /** Positions of the parent-side columns that this file's children join to, per child table. */
-  readonly parentIndexes: ReadonlyMap<TablePlan, readonly number[]>;
+  /** Positions of the parent-side columns that this file's children join to, by the child table's position. */
+  readonly parentIndexes: readonly (readonly number[] | undefined)[];
   readonly newNode: RowNodeFactory;
 }
 
 interface TablePlan {
   readonly table: CsvTable;
   readonly name: string;
+  /** 0 for the root table, then 1, 2… in join order (indexes the per-record arrays of the join). */
+  position: number;
   parent: TablePlan | undefined;
   readonly children: TablePlan[];
   /** This table's columns that carry each root key column. */
@@ -82,6 +84,7 @@ function planTables(spec: SourceSpec, diagnostics: Diagnostic[]): { root: TableP
     plans.set(table.name, {
       table,
       name: table.name,
+      position: 0,
       parent: undefined,
       children: [],
       rootKeyColumns: [],
@@ -139,7 +142,7 @@ function planTables(spec: SourceSpec, diagnostics: Diagnostic[]): { root: TableP
           child.table,
         );
       }
-      order.push(child);
+      child.position = order.push(child);
       visit(child);
     }
   };
@@ -222,6 +225,10 @@ export async function openCsvSource(
         }
       }
       const indexes = (columns: readonly string[]): number[] => columns.map((column) => headers.indexOf(column));
+      const parentIndexes: number[][] = [];
+      for (const child of plan.children) {
+        parentIndexes[child.position] = indexes(child.onParentColumns);
+      }
       plan.files.push({
         plan,
         reader,
@@ -229,7 +236,7 @@ export async function openCsvSource(
         headers,
         rootKeyIndexes: indexes(plan.rootKeyColumns),
         onIndexes: indexes(plan.onColumns),
-        parentIndexes: new Map(plan.children.map((child) => [child, indexes(child.onParentColumns)])),
+        parentIndexes,
         newNode: rowNodeFactory(headers),
       });
     }
@@ -397,10 +404,10 @@ class CsvJoin {
             this.duplicate(row);
           } else {
             previous = row.keyParts;
-            const groups = new Map<TablePlan, TableRow[]>();
+            const groups: TableRow[][] = [];
             for (const stream of this.childStreams) {
               const rows: TableRow[] = [];
-              groups.set(stream.plan, rows);
+              groups[stream.plan.position] = rows;
               while (!this.collectBuffered(stream, row.keyParts, rows)) {
                 await stream.peek();
               }
@@ -501,11 +508,11 @@ class CsvJoin {
     }
   }
 
-  private takeIndexed(root: TableRow): Map<TablePlan, TableRow[]> {
+  private takeIndexed(root: TableRow): TableRow[][] {
     const id = root.keyParts.join(indexSeparator);
-    const groups = new Map<TablePlan, TableRow[]>();
+    const groups: TableRow[][] = [];
     for (const [plan, index] of this.indexed) {
-      groups.set(plan, index.get(id) ?? []);
+      groups[plan.position] = index.get(id) ?? [];
       index.delete(id);
     }
     return groups;
@@ -522,22 +529,22 @@ class CsvJoin {
     this.indexed.clear();
   }
 
-  /** Nests the child rows under their parents and emits the record (rejected when any row has an error). */
-  private assemble(root: TableRow, groups: Map<TablePlan, TableRow[]>): void {
+  /** Nests the child rows (by table position) under their parents and emits the record (rejected when any row has an error). */
+  private assemble(root: TableRow, groups: readonly (TableRow[] | undefined)[]): void {
     const diagnostics: Diagnostic[] = [];
     if (root.csv.problems !== undefined) {
       diagnostics.push(...root.csv.problems);
     }
     const raw: Record<string, string[]> = { [root.plan.name]: [root.csv.raw] };
-    const kept = new Map<TablePlan, TableRow[]>([[this.root, [root]]]);
+    const kept: TableRow[][] = [[root]];
     for (const plan of this.order) {
-      const parentRows = kept.get(plan.parent!) ?? [];
+      const parentRows = kept[plan.parent!.position] ?? [];
       for (const parent of parentRows) {
         if (parent.node !== undefined) {
           parent.node[plan.name] = [];
         }
       }
-      const rows = groups.get(plan) ?? [];
+      const rows = groups[plan.position] ?? [];
       const keep: TableRow[] = [];
       for (const row of rows) {
         const parent = findParent(row, parentRows);
@@ -553,7 +560,7 @@ class CsvJoin {
           (parent.node[plan.name] as SourceNode[]).push(row.node);
         }
       }
-      kept.set(plan, keep);
+      kept[plan.position] = keep;
       if (keep.length > 0) {
         raw[plan.name] = keep.map((row) => row.csv.raw);
       }
@@ -621,7 +628,7 @@ function findParent(row: TableRow, parents: readonly TableRow[]): TableRow | und
     if (index === undefined) {
       index = new Map();
       for (const parent of parents) {
-        const indexes = parent.file.parentIndexes.get(plan)!;
+        const indexes = parent.file.parentIndexes[plan.position]!;
         const id = indexes.map((at) => parent.csv.fields[at] ?? '').join(indexSeparator);
         if (!index.has(id)) {
           index.set(id, parent);
@@ -632,7 +639,7 @@ function findParent(row: TableRow, parents: readonly TableRow[]): TableRow | und
     return index.get(onIndexes.map((at) => fields[at] ?? '').join(indexSeparator));
   }
   for (const parent of parents) {
-    const indexes = parent.file.parentIndexes.get(plan)!;
+    const indexes = parent.file.parentIndexes[plan.position]!;
     const parentFields = parent.csv.fields;
     let equal = true;
     for (let k = 0; k < onIndexes.length; k++) {
