@@ -39,8 +39,8 @@ interface TablePlan {
   files: TableFile[];
 }
 
-/** A row of one table, ready to join. */
-class TableRow {
+/** A row of one table, ready to join; also the origin its source node carries (it locates the row and its cells). */
+class TableRow implements NodeOrigin {
   node: SourceNode | undefined;
   constructor(
     readonly file: TableFile,
@@ -52,19 +52,9 @@ class TableRow {
   get plan(): TablePlan {
     return this.file.plan;
   }
-}
-
-/** Locates a CSV row or one of its cells. */
-class CsvOrigin implements NodeOrigin {
-  constructor(
-    private readonly file: TableFile,
-    private readonly line: number,
-    private readonly row: number,
-    private readonly recordKey: string,
-  ) {}
 
   locate(field?: string): InputSpan {
-    const base = { file: this.file.file, table: this.file.plan.name, line: this.line, row: this.row, recordKey: this.recordKey };
+    const base = { file: this.file.file, table: this.file.plan.name, line: this.csv.line, row: this.csv.row, recordKey: this.key };
     if (field === undefined) {
       return base;
     }
@@ -337,7 +327,7 @@ function makeRow(file: TableFile, csv: CsvRow): TableRow {
     });
     return row;
   }
-  const node = file.newNode(fields, new CsvOrigin(file, csv.line, csv.row, key));
+  const node = file.newNode(fields, row);
   row.node = node;
   return row;
 }
