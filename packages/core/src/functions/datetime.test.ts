@@ -196,6 +196,33 @@ describe('properties', () => {
     });
   const zones = fc.constantFrom('Europe/London', 'America/New_York', 'Australia/Lord_Howe', 'Asia/Kolkata', 'UTC', 'Pacific/Chatham');
 
+  it('writes every field, milliseconds and the offset exactly, for any year from 0001 to 9999', () => {
+    const p = (n: number, width: number): string => String(n).padStart(width, '0');
+    const fields = fc.record({
+      year: fc.integer({ min: 1, max: 9999 }),
+      month: fc.integer({ min: 1, max: 12 }),
+      day: fc.integer({ min: 1, max: 28 }),
+      hour: fc.integer({ min: 0, max: 23 }),
+      minute: fc.integer({ min: 0, max: 59 }),
+      second: fc.integer({ min: 0, max: 59 }),
+      millisecond: fc.option(fc.integer({ min: 0, max: 999 }), { nil: undefined }),
+    });
+    const fixedZones = fc.constantFrom(['UTC', '+00:00'], ['Etc/GMT+3', '-03:00'], ['Etc/GMT-14', '+14:00']);
+    fc.assert(
+      fc.property(fields, fixedZones, ({ year, month, day, hour, minute, second, millisecond }, [timeZone, offset]) => {
+        const { sink, reports } = collect();
+        const date = `${p(year, 4)}-${p(month, 2)}-${p(day, 2)}`;
+        const time = `${p(hour, 2)}:${p(minute, 2)}:${p(second, 2)}${millisecond === undefined ? '' : `.${p(millisecond, 3)}`}`;
+        const converter = createDateTimeConverter({ timeZone, dateFormats: formats, ambiguousTime: 'earlier' });
+        expect(converter.dateTime(`${date} ${time}`, sink)).toBe(`${date}T${time}${offset}`);
+        expect(converter.date(`${date} ${time}`, sink)).toBe(date);
+        expect(converter.dateTime(date, sink)).toBe(date);
+        expect(reports).toEqual([]);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('every dateTime() result is a FHIR dateTime with an offset that denotes the same wall time (or one shifted past a gap)', () => {
     fc.assert(
       fc.property(local, zones, fc.constantFrom('earlier' as const, 'later' as const), (text, timeZone, ambiguousTime) => {

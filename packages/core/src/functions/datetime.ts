@@ -302,15 +302,49 @@ const pad2 = (n: number): string => (n < 10 ? `0${n}` : String(n));
 const pad3 = (n: number): string => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : String(n));
 const pad4 = (n: number): string => (n < 10 ? `000${n}` : n < 100 ? `00${n}` : n < 1000 ? `0${n}` : String(n));
 
-const offsetTexts = new Map<number, string>();
-const offsetText = (offsetMs: number): string => {
-  let text = offsetTexts.get(offsetMs);
-  if (text === undefined) {
-    text = formatOffset(offsetMs);
-    offsetTexts.set(offsetMs, text);
+/** The six character codes of `formatOffset(offsetMs)`, by offset. */
+const offsetCodes = new Map<number, readonly number[]>();
+function offsetCodesOf(offsetMs: number): readonly number[] {
+  let codes = offsetCodes.get(offsetMs);
+  if (codes === undefined) {
+    const text = formatOffset(offsetMs);
+    codes = Array.from(text, (character) => character.charCodeAt(0));
+    offsetCodes.set(offsetMs, codes);
   }
-  return text;
-};
+  return codes;
+}
+
+/** Character code of the decimal digit of `n` at `unit` (1000, 100, 10 or 1). */
+const digit = (n: number, unit: number): number => 48 + (Math.floor(n / unit) % 10);
+
+/**
+ * `yyyy-MM-dd` for a date the parser read (year 1–9999), built as one flat string: a template literal leaves a
+ * chain of partial strings per value, which was most of what converting dates allocated.
+ */
+function formatDate(year: number, month: number, day: number): string {
+  return String.fromCharCode(digit(year, 1000), digit(year, 100), digit(year, 10), digit(year, 1), 45, digit(month, 10), digit(month, 1), 45, digit(day, 10), digit(day, 1));
+}
+
+/** `yyyy-MM-ddTHH:mm:ss[.SSS]±hh:mm` for fields the parser read, as one flat string (see {@link formatDate}). */
+function formatDateTime(parsed: LocalDateTime, offsetMs: number): string {
+  const { year, month, day, hour = 0, minute = 0, second = 0, millisecond } = parsed;
+  const o = offsetCodesOf(offsetMs);
+  if (o.length !== 6) {
+    return `${formatDate(year, month, day)}T${pad2(hour)}:${pad2(minute)}:${pad2(second)}${millisecond === undefined ? '' : `.${pad3(millisecond)}`}${formatOffset(offsetMs)}`;
+  }
+  return millisecond === undefined
+    ? String.fromCharCode(
+        digit(year, 1000), digit(year, 100), digit(year, 10), digit(year, 1), 45, digit(month, 10), digit(month, 1), 45, digit(day, 10), digit(day, 1),
+        84, digit(hour, 10), digit(hour, 1), 58, digit(minute, 10), digit(minute, 1), 58, digit(second, 10), digit(second, 1),
+        o[0]!, o[1]!, o[2]!, o[3]!, o[4]!, o[5]!,
+      )
+    : String.fromCharCode(
+        digit(year, 1000), digit(year, 100), digit(year, 10), digit(year, 1), 45, digit(month, 10), digit(month, 1), 45, digit(day, 10), digit(day, 1),
+        84, digit(hour, 10), digit(hour, 1), 58, digit(minute, 10), digit(minute, 1), 58, digit(second, 10), digit(second, 1),
+        46, digit(millisecond, 100), digit(millisecond, 10), digit(millisecond, 1),
+        o[0]!, o[1]!, o[2]!, o[3]!, o[4]!, o[5]!,
+      );
+}
 
 /** `+hh:mm` / `-hh:mm` for an offset in ms; UTC is `+00:00`, never `Z`. */
 export function formatOffset(offsetMs: number): string {
@@ -366,7 +400,7 @@ export function createDateTimeConverter(options: DateTimeOptions): DateTimeConve
   return {
     date(value, sink, format) {
       const parsed = parse(value, sink, format);
-      return parsed ? `${pad4(parsed.year)}-${pad2(parsed.month)}-${pad2(parsed.day)}` : undefined;
+      return parsed ? formatDate(parsed.year, parsed.month, parsed.day) : undefined;
     },
     dateTime(value, sink, format) {
       const parsed = parse(value, sink, format);
@@ -374,7 +408,7 @@ export function createDateTimeConverter(options: DateTimeOptions): DateTimeConve
         return undefined;
       }
       if (parsed.hour === undefined) {
-        return `${pad4(parsed.year)}-${pad2(parsed.month)}-${pad2(parsed.day)}`;
+        return formatDate(parsed.year, parsed.month, parsed.day);
       }
       const wall = utcWall(
         parsed.year,
@@ -389,9 +423,7 @@ export function createDateTimeConverter(options: DateTimeOptions): DateTimeConve
       let offset: number;
       let shiftedWall = wall;
       if (resolution.kind === 'single') {
-        return `${pad4(parsed.year)}-${pad2(parsed.month)}-${pad2(parsed.day)}T${pad2(parsed.hour)}:${pad2(parsed.minute ?? 0)}:${pad2(
-          parsed.second ?? 0,
-        )}${parsed.millisecond === undefined ? '' : `.${pad3(parsed.millisecond)}`}${offsetText(resolution.offset)}`;
+        return formatDateTime(parsed, resolution.offset);
       } else if (resolution.kind === 'overlap') {
         offset = options.ambiguousTime === 'earlier' ? resolution.earlier : resolution.later;
         sink.report({
