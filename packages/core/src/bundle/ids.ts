@@ -62,8 +62,16 @@ function hasherOf(namespace: string): NamespaceHasher {
  */
 export function uuidV5(name: string, namespace: string): string {
   const digest = hasherOf(namespace).sha1Hex(name);
-  const variant = variantDigits[Number.parseInt(digest[16]!, 16) & 3]!;
-  return `${digest.slice(0, 8)}-${digest.slice(8, 12)}-5${digest.slice(13, 16)}-${variant}${digest.slice(17, 20)}-${digest.slice(20, 32)}`;
+  const h = (at: number): number => digest.charCodeAt(at);
+  const variant = variantDigits.charCodeAt(Number.parseInt(digest[16]!, 16) & 3);
+  // one flat string from the digest's characters (slicing and joining five pieces left a chain of partial strings)
+  return String.fromCharCode(
+    h(0), h(1), h(2), h(3), h(4), h(5), h(6), h(7), 45,
+    h(8), h(9), h(10), h(11), 45,
+    53, h(13), h(14), h(15), 45,
+    variant, h(17), h(18), h(19), 45,
+    h(20), h(21), h(22), h(23), h(24), h(25), h(26), h(27), h(28), h(29), h(30), h(31),
+  );
 }
 
 /** The namespace a mapping uses: its declared one, else one derived from the mapping id. */
@@ -71,8 +79,13 @@ export function mappingNamespace(mappingId: string, declared?: string): string {
   return declared ?? uuidV5(`mapping/${mappingId}`, cadmapNamespace);
 }
 
+const keyPartSeparator = '|';
+
 /** The key parts of a natural key joined into one string. */
-export const joinKey = (parts: readonly string[]): string => (parts.length === 1 ? parts[0]! : parts.join('|'));
+export const joinKey = (parts: readonly string[]): string => (parts.length === 1 ? parts[0]! : parts.join(keyPartSeparator));
+
+/** `joinKey([first, second])` without the array. */
+export const joinKeyPair = (first: string, second: string): string => first + keyPartSeparator + second;
 
 /** Deterministic UUIDv5 of an entry: same namespace, type and natural key ⟶ same UUID. */
 export function entryUuid(namespace: string, resourceType: string, naturalKey: string): string {

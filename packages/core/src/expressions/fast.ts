@@ -1,5 +1,5 @@
 import type { BoundFunctions } from './cadmap-functions.js';
-import { joinKey } from '../bundle/ids.js';
+import { joinKey, joinKeyPair } from '../bundle/ids.js';
 import { keyPartText } from '../functions/identifiers.js';
 import type { AstNode } from './ast.js';
 import { functionName, identifierValue, params, stringLiteralValue, variableName } from './ast.js';
@@ -907,6 +907,28 @@ function scalarRef(call: AstNode, fns: BoundFunctions, onError: OnError): Scalar
         try {
           const text = keyPartText(finish(only, start, sink));
           return text === undefined || text === '' ? undefined : urls.of(text);
+        } catch (error) {
+          onError(sink, error);
+          return undefined;
+        }
+      },
+    };
+  }
+  const [first, second] = keys;
+  if (urls !== undefined && keys.length === 2 && first !== undefined && second !== undefined) {
+    // two key parts (the commonest after one), without the arrays of the general case below
+    return {
+      reports: true,
+      evaluate: (item, vars, sink) => {
+        const a = first.base(item, vars);
+        const b = a === SEVERAL ? SEVERAL : second.base(item, vars);
+        if (b === SEVERAL) {
+          return SEVERAL;
+        }
+        try {
+          const textA = keyPartText(finish(first, a, sink));
+          const textB = keyPartText(finish(second, b, sink));
+          return textA === undefined || textA === '' || textB === undefined || textB === '' ? undefined : urls.of(joinKeyPair(textA, textB));
         } catch (error) {
           onError(sink, error);
           return undefined;

@@ -122,6 +122,11 @@ resources:
           text: =text
       gender: =sex
       birthDate: =born.date('dd/MM/yyyy')
+      # a two-part reference whose first part reports (bad dates)
+      link:
+        - type: seealso
+          other:
+            reference: =ref('person', born.date('dd/MM/yyyy'), no)
   # a key part that reports (bad dates) followed by one that may have several values
   - id: visit
     resourceType: Encounter

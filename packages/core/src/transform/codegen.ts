@@ -1,7 +1,7 @@
 import { scalarOf } from '../expressions/compile.js';
 import { asCollection, SEVERAL } from '../expressions/fast.js';
 import type { CompiledExpression, EvalSink, EvalVariables } from '../expressions/types.js';
-import { joinKey, type FullUrls } from '../bundle/ids.js';
+import { joinKey, joinKeyPair, type FullUrls } from '../bundle/ids.js';
 import type { RuleSpan } from '../diagnostics/diagnostic.js';
 import type { CompiledRule, KeyPart } from '../mapping/load.js';
 import type { ObjectNode, TemplateNode } from './template.js';
@@ -90,24 +90,28 @@ export function keyBuilder(parts: readonly KeyPart[], span: RuleSpan): KeyBuilde
   let builder = keyBuilders.get(parts);
   if (!builder) {
     const generator = new Generator();
-    const lines = ['const texts = [];'];
+    const lines: string[] = [];
+    // each part's text in a local t0, t1…; an array is built only to hand over or to join three parts or more
+    const texts = (count: number): string => `[${Array.from({ length: count }, (_, k) => `t${k}`).join(', ')}]`;
     parts.forEach((part, index) => {
       if (part.kind === 'literal') {
-        lines.push(`texts.push(${JSON.stringify(part.value)});`);
+        lines.push(`const t${index} = ${JSON.stringify(part.value)};`);
         return;
       }
       const value = `k${index}`;
       const scalar = generator.keyPart(part.expression, value);
-      const handOver = `return host.keyFrom(${generator.constantOf(parts)}, ${index}, texts, item, vars, ${generator.constantOf(span)});`;
+      const handOver = `return host.keyFrom(${generator.constantOf(parts)}, ${index}, ${texts(index)}, item, vars, ${generator.constantOf(span)});`;
       lines.push(
         `let ${value};`,
         ...(scalar ?? [`${value} = SEVERAL;`]),
         `if (${value} === SEVERAL) ${handOver}`,
         `if (${value} === undefined || ${value} === null || ${value} === '') return host.emptyKey(${generator.constantOf(part)}, item, vars, ${generator.constantOf(span)});`,
-        `texts.push(typeof ${value} === 'string' ? ${value} : ${generator.constantOf(keyText)}(${value}));`,
+        `const t${index} = typeof ${value} === 'string' ? ${value} : ${generator.constantOf(keyText)}(${value});`,
       );
     });
-    lines.push(`return ${generator.constantOf(joinKey)}(texts);`);
+    lines.push(
+      parts.length === 1 ? 'return t0;' : parts.length === 2 ? `return ${generator.constantOf(joinKeyPair)}(t0, t1);` : `return ${generator.constantOf(joinKey)}(${texts(parts.length)});`,
+    );
     builder = generator.finish(lines.join('\n')) as KeyBuilder;
     keyBuilders.set(parts, builder);
   }
