@@ -140,6 +140,8 @@ function snapshotOf(expression: CompiledExpression | undefined, frame: Vars, reb
 }
 
 interface PendingReference {
+  /** Index of the entry holding the reference (in `entries`). */
+  readonly entry: number;
   readonly value: string;
   /** Path inside the resource, when paths are tracked (provenance on); otherwise found on demand. */
   readonly path: string | undefined;
@@ -155,7 +157,6 @@ interface BuiltEntry {
   readonly fullUrl: string;
   readonly resource: FhirResource;
   readonly ruleSpan: RuleSpan;
-  readonly references: PendingReference[];
   readonly provenance: ProvenanceEntry[] | undefined;
 }
 
@@ -221,7 +222,10 @@ class RecordTransform implements TemplateHost {
   private expression: CompiledExpression | undefined;
   private context: unknown;
   private vars: Vars = {};
-  private references: PendingReference[] = [];
+  /** The references noted in the record's entries, in entry order, for the dangling-reference check. */
+  private readonly references: PendingReference[] = [];
+  /** How many references were noted before the entry being built (to drop its own when it is not added). */
+  private referencesBefore = 0;
   private provenance: ProvenanceEntry[] | undefined;
   /** Count of expressions that produced a value so far (to drop objects whose expressions all came out empty). */
   produced = 0;
@@ -272,7 +276,7 @@ class RecordTransform implements TemplateHost {
   }
 
   beginEntry(): void {
-    this.references = [];
+    this.referencesBefore = this.references.length;
     this.provenance = this.trackProvenance ? [] : undefined;
   }
 
@@ -283,8 +287,11 @@ class RecordTransform implements TemplateHost {
   addEntry(rule: CompiledRule, key: string, fullUrl: string, resource: Record<string, unknown> | FhirResource, item: unknown): void {
     const existing = this.byFullUrl.get(fullUrl);
     if (!existing) {
-      this.byFullUrl.add({ ruleId: rule.id, fullUrl, resource: resource as FhirResource, ruleSpan: rule.span, references: this.references, provenance: this.provenance });
-    } else if (!sameJson(existing.resource, resource)) {
+      this.byFullUrl.add({ ruleId: rule.id, fullUrl, resource: resource as FhirResource, ruleSpan: rule.span, provenance: this.provenance });
+      return;
+    }
+    this.references.length = this.referencesBefore;
+    if (!sameJson(existing.resource, resource)) {
       this.diagnostics.push({
         code: 'MAP_KEY_CONFLICT',
         severity: 'warning',
@@ -381,7 +388,8 @@ class RecordTransform implements TemplateHost {
     const bundleVars = baseVars;
     const bundleKey = mapping.bundle.key ? this.key(mapping.bundle.key, data, bundleVars, mapping.bundle.span) : source.key;
     const bundleType = this.keyPart(mapping.bundle.type, data, bundleVars) ?? 'collection';
-    this.references = [];
+    // references in the bundle's own elements are not entries' references: they are not checked
+    const entryReferences = this.references.length;
     this.provenance = this.trackProvenance ? [] : undefined;
     const bundleTemplate = mapping.bundle.template;
     const bundleExtras = (
@@ -393,22 +401,6 @@ class RecordTransform implements TemplateHost {
     const bundleEntries: BundleEntry[] = [];
     entries.forEach((entry, index) => {
       bundleEntries.push({ fullUrl: entry.fullUrl, resource: entry.resource });
-      for (const reference of entry.references) {
-        if (byFullUrl.get(reference.value) === undefined) {
-          const path = `Bundle.entry[${index}].resource${reference.path ?? pathOfValue(entry.resource, 'reference', reference.value) ?? ''}`;
-          const vars: Vars = reference.vars ? Object.assign<Vars, Vars>(Object.create(baseVars) as Vars, reference.vars) : baseVars;
-          const input = reference.expression ? this.inputOf(reference.expression, reference.item, vars) : undefined;
-          this.diagnostics.push({
-            code: 'MAP_DANGLING_REFERENCE',
-            severity: 'error',
-            message: `${path} refers to ${reference.value}, but no entry in this bundle has that fullUrl.`,
-            hint: 'The rule and natural key passed to ref() must match an entry that was built; check the key values and any `when` on the target rule.',
-            rule: reference.span,
-            ...(input ? { input } : {}),
-            expression: path,
-          });
-        }
-      }
       if (provenance && entry.provenance) {
         const prefix = `Bundle.entry[${index}].resource`;
         for (const p of entry.provenance) {
@@ -416,6 +408,24 @@ class RecordTransform implements TemplateHost {
         }
       }
     });
+    for (let k = 0; k < entryReferences; k++) {
+      const reference = this.references[k]!;
+      if (byFullUrl.get(reference.value) === undefined) {
+        const entry = entries[reference.entry]!;
+        const path = `Bundle.entry[${reference.entry}].resource${reference.path ?? pathOfValue(entry.resource, 'reference', reference.value) ?? ''}`;
+        const vars: Vars = reference.vars ? Object.assign<Vars, Vars>(Object.create(baseVars) as Vars, reference.vars) : baseVars;
+        const input = reference.expression ? this.inputOf(reference.expression, reference.item, vars) : undefined;
+        this.diagnostics.push({
+          code: 'MAP_DANGLING_REFERENCE',
+          severity: 'error',
+          message: `${path} refers to ${reference.value}, but no entry in this bundle has that fullUrl.`,
+          hint: 'The rule and natural key passed to ref() must match an entry that was built; check the key values and any `when` on the target rule.',
+          rule: reference.span,
+          ...(input ? { input } : {}),
+          expression: path,
+        });
+      }
+    }
 
     const bundle: Bundle = {
       resourceType: 'Bundle',
@@ -598,7 +608,7 @@ class RecordTransform implements TemplateHost {
   noteReference(child: TemplateNode, value: unknown, item: unknown, vars: Vars, path: string | undefined): void {
     if (typeof value === 'string' && value.startsWith('urn:uuid:')) {
       const expression = child.kind === 'expression' ? child.expression : undefined;
-      this.references.push({ value, path, span: expression?.span ?? child.span, expression, item, vars: snapshotOf(expression, vars, this.rebound) });
+      this.references.push({ entry: this.entries.length, value, path, span: expression?.span ?? child.span, expression, item, vars: snapshotOf(expression, vars, this.rebound) });
     }
   }
 

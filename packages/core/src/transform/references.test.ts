@@ -75,4 +75,43 @@ resources:
       'Bundle.entry[1].resource.serviceProvider.reference ← calls.csv:2 Site',
     ]);
   });
+  it('are not reported for an entry left out because another has its key, and point at the entry kept', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cadmap-refs-'));
+    writeFileSync(join(dir, 'calls.csv'), 'IncidentId\n100\n');
+    // patient 1 twice with different vehicles: the second encounter conflicts with the first and is left out
+    writeFileSync(join(dir, 'contacts.csv'), 'IncidentId,PatientNo,Vehicle\n100,1,V1\n100,1,V2\n100,2,V3\n');
+    writeFileSync(
+      join(dir, 'mapping.yaml'),
+      `cadmap: 1
+id: dangling-conflict
+source:
+  format: csv
+  tables:
+    calls: { files: "calls.csv", key: IncidentId }
+    contacts: { files: "contacts.csv", parent: calls, on: { IncidentId: IncidentId } }
+resources:
+  - id: encounter
+    resourceType: Encounter
+    forEach: =contacts
+    key: [=%record.IncidentId, =PatientNo]
+    template:
+      status: finished
+      location:
+        - location:
+            reference: =ref('vehicle', Vehicle)
+  - id: vehicle
+    resourceType: Location
+    forEach: =contacts
+    when: =false
+    key: =Vehicle
+    template: { name: =Vehicle }
+`,
+    );
+    const { mapping } = await loadMapping(join(dir, 'mapping.yaml'));
+    const { results } = await mapAll(mapping!, [{ path: join(dir, 'calls.csv') }, { path: join(dir, 'contacts.csv') }]);
+    const diagnostics = results.flatMap((result) => result.diagnostics);
+    expect(diagnostics.filter((d) => d.code === 'MAP_KEY_CONFLICT')).toHaveLength(1);
+    const dangling = diagnostics.filter((d) => d.code === 'MAP_DANGLING_REFERENCE').map((d) => `${d.expression} ← ${d.input?.file.split('/').pop()}:${d.input?.line}`);
+    expect(dangling).toEqual(['Bundle.entry[0].resource.location[0].location.reference ← contacts.csv:2', 'Bundle.entry[1].resource.location[0].location.reference ← contacts.csv:4']);
+  });
 });
