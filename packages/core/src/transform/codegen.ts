@@ -304,6 +304,9 @@ class Generator {
     if (node.items.length === 1 && only !== undefined && !only.forEach) {
       return this.singleItemArray(only.node, item);
     }
+    if (node.items.every((entry) => !entry.forEach && entry.node.kind !== 'expression')) {
+      return this.fixedItemsArray(node.items.map((entry) => entry.node), item);
+    }
     const out = this.name('list');
     const lines = [`const ${out} = [];`];
     for (const entry of node.items) {
@@ -343,6 +346,45 @@ class Generator {
     }
     const result = this.name('a');
     lines.push(`const ${result} = ${out}.length > 0 ? ${out} : undefined;`);
+    return { lines, result };
+  }
+
+  /**
+   * A list of items that are each one value or none (objects and literals, no `$forEach`, no expression that
+   * may spread): an array literal of the values, compacted in place when some are absent, so it is allocated
+   * at its size rather than grown by pushes.
+   */
+  private fixedItemsArray(children: readonly TemplateNode[], item: string): Generated {
+    const lines: string[] = [];
+    const values: string[] = [];
+    for (const child of children) {
+      const built = this.node(child, item);
+      lines.push(...built.lines);
+      if (built.result !== 'undefined') {
+        values.push(built.result);
+      }
+    }
+    const result = this.name('a');
+    if (values.length === 0) {
+      return { lines, result: 'undefined' };
+    }
+    const list = this.name('list');
+    const present = this.name('present');
+    const index = this.name('i');
+    const kept = this.name('kept');
+    lines.push(
+      `const ${present} = ${values.map((value) => `(${value} !== undefined ? 1 : 0)`).join(' + ')};`,
+      `let ${result};`,
+      `if (${present} > 0) {`,
+      `const ${list} = [${values.join(', ')}];`,
+      `if (${present} < ${values.length}) {`,
+      `let ${kept} = 0;`,
+      `for (let ${index} = 0; ${index} < ${values.length}; ${index}++) { if (${list}[${index}] !== undefined) ${list}[${kept}++] = ${list}[${index}]; }`,
+      `${list}.length = ${kept};`,
+      '}',
+      `${result} = ${list};`,
+      '}',
+    );
     return { lines, result };
   }
 
