@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { loadMapping } from '../mapping/load.js';
 import { mapAll } from '../run.js';
 
@@ -10,22 +11,51 @@ import { mapAll } from '../run.js';
  * variable the rule rebinds per item (`as`), through `%record`, or from a `let`: these are remembered when the
  * reference is built and found again when the bundle is checked, after the frame has moved on.
  */
-describe('dangling references', () => {
-  it('locate the cell read through an `as` variable or %record, and the row of a `let`', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cadmap-refs-'));
-    writeFileSync(join(dir, 'calls.csv'), 'IncidentId,Site\n100,RX1\n');
-    writeFileSync(join(dir, 'contacts.csv'), 'IncidentId,PatientNo,Vehicle\n100,1,V1\n100,2,V2\n');
-    writeFileSync(
-      join(dir, 'mapping.yaml'),
-      `cadmap: 1
-id: dangling
+/** Maps calls.csv and contacts.csv (contacts joined to calls on IncidentId) with `resources`; every diagnostic. */
+async function mapCallsAndContacts(id: string, calls: string, contacts: string, resources: string): Promise<Diagnostic[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'cadmap-refs-'));
+  writeFileSync(join(dir, 'calls.csv'), calls);
+  writeFileSync(join(dir, 'contacts.csv'), contacts);
+  writeFileSync(
+    join(dir, 'mapping.yaml'),
+    `cadmap: 1
+id: ${id}
 source:
   format: csv
   tables:
     calls: { files: "calls.csv", key: IncidentId }
     contacts: { files: "contacts.csv", parent: calls, on: { IncidentId: IncidentId } }
 resources:
-  - id: encounter
+${resources}`,
+  );
+  const { mapping, diagnostics } = await loadMapping(join(dir, 'mapping.yaml'));
+  expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  const { results } = await mapAll(mapping!, [{ path: join(dir, 'calls.csv') }, { path: join(dir, 'contacts.csv') }]);
+  return results.flatMap((result) => result.diagnostics);
+}
+
+/** Where each dangling reference was reported: the element and the input line (and field). */
+const danglingIn = (diagnostics: readonly Diagnostic[]): string[] =>
+  diagnostics
+    .filter((d) => d.code === 'MAP_DANGLING_REFERENCE')
+    .map((d) => `${d.expression} ← ${d.input?.file.split('/').pop()}:${d.input?.line}${d.input?.field === undefined ? '' : ` ${d.input.field}`}`);
+
+/** A rule for vehicle Locations that builds none, so every reference to one dangles. */
+const vehicleNeverBuilt = `  - id: vehicle
+    resourceType: Location
+    forEach: =contacts
+    when: =false
+    key: =Vehicle
+    template: { name: =Vehicle }
+`;
+
+describe('dangling references', () => {
+  it('locate the cell read through an `as` variable or %record, and the row of a `let`', async () => {
+    const diagnostics = await mapCallsAndContacts(
+      'dangling',
+      'IncidentId,Site\n100,RX1\n',
+      'IncidentId,PatientNo,Vehicle\n100,1,V1\n100,2,V2\n',
+      `  - id: encounter
     resourceType: Encounter
     forEach: =contacts
     as: contact
@@ -47,25 +77,14 @@ resources:
     when: =false
     key: =PatientNo
     template: { active: true }
-  - id: vehicle
-    resourceType: Location
-    forEach: =contacts
-    when: =false
-    key: =Vehicle
-    template: { name: =Vehicle }
-  - id: site
+${vehicleNeverBuilt}  - id: site
     resourceType: Location
     when: =false
     key: =Site
     template: { name: =Site }
 `,
     );
-    const { mapping, diagnostics } = await loadMapping(join(dir, 'mapping.yaml'));
-    expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-    const { results } = await mapAll(mapping!, [{ path: join(dir, 'calls.csv') }, { path: join(dir, 'contacts.csv') }]);
-    const dangling = results.flatMap((result) => result.diagnostics).filter((d) => d.code === 'MAP_DANGLING_REFERENCE');
-    const where = dangling.map((d) => `${d.expression} ← ${d.input?.file.split('/').pop()}:${d.input?.line}${d.input?.field === undefined ? '' : ` ${d.input.field}`}`);
-    expect(where).toEqual([
+    expect(danglingIn(diagnostics)).toEqual([
       'Bundle.entry[0].resource.subject.reference ← contacts.csv:2 PatientNo',
       // a `let` holds a value, not a cell: the row of the item it was computed for
       'Bundle.entry[0].resource.location[0].location.reference ← contacts.csv:2',
@@ -75,22 +94,14 @@ resources:
       'Bundle.entry[1].resource.serviceProvider.reference ← calls.csv:2 Site',
     ]);
   });
+
   it('are not reported for an entry left out because another has its key, and point at the entry kept', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cadmap-refs-'));
-    writeFileSync(join(dir, 'calls.csv'), 'IncidentId\n100\n');
     // patient 1 twice with different vehicles: the second encounter conflicts with the first and is left out
-    writeFileSync(join(dir, 'contacts.csv'), 'IncidentId,PatientNo,Vehicle\n100,1,V1\n100,1,V2\n100,2,V3\n');
-    writeFileSync(
-      join(dir, 'mapping.yaml'),
-      `cadmap: 1
-id: dangling-conflict
-source:
-  format: csv
-  tables:
-    calls: { files: "calls.csv", key: IncidentId }
-    contacts: { files: "contacts.csv", parent: calls, on: { IncidentId: IncidentId } }
-resources:
-  - id: encounter
+    const diagnostics = await mapCallsAndContacts(
+      'dangling-conflict',
+      'IncidentId\n100\n',
+      'IncidentId,PatientNo,Vehicle\n100,1,V1\n100,1,V2\n100,2,V3\n',
+      `  - id: encounter
     resourceType: Encounter
     forEach: =contacts
     key: [=%record.IncidentId, =PatientNo]
@@ -99,19 +110,9 @@ resources:
       location:
         - location:
             reference: =ref('vehicle', Vehicle)
-  - id: vehicle
-    resourceType: Location
-    forEach: =contacts
-    when: =false
-    key: =Vehicle
-    template: { name: =Vehicle }
-`,
+${vehicleNeverBuilt}`,
     );
-    const { mapping } = await loadMapping(join(dir, 'mapping.yaml'));
-    const { results } = await mapAll(mapping!, [{ path: join(dir, 'calls.csv') }, { path: join(dir, 'contacts.csv') }]);
-    const diagnostics = results.flatMap((result) => result.diagnostics);
     expect(diagnostics.filter((d) => d.code === 'MAP_KEY_CONFLICT')).toHaveLength(1);
-    const dangling = diagnostics.filter((d) => d.code === 'MAP_DANGLING_REFERENCE').map((d) => `${d.expression} ← ${d.input?.file.split('/').pop()}:${d.input?.line}`);
-    expect(dangling).toEqual(['Bundle.entry[0].resource.location[0].location.reference ← contacts.csv:2', 'Bundle.entry[1].resource.location[0].location.reference ← contacts.csv:4']);
+    expect(danglingIn(diagnostics)).toEqual(['Bundle.entry[0].resource.location[0].location.reference ← contacts.csv:2 Vehicle', 'Bundle.entry[1].resource.location[0].location.reference ← contacts.csv:4 Vehicle']);
   });
 });
