@@ -300,12 +300,12 @@ class Generator {
   }
 
   private array(node: Extract<TemplateNode, { kind: 'array' }>, item: string): Generated {
-    const [only] = node.items;
-    if (node.items.length === 1 && only !== undefined && !only.forEach) {
-      return this.singleItemArray(only.node, item);
-    }
     if (node.items.every((entry) => !entry.forEach && entry.node.kind !== 'expression')) {
       return this.fixedItemsArray(node.items.map((entry) => entry.node), item);
+    }
+    const [only] = node.items;
+    if (node.items.length === 1 && only !== undefined && !only.forEach && only.node.kind === 'expression') {
+      return this.singleExpressionArray(only.node.expression, item);
     }
     const out = this.name('list');
     const lines = [`const ${out} = [];`];
@@ -352,7 +352,7 @@ class Generator {
   /**
    * A list of items that are each one value or none (objects and literals, no `$forEach`, no expression that
    * may spread): an array literal of the values, compacted in place when some are absent, so it is allocated
-   * at its size rather than grown by pushes.
+   * at its size rather than grown by pushes (`[value]` for one).
    */
   private fixedItemsArray(children: readonly TemplateNode[], item: string): Generated {
     const lines: string[] = [];
@@ -367,6 +367,10 @@ class Generator {
     const result = this.name('a');
     if (values.length === 0) {
       return { lines, result: 'undefined' };
+    }
+    const [only] = values;
+    if (values.length === 1 && only !== undefined) {
+      return { lines: [...lines, `const ${result} = ${only} !== undefined ? [${only}] : undefined;`], result };
     }
     const list = this.name('list');
     const present = this.name('present');
@@ -389,18 +393,14 @@ class Generator {
   }
 
   /**
-   * An array of one item written as an array literal of its value (`coding: [=X]`, `profile: [=%p]`), so it is
-   * allocated at its size rather than grown by a push; an expression item with several values spreads as in a list.
+   * A list of one expression item (`coding: [=X]`): `[value]`, allocated at its size rather than grown by a
+   * push; when the expression has several values they spread as in any list.
    */
-  private singleItemArray(child: TemplateNode, item: string): Generated {
+  private singleExpressionArray(expression: CompiledExpression, item: string): Generated {
     const result = this.name('a');
-    if (child.kind !== 'expression') {
-      const built = this.node(child, item);
-      return { lines: [...built.lines, `const ${result} = ${built.result} !== undefined ? [${built.result}] : undefined;`], result };
-    }
-    const e = this.constant(child.expression);
+    const e = this.constant(expression);
     const value = this.name('v');
-    const scalar = this.scalar(child.expression, item, value);
+    const scalar = this.scalar(expression, item, value);
     const spread = (): string => {
       const values = this.name('values');
       return `{ const ${values} = host.spread(${e}, ${item}, vars); ${result} = ${values}.length > 0 ? ${values}.slice() : undefined; }`;
