@@ -88,7 +88,8 @@ const windows1252C1 = Array.from({ length: 32 }, (_, k) => iconv.decode(Buffer.f
 /** The bytes Windows-1252 leaves undefined, as Latin-1 reads them. */
 const undefinedInWindows1252 = /[\x81\x8d\x8f\x90\x9d]/g;
 
-const c1Search = /[\x80-\x9f]/g;
+/** The same characters, with a `lastIndex` of its own for searching from a position. */
+const c1Search = new RegExp(c1Characters.source, 'g');
 
 /** Position of the first character from `from` on that Windows-1252 reads differently from Latin-1, else `text.length`. */
 export function windows1252DifferenceAt(text: string, from: number): number {
