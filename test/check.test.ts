@@ -1,9 +1,8 @@
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.js';
-import { projectRoot } from './support/fixtures.js';
+import { projectRoot, scratchDirectory } from './support/fixtures.js';
 import { hasReference, referenceDir } from './support/reference.js';
 
 /** Mapping and checking in one pass, and `cadmap check` on files, against R4 + UK Core STU2 + the ADS profiles. */
@@ -13,7 +12,7 @@ const vendors = ['northwind-csv', 'harbour-xml', 'beacon-ndjson'];
 
 describe.skipIf(!hasReference)('cadmap map --check', () => {
   it.each(vendors)('%s: every sample bundle checks clean against the ADS profiles on top of UK Core', (vendor) => {
-    const out = join(mkdtempSync(join(tmpdir(), 'cadmap-check-')), 'out.ndjson');
+    const out = join(scratchDirectory('cadmap-check-'), 'out.ndjson');
     const { code, stderr } = runCli(['map', '-m', `mappings/${vendor}/mapping.yaml`, `mappings/${vendor}/sample`, '--check', ...packages, '-o', out]);
     expect(stderr).toMatch(/64 records: 64 mapped \(\d+ entries\), 0 failed/);
     expect(stderr).not.toMatch(/× (error|fatal)\s+CONF_/);
@@ -21,7 +20,7 @@ describe.skipIf(!hasReference)('cadmap map --check', () => {
   });
 
   it('reports a deliberately broken row with its YAML line and its CSV cell, and dead-letters it', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cadmap-broken-'));
+    const dir = scratchDirectory('cadmap-broken-');
     cpSync(join(projectRoot, 'mappings'), join(dir, 'mappings'), { recursive: true });
     // A vendor whose export already carries FHIR gender codes, mapped straight through; one row has a typo.
     const mappingFile = join(dir, 'mappings/northwind-csv/mapping.yaml');
@@ -53,7 +52,7 @@ describe.skipIf(!hasReference)('cadmap map --check', () => {
   });
 
   it('points a finding about a missing element at the template rule that should build it', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cadmap-missing-'));
+    const dir = scratchDirectory('cadmap-missing-');
     cpSync(join(projectRoot, 'mappings'), join(dir, 'mappings'), { recursive: true });
     const mappingFile = join(dir, 'mappings/northwind-csv/mapping.yaml');
     const mapping = readFileSync(mappingFile, 'utf8');
@@ -71,7 +70,7 @@ describe.skipIf(!hasReference)('cadmap map --check', () => {
 
 describe.skipIf(!hasReference)('cadmap check', () => {
   function mapped(): string {
-    const dir = mkdtempSync(join(tmpdir(), 'cadmap-files-'));
+    const dir = scratchDirectory('cadmap-files-');
     runCli(['map', '-m', 'mappings/beacon-ndjson/mapping.yaml', 'mappings/beacon-ndjson/sample', '--out-dir', join(dir, 'bundles')]);
     return dir;
   }

@@ -1,14 +1,27 @@
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll } from 'vitest';
 
 /** The repository root (the folder with the root package.json). */
 export const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
 
-/** Writes a tree of files (path → text or bytes) into a fresh temporary directory and returns its path. */
+const scratchDirectories: string[] = [];
+afterAll(() => {
+  for (const directory of scratchDirectories.splice(0)) {rmSync(directory, { recursive: true, force: true });}
+});
+
+/** A fresh temporary directory named `<prefix>XXXXXX`, removed after the test file's last test. */
+export function scratchDirectory(prefix = 'cadmap-'): string {
+  const directory = mkdtempSync(join(tmpdir(), prefix));
+  scratchDirectories.push(directory);
+  return directory;
+}
+
+/** Writes a tree of files (path → text or bytes) into a scratch directory and returns its path. */
 export function fixtureTree(files: Readonly<Record<string, string | Uint8Array>>): string {
-  const root = mkdtempSync(join(tmpdir(), 'cadmap-'));
+  const root = scratchDirectory();
   for (const [path, content] of Object.entries(files)) {
     const full = join(root, path);
     mkdirSync(dirname(full), { recursive: true });

@@ -1,9 +1,9 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tar from 'tar';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FhirPackageRegistry, buildCoreCache } from './registry.js';
+import { scratchDirectory } from '../../../test/support/fixtures.js';
 
 const sd = (url: string, version: string) => ({
   resourceType: 'StructureDefinition',
@@ -20,7 +20,7 @@ const sd = (url: string, version: string) => ({
 });
 
 function packageFolder(name: string, version: string, resources: object[], layout: 'package' | 'flat'): string {
-  const root = mkdtempSync(join(tmpdir(), 'cadmap-pkg-'));
+  const root = scratchDirectory('cadmap-pkg-');
   const dir = layout === 'package' ? join(root, 'package') : root;
   mkdirSync(dir, { recursive: true });
   if (layout === 'package') {writeFileSync(join(dir, 'package.json'), JSON.stringify({ name, version, fhirVersions: ['4.0.1'] }));}
@@ -66,7 +66,7 @@ describe('FhirPackageRegistry', () => {
     expect(r.loadPackage(file)).toMatchObject({ name: 'example.tgz', version: '3.1.0', resourceCount: 1 });
     expect(r.structureDefinition('http://example.org/SD/t')).toBeDefined();
 
-    const cache = mkdtempSync(join(tmpdir(), 'cadmap-fhir-cache-'));
+    const cache = scratchDirectory('cadmap-fhir-cache-');
     const inCache = packageFolder('x', '0', [sd('http://example.org/SD/c', '0.9.0')], 'package');
     mkdirSync(join(cache, 'example.cached#0.9.0'));
     await tar.c({ file: join(cache, 'p.tar'), cwd: inCache }, ['package']);
@@ -92,7 +92,7 @@ describe('FhirPackageRegistry', () => {
   });
 
   it('the split core cache resolves the same definitions lazily', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cadmap-core-cache-'));
+    const dir = scratchDirectory('cadmap-core-cache-');
     expect(buildCoreCache(dir)).toBeGreaterThan(3000);
     const r = new FhirPackageRegistry();
     r.loadR4Core({ cacheDir: dir });

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CliIo } from '../io.js';
 import { reportCommand } from './report.js';
 import { statusCommand } from './status.js';
+import { scratchDirectory } from '../../../../test/support/fixtures.js';
 
 const chromiumPath = '/usr/bin/chromium';
 const target = 'https://127.0.0.1:9/ambulance-data-submission';
@@ -104,7 +105,7 @@ describe('cadmap status and cadmap report', () => {
     const html = readFileSync(file, 'utf8');
     expect(html).not.toMatch(/<script|https?:\/\/(?!127\.0\.0\.1)[^"'\s<]*\.(css|js|png|svg|woff)/);
 
-    const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'cadmap-chromium-')), {
+    const context = await chromium.launchPersistentContext(scratchDirectory('cadmap-chromium-'), {
       executablePath: chromiumPath,
       headless: true,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],

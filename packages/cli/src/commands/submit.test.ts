@@ -10,6 +10,7 @@ import type { CliIo } from '../io.js';
 import { readConfigFile, resolveDpsSettings } from './dps-config.js';
 import { createResubmitCommand } from './resubmit.js';
 import { createSubmitCommand } from './submit.js';
+import { scratchDirectory } from '../../../../test/support/fixtures.js';
 
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
 const mapping = join(root, 'mappings/northwind-csv/mapping.yaml');
@@ -226,7 +227,7 @@ describe('DPS settings from file and environment', () => {
   });
 
   it('refuses to send unchecked unless asked: no packages means a usage error naming --package and --no-check', async () => {
-    const empty = mkdtempSync(join(tmpdir(), 'cadmap-nopkg-'));
+    const empty = scratchDirectory('cadmap-nopkg-');
     const io = captureIo(empty);
     // main turns a UsageError into exit code 2 with the command's help
     await expect(createSubmitCommand({ interrupted: noSignals })(io, ['-m', mapping, sample, '--dry-run'])).rejects.toThrow(/No conformance packages: pass --package .* --no-check/);

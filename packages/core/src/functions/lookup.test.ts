@@ -1,12 +1,12 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { EvalReport } from '../expressions/types.js';
 import type { LookupTable } from '../mapping/model.js';
 import fc from 'fast-check';
 import { coder, coding, lookupTarget, translate, translator } from './lookup.js';
 import { loadConceptMapLookup, loadCsvLookup, loadLookupFile } from './lookup-files.js';
+import { scratchDirectory } from '../../../../test/support/fixtures.js';
 
 const collect = () => {
   const reports: EvalReport[] = [];
@@ -99,10 +99,7 @@ describe('translator() and coder()', () => {
 });
 
 describe('lookup files', () => {
-  let dir = '';
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'cadmap-lookups-'));
-  });
+  const dir = scratchDirectory('cadmap-lookups-');
   const write = async (name: string, text: string): Promise<string> => {
     const path = join(dir, name);
     await writeFile(path, text);

@@ -1,5 +1,4 @@
-import { writeFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +6,7 @@ import { loadMapping, type Mapping } from '../mapping/load.js';
 import type { SourceNode, SourceRecord } from '../sources/types.js';
 import { adsVendors, arbitraryRecordOf, loadSampleRecords } from '../../../../test/support/mutate-records.js';
 import { interpretRecord, transformRecord, type MapResult } from './engine.js';
+import { scratchDirectory } from '../../../../test/support/fixtures.js';
 
 /**
  * The generated-code path (templates compiled to JavaScript, scalar expression forms) must give exactly what
@@ -139,7 +139,7 @@ resources:
 describe('generated code on every template shape', () => {
   let mapping: Mapping;
   beforeAll(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cadmap-codegen-'));
+    const dir = scratchDirectory('cadmap-codegen-');
     const file = join(dir, 'mapping.yaml');
     writeFileSync(file, shapesMapping);
     const result = await loadMapping(file);

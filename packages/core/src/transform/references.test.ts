@@ -1,10 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { loadMapping } from '../mapping/load.js';
 import { mapAll } from '../run.js';
+import { scratchDirectory } from '../../../../test/support/fixtures.js';
 
 /**
  * A dangling reference points at the input cell its key came from, also when the key is read through a
@@ -13,7 +13,7 @@ import { mapAll } from '../run.js';
  */
 /** Maps calls.csv and contacts.csv (contacts joined to calls on IncidentId) with `resources`; every diagnostic. */
 async function mapCallsAndContacts(id: string, calls: string, contacts: string, resources: string): Promise<Diagnostic[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'cadmap-refs-'));
+  const dir = scratchDirectory('cadmap-refs-');
   writeFileSync(join(dir, 'calls.csv'), calls);
   writeFileSync(join(dir, 'contacts.csv'), contacts);
   writeFileSync(

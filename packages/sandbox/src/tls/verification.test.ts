@@ -1,12 +1,12 @@
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { verificationOverrides, withEnvironment } from './verification.js';
+import { scratchDirectory } from '../../../../test/support/fixtures.js';
 
 describe('verificationOverrides', () => {
   it('finds every way a source could turn TLS verification off, in subfolders too, and leaves tests alone', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cadmap-tls-scan-'));
+    const dir = scratchDirectory('cadmap-tls-scan-');
     mkdirSync(join(dir, 'transport'));
     writeFileSync(join(dir, 'good.ts'), 'const a = new Agent({ connect: { rejectUnauthorized: true } });\n');
     writeFileSync(join(dir, 'transport', 'bare.ts'), 'const a = new Agent({ connect: {} });\n');
