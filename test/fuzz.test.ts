@@ -37,6 +37,8 @@ const hostileTokens = [
   '<![CDATA[', ']]>', '<!--', '-->', '<?xml version="1.0"?>', '<!DOCTYPE x [<!ENTITY a "b">]>', '<!DOCTYPE x SYSTEM "file:///etc/passwd">',
   '{', '}', '[', ']', ':', '"__proto__":', '__proto__', 'constructor', 'prototype', 'toString', 'null', 'true', '1e999', '-0', '9434765919',
   '31/03/2024 01:30:00', '2024-10-27T01:30:00', "'", '\\', '\\u0000', 'x'.repeat(300),
+  // YAML anchors and aliases, for the mapping loader
+  '&a ', '*a', '&a [*a]', '!!binary ',
 ];
 
 const editText = fc.oneof(fc.constantFrom(...hostileTokens), fc.string({ maxLength: 20 }), fc.string({ unit: 'binary', maxLength: 8 }));

@@ -38,6 +38,38 @@ ${minimalSource}resources:
     expect(diagnostics[0]).toMatchObject({ code: 'MAP_YAML_SYNTAX', severity: 'error', rule: { line: 4, column: 11 } });
   });
 
+  it('reports aliases that name no earlier anchor or contain themselves, at the alias', async () => {
+    const rule = (template: string): string => `cadmap: 1
+id: demo
+${minimalSource}resources:
+  - id: call
+    resourceType: Communication
+    key: =IncidentId
+    template: ${template}
+`;
+    const later = await load(`${rule('{ status: *done }')}  - id: other\n    resourceType: Communication\n    key: =IncidentId\n    template: { status: &done completed }\n`);
+    expect(later.mapping).toBeUndefined();
+    expect(later.diagnostics).toEqual([
+      expect.objectContaining({ code: 'MAP_YAML_SYNTAX', message: expect.stringContaining('*done names no anchor &done before it'), rule: expect.objectContaining({ line: 11, column: 25 }) }),
+    ]);
+    const cyclic = await load(rule('&self { contained: [*self] }'));
+    expect(cyclic.diagnostics).toEqual([
+      expect.objectContaining({ code: 'MAP_YAML_SYNTAX', message: expect.stringContaining('inside the node anchored &self'), rule: expect.objectContaining({ line: 11, column: 35 }) }),
+    ]);
+    const earlier = await load(`cadmap: 1\nid: demo\n${minimalSource}resources:\n  - id: call\n    resourceType: Communication\n    key: =IncidentId\n    template: &t { status: completed }\n  - id: again\n    resourceType: Communication\n    key: =IncidentId\n    template: *t\n`);
+    expect(earlier.diagnostics).toEqual([]);
+    // the copy keeps the anchored text's position
+    expect(earlier.mapping?.rules[1]?.template).toMatchObject({ kind: 'literal', value: { status: 'completed' }, span: { line: 11, column: 18 } });
+    expect(earlier.mapping?.rules[0]?.template).toMatchObject({ kind: 'literal', value: { status: 'completed' } });
+  });
+
+  it('refuses aliases that expand past the limit (an alias bomb)', async () => {
+    const row = (name: string, of: string): string => `${name}: &${name} [${Array.from({ length: 10 }, () => `*${of}`).join(', ')}]`;
+    const { mapping, diagnostics } = await load(`x: &a [1, 2]\n${row('b', 'a')}\n${row('c', 'b')}\n${row('d', 'c')}\ncadmap: 1\n`);
+    expect(mapping).toBeUndefined();
+    expect(diagnostics).toEqual([expect.objectContaining({ code: 'MAP_YAML_SYNTAX', message: expect.stringContaining('Excessive alias count'), hint: expect.stringContaining('more than 100 copies') })]);
+  });
+
   it('explains a comma inside a flow mapping', async () => {
     const { diagnostics } = await load(`cadmap: 1
 id: demo

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { isMap, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isAlias, isMap, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
 import type { Diagnostic, RuleSpan } from '../diagnostics/diagnostic.js';
 import { hasErrors } from '../diagnostics/diagnostic.js';
 import { mappingNamespace } from '../bundle/ids.js';
@@ -351,9 +351,82 @@ async function readYaml(
   if (doc.errors.length > 0) {
     return undefined;
   }
-  const value: unknown = compactStrings(doc.toJS({ maxAliasCount: 100 }));
+  const aliases = aliasProblems(doc, spans);
+  if (aliases.length > 0) {
+    diagnostics.push(...aliases);
+    return undefined;
+  }
+  let value: unknown;
+  try {
+    value = compactStrings(doc.toJS({ maxAliasCount: maxAliasExpansion }));
+  } catch (error) {
+    // the yaml library's guard against alias bombs (the only error left once aliases resolve)
+    diagnostics.push({
+      code: 'MAP_YAML_SYNTAX',
+      severity: 'error',
+      message: `YAML: ${error instanceof Error ? error.message : String(error)}.`,
+      hint: `Aliases here expand to more than ${maxAliasExpansion} copies of one anchored node; write the repeated parts out, or move them to an imported file.`,
+      rule: spans.at(0),
+    });
+    return undefined;
+  }
+  expandAliases(doc);
   diagnostics.push(...checkAgainstSchema(value, doc, spans, kind));
   return { doc, spans, value };
+}
+
+/** How many copies of anchored nodes aliases may expand to (the yaml library's resource-exhaustion guard). */
+const maxAliasExpansion = 100;
+
+/**
+ * Aliases that name no anchor before them, or that sit inside the node they name (a value containing itself):
+ * the yaml library parses both without errors and only fails, or builds a cyclic value, when converting.
+ */
+function aliasProblems(doc: Document, spans: YamlSpans): Diagnostic[] {
+  const problems: Diagnostic[] = [];
+  const anchored = new Map<string, unknown>();
+  // the same document order the yaml library resolves aliases in: the last anchor of a name before the alias
+  visit(doc, {
+    Node: (_key, node, path) => {
+      if (isAlias(node)) {
+        const target = anchored.get(node.source);
+        if (target === undefined || path.includes(target as never)) {
+          problems.push({
+            code: 'MAP_YAML_SYNTAX',
+            severity: 'error',
+            message:
+              target === undefined
+                ? `YAML: the alias *${node.source} names no anchor &${node.source} before it.`
+                : `YAML: the alias *${node.source} is inside the node anchored &${node.source}, so that node would contain itself.`,
+            hint:
+              target === undefined
+                ? `Define \`&${node.source}\` on the node to repeat, earlier in the file than \`*${node.source}\` (anchors are not shared between files), or write the value out.`
+                : 'Write the value out: an alias can only repeat a node that is complete before it.',
+            rule: spans.ofNode(node),
+          });
+        }
+      } else if (node.anchor !== undefined) {
+        anchored.set(node.anchor, node);
+      }
+    },
+  });
+  return problems;
+}
+
+/**
+ * Replaces every alias by a copy of the node it names, so the compiler, which walks the nodes for their
+ * positions, sees what the value holds; the copies keep the positions of the anchored text.
+ */
+function expandAliases(doc: Document): void {
+  visit(doc, {
+    Alias: (_key, alias) => {
+      const copy = alias.resolve(doc)?.clone() as Scalar | YAMLMap | YAMLSeq | undefined;
+      if (copy !== undefined) {
+        delete copy.anchor;
+      }
+      return copy;
+    },
+  });
 }
 
 function yamlHint(code: string): string {
