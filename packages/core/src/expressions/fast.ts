@@ -448,7 +448,7 @@ function compileStep(node: AstNode, fns: BoundFunctions): Step {
   switch (name) {
     case 'where': {
       const criterion = arg(0);
-      const scalar = args[0] ? pureScalar(args[0], fns) : undefined;
+      const scalar = args[0] ? pureScalar(args[0], fns)?.evaluate : undefined;
       if (scalar) {
         return (input, _self, rt) => {
           const out: unknown[] = [];
@@ -679,6 +679,34 @@ export interface ScalarExpression {
   readonly reports: boolean;
   /** For a member path (from the context item or a %variable) with what follows it, so callers can inline the path. */
   readonly path?: ScalarPath;
+  /** The form's structure, for callers that generate code; `evaluate` is the reference for what it computes. */
+  readonly plan?: ScalarPlan;
+}
+
+/**
+ * The structure of a scalar form, part by part: each part gives one value, undefined (empty) or SEVERAL, as its
+ * evaluator does. Only `chain` and `ref` call cadmap functions (and so may report); every other part is pure.
+ */
+export type ScalarPlan =
+  | { readonly kind: 'literal'; readonly value: unknown }
+  /** `keys` read from the context item (variable undefined) or from `%variable`, as `itemPath` / a chain's start does. */
+  | { readonly kind: 'path'; readonly variable: string | undefined; readonly keys: readonly string[] }
+  /** `keys` read from the value of `base` (e.g. `iif(…).a`), as `followFrom` does. */
+  | { readonly kind: 'follow'; readonly base: ScalarPlan; readonly keys: readonly string[] }
+  | { readonly kind: 'equality'; readonly left: ScalarPlan; readonly right: ScalarPlan; readonly negate: boolean }
+  | { readonly kind: 'logic'; readonly op: 'and' | 'or' | 'xor' | 'implies'; readonly left: ScalarPlan; readonly right: ScalarPlan }
+  | { readonly kind: 'iif'; readonly criterion: ScalarPlan; readonly whenTrue: ScalarPlan; readonly otherwise: ScalarPlan | undefined }
+  /** `path.where(criterion).exists()` / `.empty()`: the criterion is evaluated with each item of the path as the context item. */
+  | { readonly kind: 'whereTest'; readonly variable: string | undefined; readonly keys: readonly string[]; readonly criterion: ScalarPlan; readonly test: 'exists' | 'empty' }
+  | { readonly kind: 'chain'; readonly chain: ChainPlan; readonly onError: OnError }
+  /** `ref('rule', part)` or `ref('rule', part, part)` with the rule's fullUrl table. */
+  | { readonly kind: 'ref'; readonly urls: { of(naturalKey: string): string }; readonly parts: readonly ChainPlan[]; readonly onError: OnError };
+
+/** A pure base, then value steps applied while the value is present, then an optional `exists()` / `empty()`. */
+export interface ChainPlan {
+  readonly base: ScalarPlan;
+  readonly steps: readonly ValueStep[];
+  readonly test: 'exists' | 'empty' | undefined;
 }
 
 /**
@@ -721,17 +749,28 @@ export function compileScalar(root: AstNode, fns: BoundFunctions, onError: OnErr
 }
 
 /** The scalar form of a criterion when it is pure (for `where`), else undefined. */
-function pureScalar(node: AstNode, fns: BoundFunctions): Pure | undefined {
+function pureScalar(node: AstNode, fns: BoundFunctions): PureForm | undefined {
   const scalar = compileScalar(node, fns, () => undefined);
-  return scalar && !scalar.reports ? (scalar.evaluate as Pure) : undefined;
+  return scalar && !scalar.reports ? { evaluate: scalar.evaluate as Pure, plan: scalar.plan } : undefined;
 }
 
 /** A scalar form that never reports nor throws (so SEVERAL may come from any part of it). */
 type Pure = (item: unknown, vars: EvalVariables) => unknown;
 
-function pure(node: AstNode, fns: BoundFunctions, onError: OnError): Pure {
+/** A pure scalar form and its structure (undefined when some part has none). */
+interface PureForm {
+  readonly evaluate: Pure;
+  readonly plan: ScalarPlan | undefined;
+}
+
+function pure(node: AstNode, fns: BoundFunctions, onError: OnError): PureForm {
   const scalar = scalarNode(node, fns, onError) ?? unsupported();
-  return scalar.reports ? unsupported() : (scalar.evaluate as Pure);
+  return scalar.reports ? unsupported() : { evaluate: scalar.evaluate as Pure, plan: scalar.plan };
+}
+
+/** `make` applied to the plans of the parts, or undefined when a part has none. */
+function planOf<const T extends readonly (ScalarPlan | undefined)[]>(parts: T, make: (...plans: { [K in keyof T]: ScalarPlan }) => ScalarPlan): ScalarPlan | undefined {
+  return parts.every((part) => part !== undefined) ? make(...(parts as unknown as { [K in keyof T]: ScalarPlan })) : undefined;
 }
 
 function scalarNode(root: AstNode, fns: BoundFunctions, onError: OnError): ScalarExpression | undefined {
@@ -747,14 +786,17 @@ function scalarNode(root: AstNode, fns: BoundFunctions, onError: OnError): Scala
             : literal.type === 'NumberLiteral' && !(literal.text ?? '.').includes('.')
               ? Number(literal.text)
               : unsupported();
-      return { reports: false, evaluate: () => value };
+      return { reports: false, evaluate: () => value, plan: { kind: 'literal', value } };
     }
     case 'EqualityExpression': {
-      const left = pure(child(node, 0), fns, onError);
-      const right = pure(child(node, 1), fns, onError);
+      const leftForm = pure(child(node, 0), fns, onError);
+      const rightForm = pure(child(node, 1), fns, onError);
       const negate = node.text === '!=' ? true : node.text === '=' ? false : unsupported();
+      const left = leftForm.evaluate;
+      const right = rightForm.evaluate;
       return {
         reports: false,
+        ...withPlan(planOf([leftForm.plan, rightForm.plan], (a, b) => ({ kind: 'equality', left: a, right: b, negate }))),
         evaluate: (item, vars) => {
           const a = left(item, vars);
           const b = right(item, vars);
@@ -768,8 +810,10 @@ function scalarNode(root: AstNode, fns: BoundFunctions, onError: OnError): Scala
     case 'AndExpression':
     case 'OrExpression':
     case 'ImpliesExpression': {
-      const left = pure(child(node, 0), fns, onError);
-      const right = pure(child(node, 1), fns, onError);
+      const leftForm = pure(child(node, 0), fns, onError);
+      const rightForm = pure(child(node, 1), fns, onError);
+      const left = leftForm.evaluate;
+      const right = rightForm.evaluate;
       const op = node.text;
       const combine: (a: boolean | undefined, b: boolean | undefined) => boolean | undefined =
         op === 'and'
@@ -781,8 +825,10 @@ function scalarNode(root: AstNode, fns: BoundFunctions, onError: OnError): Scala
               : op === 'implies'
                 ? (a, b) => (a === false ? true : b === true ? true : a === undefined || b === undefined ? undefined : b)
                 : unsupported();
+      const logic = op as 'and' | 'or' | 'xor' | 'implies';
       return {
         reports: false,
+        ...withPlan(planOf([leftForm.plan, rightForm.plan], (a, b) => ({ kind: 'logic', op: logic, left: a, right: b }))),
         evaluate: (item, vars) => {
           const a = left(item, vars);
           const b = right(item, vars);
@@ -823,13 +869,15 @@ function scalarWhereTest(node: AstNode, fns: BoundFunctions): ScalarExpression |
   const [collection, whereCall] = where.type === 'InvocationExpression' ? (where.children ?? []) : [];
   const criterion = whereCall?.type === 'FunctionInvocation' && functionName(whereCall) === 'where' ? params(whereCall) : [];
   const path = collection ? memberPath(collection) : undefined;
-  const keep = criterion.length === 1 ? pureScalar(criterion[0]!, fns) : undefined;
-  if (!path || !keep) {
+  const keepForm = criterion.length === 1 ? pureScalar(criterion[0]!, fns) : undefined;
+  if (!path || !keepForm) {
     return undefined;
   }
   const { variable, keys } = path;
+  const keep = keepForm.evaluate;
   return {
     reports: false,
+    ...withPlan(planOf([keepForm.plan], (plan) => ({ kind: 'whereTest', variable, keys, criterion: plan, test }))),
     evaluate: (item, vars) => {
       let items = asCollection(variable === undefined ? item : vars[variable]);
       for (const key of keys) {
@@ -895,10 +943,15 @@ function scalarRef(call: AstNode, fns: BoundFunctions, onError: OnError): Scalar
   }
   const urls = fns.fullUrlsOf(ruleId);
   const [only] = keys;
+  const plan = (): Partial<Pick<ScalarExpression, 'plan'>> =>
+    urls !== undefined && keys.every((key) => key.basePlan !== undefined)
+      ? { plan: { kind: 'ref', urls, parts: keys.map((key) => ({ base: key.basePlan!, steps: key.steps, test: key.test })), onError } }
+      : {};
   if (urls !== undefined && keys.length === 1 && only !== undefined) {
     // one key part: its text is the natural key (what `fns.ref` computes, without the arrays)
     return {
       reports: true,
+      ...plan(),
       evaluate: (item, vars, sink) => {
         const start = only.base(item, vars);
         if (start === SEVERAL) {
@@ -919,6 +972,7 @@ function scalarRef(call: AstNode, fns: BoundFunctions, onError: OnError): Scalar
     // two key parts (the commonest after one), without the arrays of the general case below
     return {
       reports: true,
+      ...plan(),
       evaluate: (item, vars, sink) => {
         const a = first.base(item, vars);
         const b = a === SEVERAL ? SEVERAL : second.base(item, vars);
@@ -971,11 +1025,14 @@ interface ChainParts {
   readonly test: 'exists' | 'empty' | undefined;
   /** The base as a member path, when it is one. */
   readonly path?: { readonly variable: string | undefined; readonly keys: readonly string[] };
+  /** The base's structure (undefined when a part of it has none). */
+  readonly basePlan: ScalarPlan | undefined;
 }
 
 function scalarChain(node: AstNode, fns: BoundFunctions, onError: OnError): ScalarExpression {
   const chain = chainParts(node, fns, onError);
   const { base, test } = chain;
+  const plan = planOf([chain.basePlan], (basePlan) => (chain.steps.length === 0 && test === undefined ? basePlan : { kind: 'chain', chain: { base: basePlan, steps: chain.steps, test }, onError }));
   const path = chain.path
     ? {
         path: {
@@ -1002,6 +1059,7 @@ function scalarChain(node: AstNode, fns: BoundFunctions, onError: OnError): Scal
   if (chain.steps.length === 0) {
     return {
       ...path,
+      ...withPlan(plan),
       reports: false,
       evaluate:
         test === undefined
@@ -1014,6 +1072,7 @@ function scalarChain(node: AstNode, fns: BoundFunctions, onError: OnError): Scal
   }
   return {
     ...path,
+    ...withPlan(plan),
     reports: true,
     evaluate: (item, vars, sink) => {
       const start = base(item, vars);
@@ -1058,6 +1117,7 @@ function chainParts(root: AstNode, fns: BoundFunctions, onError: OnError): Chain
     node = unwrap(node.children[0]!);
   }
   let start: Pure | undefined;
+  let startPlan: ScalarPlan | undefined;
   let fromItem = false;
   let variable: string | undefined;
   if (node.type === 'ExternalConstantTerm') {
@@ -1074,7 +1134,9 @@ function chainParts(root: AstNode, fns: BoundFunctions, onError: OnError): Chain
     invocations.unshift(node.children[0]);
     fromItem = true;
   } else if (node.type === 'InvocationTerm' && node.children?.[0]?.type === 'FunctionInvocation' && functionName(node.children[0]) === 'iif') {
-    start = scalarIif(node.children[0], fns, onError);
+    const iif = scalarIif(node.children[0], fns, onError);
+    start = iif.evaluate;
+    startPlan = iif.plan;
   } else {
     return unsupported();
   }
@@ -1104,26 +1166,38 @@ function chainParts(root: AstNode, fns: BoundFunctions, onError: OnError): Chain
     steps.push(valueStep(name, args, fns));
   }
   const path = fromItem || variable !== undefined ? { path: { variable, keys } } : {};
-  return { base: fromItem ? itemPath(keys) : followFrom(start!, keys), steps, test, ...path };
+  const basePlan: ScalarPlan | undefined =
+    fromItem || variable !== undefined ? { kind: 'path', variable, keys } : planOf([startPlan], (plan) => (keys.length === 0 ? plan : { kind: 'follow', base: plan, keys }));
+  return { base: fromItem ? itemPath(keys) : followFrom(start!, keys), steps, test, ...path, basePlan };
 }
 
 /** `iif(criterion, a, b)` with pure parts, as a base value. */
-function scalarIif(call: AstNode, fns: BoundFunctions, onError: OnError): Pure {
+function scalarIif(call: AstNode, fns: BoundFunctions, onError: OnError): PureForm {
   const args = params(call);
   if (args.length < 2 || args.length > 3) {
     return unsupported();
   }
-  const criterion = pure(args[0]!, fns, onError);
-  const whenTrue = pure(args[1]!, fns, onError);
-  const otherwise = args[2] ? pure(args[2], fns, onError) : undefined;
-  return (item, vars) => {
+  const criterionForm = pure(args[0]!, fns, onError);
+  const whenTrueForm = pure(args[1]!, fns, onError);
+  const otherwiseForm = args[2] ? pure(args[2], fns, onError) : undefined;
+  const criterion = criterionForm.evaluate;
+  const whenTrue = whenTrueForm.evaluate;
+  const otherwise = otherwiseForm?.evaluate;
+  const plan =
+    otherwiseForm === undefined
+      ? planOf([criterionForm.plan, whenTrueForm.plan], (c, t) => ({ kind: 'iif', criterion: c, whenTrue: t, otherwise: undefined }))
+      : planOf([criterionForm.plan, whenTrueForm.plan, otherwiseForm.plan], (c, t, o) => ({ kind: 'iif', criterion: c, whenTrue: t, otherwise: o }));
+  return { plan, evaluate: (item, vars) => {
     const condition = criterion(item, vars);
     if (condition === SEVERAL) {
       return SEVERAL;
     }
     return condition === true ? whenTrue(item, vars) : otherwise ? otherwise(item, vars) : undefined;
-  };
+  } };
 }
+
+/** `{ plan }` when there is one (optional properties are left out rather than set to undefined). */
+const withPlan = (plan: ScalarPlan | undefined): Partial<Pick<ScalarExpression, 'plan'>> => (plan === undefined ? {} : { plan });
 
 function valueStep(name: string, args: readonly AstNode[], fns: BoundFunctions): ValueStep {
   const literals = args.map((arg) => literalString(arg) ?? unsupported());

@@ -107,6 +107,18 @@ resources:
           text: =%fallback
         - $forEach: =%record
           text: =kind
+      # pure forms generated as code: xor and implies, where() tests, members and a step after an iif()
+      priority: =iif(stop.exists() xor kind = 'x', 'xor', iif(reason.exists() implies extra = 1, 'implies', 'neither'))
+      recipient:
+        - $when: =%record.names.where(text = %record.kind or no != 'x').exists()
+          display: =names.where(alias = 1).empty()
+      medium:
+        - text: =iif(kind = 'x', nested, %record.nested).a.b
+      received: =iif(skip = true, when, extra).dateTime()
+      sender:
+        display: =kind = %record.reason
+        identifier:
+          value: =iif((extra = 1) implies stop.exists(), 'yes', 'no')
   - id: person
     resourceType: Patient
     forEach: =people

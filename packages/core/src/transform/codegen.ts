@@ -1,5 +1,6 @@
 import { scalarOf } from '../expressions/compile.js';
-import { asCollection, SEVERAL } from '../expressions/fast.js';
+import { asCollection, member, SEVERAL, valuesEqual, type ChainPlan, type OnError, type ScalarPlan } from '../expressions/fast.js';
+import { keyPartText } from '../functions/identifiers.js';
 import type { CompiledExpression, EvalSink, EvalVariables } from '../expressions/types.js';
 import { joinKey, joinKeyPair, type FullUrls } from '../bundle/ids.js';
 import type { RuleSpan } from '../diagnostics/diagnostic.js';
@@ -61,7 +62,7 @@ const nodeBuilders = new WeakMap<TemplateNode, NodeBuilder>();
 export function resourceBuilder(rule: CompiledRule): ResourceBuilder | undefined {
   let builder = resourceBuilders.get(rule);
   if (builder === undefined) {
-    builder = rule.template.kind === 'object' ? generateResource(rule.resourceType, rule.template) : null;
+    builder = rule.template.kind === 'object' ? generateResource(rule.resourceType, rule.template, `cadmapBuild_${identifierPart(rule.id)}`) : null;
     resourceBuilders.set(rule, builder);
   }
   return builder ?? undefined;
@@ -73,7 +74,7 @@ export function nodeBuilder(node: TemplateNode): NodeBuilder {
   if (!builder) {
     const generator = new Generator();
     const value = generator.node(node, 'item');
-    builder = generator.finish(`${value.lines.join('\n')}\nreturn ${value.result};`) as NodeBuilder;
+    builder = generator.finish(`${value.lines.join('\n')}\nreturn ${value.result};`, 'cadmapTemplate') as NodeBuilder;
     nodeBuilders.set(node, builder);
   }
   return builder;
@@ -112,7 +113,7 @@ export function keyBuilder(parts: readonly KeyPart[], span: RuleSpan): KeyBuilde
     lines.push(
       parts.length === 1 ? 'return t0;' : parts.length === 2 ? `return ${generator.constantOf(joinKeyPair)}(t0, t1);` : `return ${generator.constantOf(joinKey)}(${texts(parts.length)});`,
     );
-    builder = generator.finish(lines.join('\n')) as KeyBuilder;
+    builder = generator.finish(lines.join('\n'), 'cadmapKey') as KeyBuilder;
     keyBuilders.set(parts, builder);
   }
   return builder;
@@ -160,18 +161,18 @@ export function ruleRunner(rule: CompiledRule, fullUrls: FullUrls): RuleRunner {
     '}',
     '}',
   );
-  return generator.finish(lines.join('\n')) as RuleRunner;
+  return generator.finish(lines.join('\n'), `cadmapRule_${identifierPart(rule.id)}`) as RuleRunner;
 }
 
 /** The text of a key part's value (as `keyPart` in the interpreter). */
 export const keyText = (value: unknown): string =>
   typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : JSON.stringify(value);
 
-function generateResource(resourceType: string, node: ObjectNode): ResourceBuilder {
+function generateResource(resourceType: string, node: ObjectNode, name: string): ResourceBuilder {
   const generator = new Generator();
   // The root object's `$when` is not consulted and it is kept even when empty, as in the interpreter.
   const lines = ['let out;', ...generator.build(node, 'item', 'out', undefined, [['resourceType', JSON.stringify(resourceType)]])];
-  return generator.finish(`${lines.join('\n')}\nreturn out;`) as ResourceBuilder;
+  return generator.finish(`${lines.join('\n')}\nreturn out;`, name) as ResourceBuilder;
 }
 
 interface Generated {
@@ -188,10 +189,11 @@ class Generator {
   private readonly constants: unknown[] = [];
   private counter = 0;
 
-  finish(body: string): unknown {
+  /** `name` (letters, digits and `_` only) names the function, so profiles and stack traces tell them apart. */
+  finish(body: string, name: string): unknown {
     const prologue = this.constants.map((_, index) => `const c${index} = C[${index}];`).join('\n');
     // eslint-disable-next-line @typescript-eslint/no-implied-eval -- mapping text is only ever embedded JSON-quoted
-    const factory = new Function('C', 'SEVERAL', `'use strict';\n${prologue}\nreturn function generatedTemplate(host, item, vars) {\n${body}\n};`) as (
+    const factory = new Function('C', 'SEVERAL', `'use strict';\n${prologue}\nreturn function ${name}(host, item, vars) {\n${body}\n};`) as (
       constants: unknown[],
       several: symbol,
     ) => unknown;
@@ -432,9 +434,29 @@ class Generator {
     }
     const enter = scalar.reports ? [`host.enter(${this.constant(expression)}, ${item}, vars);`] : [];
     if (!scalar.path) {
-      return [...enter, `${target} = ${this.constant(scalar.evaluate)}(${item}, vars, host);`];
+      return scalar.plan ? [...enter, ...this.plan(scalar.plan, item, target)] : [...enter, `${target} = ${this.constant(scalar.evaluate)}(${item}, vars, host);`];
     }
     const { variable, keys, rest, steps, test } = scalar.path;
+    const lines = this.path(variable, keys, item, target);
+    if (rest) {
+      // the steps called one by one from here (one call site each, so V8 can inline them), as `rest` would
+      const tested = test === undefined ? [] : [`${target} = ${target} ${test === 'exists' ? '!==' : '==='} undefined;`];
+      const body =
+        steps.length === 0
+          ? tested
+          : [
+              'try {',
+              ...steps.map((step) => `if (${target} !== undefined) ${target} = ${this.constant(step)}(${target}, host);`),
+              ...tested,
+              `} catch (error) { ${this.constant(scalar.path.onError)}(host, error); ${target} = undefined; }`,
+            ];
+      lines.push(`if (${target} !== SEVERAL) {`, ...enter, ...body, '}');
+    }
+    return lines;
+  }
+
+  /** Lines reading a member path from `item` or `%variable` into `target`, exactly as `member()` reads one item. */
+  private path(variable: string | undefined, keys: readonly string[], item: string, target: string): string[] {
     const block = this.name('path');
     const value = this.name('x');
     const lines = [`${block}: {`];
@@ -459,21 +481,168 @@ class Generator {
       lines.push(`if (Array.isArray(${value})) { ${target} = SEVERAL; break ${block}; }`);
     }
     lines.push(`${target} = ${value};`, '}');
-    if (rest) {
-      // the steps called one by one from here (one call site each, so V8 can inline them), as `rest` would
-      const tested = test === undefined ? [] : [`${target} = ${target} ${test === 'exists' ? '!==' : '==='} undefined;`];
-      const body =
-        steps.length === 0
-          ? tested
-          : [
-              'try {',
-              ...steps.map((step) => `if (${target} !== undefined) ${target} = ${this.constant(step)}(${target}, host);`),
-              ...tested,
-              `} catch (error) { ${this.constant(scalar.path.onError)}(host, error); ${target} = undefined; }`,
-            ];
-      lines.push(`if (${target} !== SEVERAL) {`, ...enter, ...body, '}');
-    }
     return lines;
+  }
+
+  /**
+   * Lines that set `target` to the value of a scalar form's part (a value, undefined or SEVERAL), doing what its
+   * evaluator in expressions/fast.ts does; `target` is declared by the caller.
+   */
+  private plan(plan: ScalarPlan, item: string, target: string): string[] {
+    switch (plan.kind) {
+      case 'literal':
+        return [`${target} = ${plan.value === undefined ? 'undefined' : this.constant(plan.value)};`];
+      case 'path':
+        return this.path(plan.variable, plan.keys, item, target);
+      case 'follow': {
+        const block = this.name('follow');
+        const value = this.name('x');
+        const lines = [`let ${value};`, ...this.plan(plan.base, item, value), `${block}: {`, `if (${value} === SEVERAL) { ${target} = SEVERAL; break ${block}; }`];
+        for (const key of plan.keys) {
+          lines.push(
+            `if (typeof ${value} !== 'object' || ${value} === null) { ${target} = undefined; break ${block}; }`,
+            `${value} = ${value}[${JSON.stringify(key)}];`,
+            `if (${value} === undefined || ${value} === null || typeof ${value} === 'function') { ${target} = undefined; break ${block}; }`,
+            `if (Array.isArray(${value})) { ${target} = SEVERAL; break ${block}; }`,
+          );
+        }
+        lines.push(`${target} = ${value};`, '}');
+        return lines;
+      }
+      case 'equality': {
+        const a = this.name('a');
+        const b = this.name('b');
+        return [
+          `let ${a};`,
+          ...this.plan(plan.left, item, a),
+          `let ${b};`,
+          ...this.plan(plan.right, item, b),
+          `${target} = ${a} === SEVERAL || ${b} === SEVERAL ? SEVERAL : ${a} === undefined || ${b} === undefined ? undefined : ` +
+            `(${a} === ${b} || (typeof ${a} === 'object' && typeof ${b} === 'object' && ${this.constant(valuesEqual)}(${a}, ${b}))) ${plan.negate ? '===' : '!=='} false;`,
+        ];
+      }
+      case 'logic': {
+        const a = this.name('a');
+        const b = this.name('b');
+        const p = this.name('p');
+        const q = this.name('q');
+        const combined = {
+          and: `${p} === false || ${q} === false ? false : ${p} === undefined || ${q} === undefined ? undefined : true`,
+          or: `${p} === true || ${q} === true ? true : ${p} === undefined || ${q} === undefined ? undefined : false`,
+          xor: `${p} === undefined || ${q} === undefined ? undefined : ${p} !== ${q}`,
+          implies: `${p} === false ? true : ${q} === true ? true : ${p} === undefined || ${q} === undefined ? undefined : ${q}`,
+        }[plan.op];
+        return [
+          `let ${a};`,
+          ...this.plan(plan.left, item, a),
+          `let ${b};`,
+          ...this.plan(plan.right, item, b),
+          `if (${a} === SEVERAL || ${b} === SEVERAL) ${target} = SEVERAL;`,
+          'else {',
+          `const ${p} = ${a} === undefined ? undefined : typeof ${a} === 'boolean' ? ${a} : true;`,
+          `const ${q} = ${b} === undefined ? undefined : typeof ${b} === 'boolean' ? ${b} : true;`,
+          `${target} = ${combined};`,
+          '}',
+        ];
+      }
+      case 'iif': {
+        const condition = this.name('cond');
+        return [
+          `let ${condition};`,
+          ...this.plan(plan.criterion, item, condition),
+          `if (${condition} === SEVERAL) ${target} = SEVERAL;`,
+          `else if (${condition} === true) {`,
+          ...this.plan(plan.whenTrue, item, target),
+          '} else {',
+          ...(plan.otherwise ? this.plan(plan.otherwise, item, target) : [`${target} = undefined;`]),
+          '}',
+        ];
+      }
+      case 'whereTest': {
+        const items = this.name('items');
+        const index = this.name('i');
+        const each = this.name('each');
+        const kept = this.name('kept');
+        const start = plan.variable === undefined ? item : `vars[${JSON.stringify(plan.variable)}]`;
+        return [
+          `let ${items} = ${this.constant(asCollection)}(${start});`,
+          ...plan.keys.map((key) => `${items} = ${this.constant(member)}(${items}, ${JSON.stringify(key)});`),
+          `${target} = ${plan.test === 'empty'};`,
+          `for (let ${index} = 0; ${index} < ${items}.length; ${index}++) {`,
+          `const ${each} = ${items}[${index}];`,
+          `let ${kept};`,
+          ...this.plan(plan.criterion, each, kept),
+          `if (${kept} === SEVERAL) { ${target} = SEVERAL; break; }`,
+          `if (${kept} !== undefined && ${kept} !== null && ${kept} !== false) { ${target} = ${plan.test === 'exists'}; break; }`,
+          '}',
+        ];
+      }
+      case 'chain':
+        return [
+          ...this.plan(plan.chain.base, item, target),
+          `if (${target} !== SEVERAL) {`,
+          ...this.guarded(plan.onError, target, this.finishChain(plan.chain, target)),
+          '}',
+        ];
+      case 'ref': {
+        const [first, second] = plan.parts;
+        if (first === undefined || plan.parts.length > 2) {
+          throw new Error(`a ref() plan has 1 or 2 parts, not ${plan.parts.length}`);
+        }
+        const urls = this.constant(plan.urls);
+        const text = this.constant(keyPartText);
+        const a = this.name('k');
+        const textA = this.name('t');
+        if (second === undefined) {
+          return [
+            `let ${a};`,
+            ...this.plan(first.base, item, a),
+            `if (${a} === SEVERAL) ${target} = SEVERAL;`,
+            'else {',
+            ...this.guarded(plan.onError, target, [
+              ...this.finishChain(first, a),
+              `const ${textA} = ${text}(${a});`,
+              `${target} = ${textA} === undefined || ${textA} === '' ? undefined : ${urls}.of(${textA});`,
+            ]),
+            '}',
+          ];
+        }
+        const b = this.name('k');
+        const textB = this.name('t');
+        return [
+          `let ${a};`,
+          ...this.plan(first.base, item, a),
+          `let ${b};`,
+          `if (${a} === SEVERAL) ${b} = SEVERAL;`,
+          'else {',
+          ...this.plan(second.base, item, b),
+          '}',
+          `if (${b} === SEVERAL) ${target} = SEVERAL;`,
+          'else {',
+          ...this.guarded(plan.onError, target, [
+            ...this.finishChain(first, a),
+            ...this.finishChain(second, b),
+            `const ${textA} = ${text}(${a});`,
+            `const ${textB} = ${text}(${b});`,
+            `${target} = ${textA} === undefined || ${textA} === '' || ${textB} === undefined || ${textB} === '' ? undefined : ${urls}.of(${this.constant(joinKeyPair)}(${textA}, ${textB}));`,
+          ]),
+          '}',
+        ];
+      }
+    }
+  }
+
+  /** A chain's value steps (each while the value is present), then its test, applied to `value` in place. */
+  private finishChain(chain: ChainPlan, value: string): string[] {
+    return [
+      ...chain.steps.map((step) => `if (${value} !== undefined) ${value} = ${this.constant(step)}(${value}, host);`),
+      ...(chain.test === undefined ? [] : [`${value} = ${value} ${chain.test === 'exists' ? '!==' : '==='} undefined;`]),
+    ];
+  }
+
+  /** `body` with an exception from a value step reported through `onError` and `target` left empty. */
+  private guarded(onError: OnError, target: string, body: readonly string[]): string[] {
+    return ['try {', ...body, `} catch (error) { ${this.constant(onError)}(host, error); ${target} = undefined; }`];
   }
 
   private slot(expression: CompiledExpression, item: string): Generated {
@@ -523,6 +692,9 @@ class Generator {
     };
   }
 }
+
+/** A rule id as part of a JavaScript function name. */
+const identifierPart = (id: string): string => id.replace(/[^A-Za-z0-9_]/g, '_');
 
 /** The name of a compiled (not interpreted) expression that is only a `%variable`, other than %context and %ucum. */
 function bareVariable(expression: CompiledExpression): string | undefined {
