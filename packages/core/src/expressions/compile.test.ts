@@ -173,6 +173,15 @@ describe('evaluation', () => {
     expect(equal(0, 2)).toEqual([false]);
     expect(compile('%contact.Note.exists()').expression?.evaluate(record, { record, contact: [rows[0]] }, { report: () => undefined })).toEqual([false]);
   });
+  it('leaves null items of a list out of a member path, from the item and from a variable', () => {
+    const data = node({ Codes: ['a', null, 'b'], Kept: ['a', 'b'], Kids: [node({ Codes: [null] }), null, node({ Codes: ['c'] })] });
+    const read = (text: string): unknown => compile(text).expression?.evaluate(data, { record: data }, { report: () => undefined });
+    expect(read('Codes')).toEqual(['a', 'b']);
+    expect(read('%record.Codes')).toEqual(['a', 'b']);
+    expect(read('Kept')).toEqual(['a', 'b']);
+    expect(read('Kids.Codes')).toEqual(['c']);
+    expect(read('Codes.count()')).toEqual([2]);
+  });
   it('compiles the fast subset to closures', () => {
     for (const text of ['IncidentId', 'a.b.c', "'x'", '42', 'true', '{}', "iif(a = 'x', b.upper(), c.lower())", "a.where($this != '').first().substring(0, 2)", 'a.trim().replace(\' \', \'\').length() > 3 xor b.empty()', "a.toInteger() * 2 - 1 / 4", 'arr.distinct().join(\', \')', "a.startsWith('x') implies b.contains('y')", 'a.toString() & b.toDecimal().toString()', 'a.last() | b.count().toString()', 'a.exists(b) or b.not()']) {
       expect(compile(text).expression?.fast, text).toBe(true);

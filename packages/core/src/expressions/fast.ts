@@ -907,13 +907,32 @@ export function memberPathEvaluator(root: AstNode): ((context: unknown, vars: Ev
     return undefined;
   }
   const { variable, keys } = path;
+  const [only] = keys;
   return (context, vars) => {
-    let items = asCollection(variable === undefined ? context : vars[variable]);
+    const start = variable === undefined ? context : vars[variable];
+    if (only !== undefined && keys.length === 1 && typeof start === 'object' && start !== null && !Array.isArray(start)) {
+      // one member of one item holding a list with no empty items: member() would copy it unchanged
+      const value = (start as Record<string, unknown>)[only];
+      if (Array.isArray(value) && allPresent(value)) {
+        return value as unknown[];
+      }
+    }
+    let items = asCollection(start);
     for (const key of keys) {
       items = member(items, key);
     }
     return items;
   };
+}
+
+/** Whether no item of a list is undefined or null (holes included, which `every` would skip). */
+function allPresent(list: readonly unknown[]): boolean {
+  for (let i = 0; i < list.length; i++) {
+    if (list[i] === undefined || list[i] === null) {
+      return false;
+    }
+  }
+  return true;
 }
 
 /** `a.b.c` or `%variable.a.b` as the variable (undefined for the context item) and the member names. */

@@ -113,8 +113,7 @@ function frameShape(mapping: Mapping): MappingFrameShape {
  * entry keys rebind `index`, `key` and the `as` names in place and restore them afterwards (evaluation is
  * synchronous), so no scope objects are allocated and variable lookups stay monomorphic.
  */
-function recordFrame(mapping: Mapping, source: SourceRecord): Vars {
-  const shape = frameShape(mapping);
+function recordFrame(shape: MappingFrameShape, source: SourceRecord): Vars {
   const frame = Object.create(shape.constants) as Vars;
   frame.record = source.data;
   frame.index = 0;
@@ -237,10 +236,12 @@ class RecordTransform implements TemplateHost {
     /** Use generated template code and scalar expression forms (never together with provenance). */
     private readonly generated: boolean,
   ) {
-    this.diagnostics = [...source.diagnostics];
-    this.rebound = frameShape(mapping).rebound;
+    this.diagnostics = source.diagnostics.slice();
+    this.shape = frameShape(mapping);
+    this.rebound = this.shape.rebound;
   }
 
+  private readonly shape: MappingFrameShape;
   private readonly rebound: ReadonlySet<string>;
   private readonly entries: BuiltEntry[] = [];
   private readonly byFullUrl = new EntriesByFullUrl(this.entries);
@@ -321,7 +322,7 @@ class RecordTransform implements TemplateHost {
     const { mapping, source } = this;
     const data = source.data!;
     const spec = mapping.document!;
-    const vars = recordFrame(mapping, source);
+    const vars = recordFrame(this.shape, source);
     const key = spec.key ? this.key(spec.key, data, vars, spec.span) : source.key;
     const root = documentRoot[target];
     this.provenance = [];
@@ -359,12 +360,12 @@ class RecordTransform implements TemplateHost {
   run(): MapResult {
     const { mapping, source } = this;
     const data = source.data!;
-    const baseVars = recordFrame(mapping, source);
+    const baseVars = recordFrame(this.shape, source);
     const rootPath = this.trackProvenance ? '' : undefined;
     const entries = this.entries;
     const byFullUrl = this.byFullUrl;
 
-    for (const plan of frameShape(mapping).rules) {
+    for (const plan of this.shape.rules) {
       if (this.generated) {
         plan.run(this, data, baseVars);
       } else {
@@ -399,15 +400,18 @@ class RecordTransform implements TemplateHost {
 
     const provenance: ProvenanceEntry[] | undefined = this.trackProvenance ? [...(bundleProvenance ?? []).map((p) => ({ ...p, expression: `Bundle${p.expression}` }))] : undefined;
     const bundleEntries: BundleEntry[] = [];
-    entries.forEach((entry, index) => {
+    const entryRules: string[] = [];
+    for (let index = 0; index < entries.length; index++) {
+      const entry = entries[index]!;
       bundleEntries.push({ fullUrl: entry.fullUrl, resource: entry.resource });
+      entryRules.push(entry.ruleId);
       if (provenance && entry.provenance) {
         const prefix = `Bundle.entry[${index}].resource`;
         for (const p of entry.provenance) {
           provenance.push({ ...p, expression: `${prefix}${p.expression}` });
         }
       }
-    });
+    }
     for (let k = 0; k < entryReferences; k++) {
       const reference = this.references[k]!;
       if (byFullUrl.get(reference.value) === undefined) {
@@ -427,22 +431,20 @@ class RecordTransform implements TemplateHost {
       }
     }
 
-    const bundle: Bundle = {
-      resourceType: 'Bundle',
-      ...(bundleKey !== undefined ? { id: entryUuid(mapping.namespace, 'Bundle', bundleKey) } : {}),
-      ...bundleExtras,
-      type: bundleType as Bundle['type'],
-      entry: bundleEntries,
-    };
-    return {
-      key: source.key,
-      ok: !hasErrors(this.diagnostics),
-      bundle,
-      entryRules: entries.map((entry) => entry.ruleId),
-      diagnostics: distinct(this.diagnostics),
-      ...(provenance ? { provenance } : {}),
-      source,
-    };
+    const type = bundleType as Bundle['type'];
+    // one literal per case, each allocated with its final shape (the template's elements may replace the id)
+    let bundle: Bundle;
+    if (bundleKey === undefined) {
+      bundle = bundleExtras === undefined ? { resourceType: 'Bundle', type, entry: bundleEntries } : { resourceType: 'Bundle', ...bundleExtras, type, entry: bundleEntries };
+    } else {
+      const id = entryUuid(mapping.namespace, 'Bundle', bundleKey);
+      bundle = bundleExtras === undefined ? { resourceType: 'Bundle', id, type, entry: bundleEntries } : { resourceType: 'Bundle', id, ...bundleExtras, type, entry: bundleEntries };
+    }
+    const ok = !hasErrors(this.diagnostics);
+    const diagnostics = distinct(this.diagnostics);
+    return provenance
+      ? { key: source.key, ok, bundle, entryRules, diagnostics, provenance, source }
+      : { key: source.key, ok, bundle, entryRules, diagnostics, source };
   }
 
   private evaluate(expression: CompiledExpression, context: unknown, vars: Vars): unknown[] {
