@@ -63,6 +63,38 @@ ${minimalSource}resources:
     expect(earlier.mapping?.rules[0]?.template).toMatchObject({ kind: 'literal', value: { status: 'completed' } });
   });
 
+  it("evaluates a rule's forEach of constants once, unless it reports", async () => {
+    const { mapping, diagnostics } = await load(`cadmap: 1
+id: demo
+constants: { one: A, two: B }
+lookups:
+  orgs: { entries: { A: X } }
+${minimalSource}resources:
+  - id: org
+    resourceType: Organization
+    forEach: =(%one | %two)
+    key: =$this
+    template: { name: =$this }
+  - id: translated
+    resourceType: Organization
+    forEach: =%two.translate('orgs')
+    key: =$this
+    template: { name: =$this }
+`);
+    expect(diagnostics).toEqual([]);
+    const [constant, reporting] = mapping!.rules;
+    const reports: unknown[] = [];
+    const sink = { report: (report: unknown) => reports.push(report) };
+    const vars = { ...mapping!.constants, record: {} };
+    const once = constant!.forEach!.evaluate({ IncidentId: '1' }, vars, sink);
+    expect(once).toEqual(['A', 'B']);
+    expect(constant!.forEach!.evaluate({ IncidentId: '2' }, vars, sink)).toBe(once);
+    // B has no entry in the lookup: reported on every evaluation, so not folded
+    expect(reporting!.forEach!.evaluate({ IncidentId: '1' }, vars, sink)).toEqual([]);
+    expect(reporting!.forEach!.evaluate({ IncidentId: '2' }, vars, sink)).toEqual([]);
+    expect(reports).toEqual([expect.objectContaining({ code: 'MAP_LOOKUP_MISS' }), expect.objectContaining({ code: 'MAP_LOOKUP_MISS' })]);
+  });
+
   it('refuses aliases that expand past the limit (an alias bomb)', async () => {
     const row = (name: string, of: string): string => `${name}: &${name} [${Array.from({ length: 10 }, () => `*${of}`).join(', ')}]`;
     const { mapping, diagnostics } = await load(`x: &a [1, 2]\n${row('b', 'a')}\n${row('c', 'b')}\n${row('d', 'c')}\ncadmap: 1\n`);

@@ -178,6 +178,19 @@ export async function loadMapping(file: string, options: LoadMappingOptions = {}
     const present = values.filter((v) => v !== '' && v !== null && v !== undefined);
     return present.length > 1 ? undefined : { value: present[0] };
   };
+  /**
+   * A rule's `forEach` that depends only on the constants (e.g. `=(%submitterOds | %providerOds)`) evaluated
+   * once: the same collection for every record. Left as it is when it reports anything, so reports stay per record.
+   */
+  const foldCollection = (expression: CompiledExpression): CompiledExpression => {
+    const constant = !expression.readsContext && expression.variables.every((name) => Object.hasOwn(constants, name) && !(engineVariables as readonly string[]).includes(name));
+    if (!constant) {
+      return expression;
+    }
+    let reported = false;
+    const values = expression.evaluate(undefined, constantScope, { report: () => (reported = true) });
+    return reported ? expression : { ...expression, evaluate: () => values };
+  };
   const makeCompiler = (ruleId: string | undefined): TemplateCompiler => ({
     spans,
     ruleId,
@@ -213,7 +226,8 @@ export async function loadMapping(file: string, options: LoadMappingOptions = {}
   const rules: CompiledRule[] = resourceRules.map((rule, index) => {
     const at = ['resources', String(index)];
     const compiler = makeCompiler(rule.id);
-    const forEach = rule.forEach !== undefined ? compileField(rule.forEach, [...at, 'forEach'], doc, compiler) : undefined;
+    const compiledForEach = rule.forEach !== undefined ? compileField(rule.forEach, [...at, 'forEach'], doc, compiler) : undefined;
+    const forEach = compiledForEach && foldCollection(compiledForEach);
     const compileRest = (): Omit<CompiledRule, 'forEach' | 'as'> => {
       const bindings: (readonly [string, CompiledExpression])[] = [];
       const letNames = Object.keys(rule.let ?? {});

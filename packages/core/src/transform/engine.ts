@@ -129,8 +129,13 @@ function recordFrame(shape: MappingFrameShape, source: SourceRecord): Vars {
  * kept for diagnostics computed later; `%record` and the constants keep their values for the whole record.
  */
 function snapshotOf(expression: CompiledExpression | undefined, frame: Vars, rebound: ReadonlySet<string>): Vars | undefined {
+  if (expression === undefined) {
+    return undefined;
+  }
   let snapshot: Vars | undefined;
-  for (const [variable] of expression?.variableFields ?? []) {
+  const fields = expression.variableFields;
+  for (let i = 0; i < fields.length; i++) {
+    const variable = fields[i]![0];
     if (rebound.has(variable)) {
       (snapshot ??= {})[variable] = frame[variable];
     }
