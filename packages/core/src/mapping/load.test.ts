@@ -95,6 +95,25 @@ ${minimalSource}resources:
     expect(reports).toEqual([expect.objectContaining({ code: 'MAP_LOOKUP_MISS' }), expect.objectContaining({ code: 'MAP_LOOKUP_MISS' })]);
   });
 
+  it('reports keys that are lists or maps at the key, without a process warning', async () => {
+    const warnings: unknown[] = [];
+    const onWarning = (warning: unknown): number => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const { mapping, diagnostics } = await load(`cadmap: 1\nid: demo\nconstants:\n  [a, b]: 1\n  ? { c: d }\n  : 2\n  x: &list [e]\n  *list : 3\n${minimalSource}resources: []\n`);
+      expect(mapping).toBeUndefined();
+      expect(diagnostics.map((d) => [d.code, d.message, d.rule?.line, d.rule?.column])).toEqual([
+        ['MAP_YAML_SYNTAX', 'YAML: a key here is a list; keys of a mapping must be plain names.', 4, 3],
+        ['MAP_YAML_SYNTAX', 'YAML: a key here is a map; keys of a mapping must be plain names.', 5, 5],
+        ['MAP_YAML_SYNTAX', 'YAML: a key here is a list; keys of a mapping must be plain names.', 8, 3],
+      ]);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('refuses aliases that expand past the limit (an alias bomb)', async () => {
     const row = (name: string, of: string): string => `${name}: &${name} [${Array.from({ length: 10 }, () => `*${of}`).join(', ')}]`;
     const { mapping, diagnostics } = await load(`x: &a [1, 2]\n${row('b', 'a')}\n${row('c', 'b')}\n${row('d', 'c')}\ncadmap: 1\n`);

@@ -365,9 +365,9 @@ async function readYaml(
   if (doc.errors.length > 0) {
     return undefined;
   }
-  const aliases = aliasProblems(doc, spans);
-  if (aliases.length > 0) {
-    diagnostics.push(...aliases);
+  const structure = structureProblems(doc, spans);
+  if (structure.length > 0) {
+    diagnostics.push(...structure);
     return undefined;
   }
   let value: unknown;
@@ -393,15 +393,26 @@ async function readYaml(
 const maxAliasExpansion = 100;
 
 /**
- * Aliases that name no anchor before them, or that sit inside the node they name (a value containing itself):
- * the yaml library parses both without errors and only fails, or builds a cyclic value, when converting.
+ * What the yaml library parses without errors but cannot turn into a mapping value: aliases that name no anchor
+ * before them, or sit inside the node they name (it throws, or builds a value containing itself), and keys that
+ * are lists or maps (it turns them into text and prints a warning on the process).
  */
-function aliasProblems(doc: Document, spans: YamlSpans): Diagnostic[] {
+function structureProblems(doc: Document, spans: YamlSpans): Diagnostic[] {
   const problems: Diagnostic[] = [];
   const anchored = new Map<string, unknown>();
   // the same document order the yaml library resolves aliases in: the last anchor of a name before the alias
   visit(doc, {
-    Node: (_key, node, path) => {
+    Node: (key, node, path) => {
+      const named = isAlias(node) ? anchored.get(node.source) : node;
+      if (key === 'key' && (isMap(named) || isSeq(named))) {
+        problems.push({
+          code: 'MAP_YAML_SYNTAX',
+          severity: 'error',
+          message: `YAML: a key here is a ${isMap(named) ? 'map' : 'list'}; keys of a mapping must be plain names.`,
+          hint: 'Write the key as a name (quote it if it holds characters such as `[`, `{` or `:`), or indent the value under a named key.',
+          rule: spans.ofNode(node),
+        });
+      }
       if (isAlias(node)) {
         const target = anchored.get(node.source);
         if (target === undefined || path.includes(target as never)) {
