@@ -433,9 +433,6 @@ export class CsvFileReader {
           this.quoteAt = text.length;
         }
       }
-      if (this.quoteAt < newline) {
-        return undefined;
-      }
     }
     if (this.crAt < start) {
       this.crAt = text.indexOf('\r', start);
@@ -447,8 +444,59 @@ export class CsvFileReader {
     if (this.crAt < end) {
       return undefined;
     }
+    if (this.quote !== -1 && this.quoteAt < end) {
+      const fields = this.escape === this.quote ? this.quotedLineFields(start, end) : undefined;
+      return fields === undefined ? undefined : this.finishRow(fields, text.slice(start, end), start, newline + 1, line, line + 1, undefined);
+    }
     const raw = text.slice(start, end);
     return this.finishRow(undefined, raw, start, newline + 1, line, line + 1, undefined);
+  }
+
+  /**
+   * The fields of a one-line row holding quotes, found with indexOf rather than character by character, when
+   * every quote opens a field, closes on the same line and is followed by a delimiter or the line's end (quotes
+   * doubled inside). Undefined for anything else: the field-by-field scanner reads it and reports what is wrong.
+   */
+  private quotedLineFields(start: number, end: number): string[] | undefined {
+    const text = this.text;
+    const quote = this.quote;
+    const quoteChar = this.quoteChar;
+    const delimiter = this.delimiter;
+    const delimiterChar = this.delimiterChar;
+    const fields: string[] = [];
+    let at = start;
+    for (;;) {
+      if (text.charCodeAt(at) === quote) {
+        let from = at + 1;
+        let value = '';
+        let close = text.indexOf(quoteChar, from);
+        while (close !== -1 && close < end && text.charCodeAt(close + 1) === quote) {
+          value += text.slice(from, close + 1);
+          from = close + 2;
+          close = text.indexOf(quoteChar, from);
+        }
+        if (close === -1 || close >= end) {
+          return undefined;
+        }
+        fields.push(value + text.slice(from, close));
+        at = close + 1;
+        if (at === end) {
+          return fields;
+        }
+        if (text.charCodeAt(at) !== delimiter) {
+          return undefined;
+        }
+        at++;
+      } else {
+        const next = text.indexOf(delimiterChar, at);
+        if (next === -1 || next >= end) {
+          fields.push(text.slice(at, end));
+          return fields;
+        }
+        fields.push(text.slice(at, next));
+        at = next + 1;
+      }
+    }
   }
 
   /** Encoding problems in the text of a row make the row fail, at the line and column where they are. */
