@@ -510,20 +510,15 @@ class Generator {
         return lines;
       }
       case 'equality': {
-        const a = this.name('a');
-        const b = this.name('b');
+        const { a, b, lines } = this.operands(plan.left, plan.right, item);
         return [
-          `let ${a};`,
-          ...this.plan(plan.left, item, a),
-          `let ${b};`,
-          ...this.plan(plan.right, item, b),
+          ...lines,
           `${target} = ${a} === SEVERAL || ${b} === SEVERAL ? SEVERAL : ${a} === undefined || ${b} === undefined ? undefined : ` +
             `(${a} === ${b} || (typeof ${a} === 'object' && typeof ${b} === 'object' && ${this.constant(valuesEqual)}(${a}, ${b}))) ${plan.negate ? '===' : '!=='} false;`,
         ];
       }
       case 'logic': {
-        const a = this.name('a');
-        const b = this.name('b');
+        const { a, b, lines } = this.operands(plan.left, plan.right, item);
         const p = this.name('p');
         const q = this.name('q');
         const combined = {
@@ -533,10 +528,7 @@ class Generator {
           implies: `${p} === false ? true : ${q} === true ? true : ${p} === undefined || ${q} === undefined ? undefined : ${q}`,
         }[plan.op];
         return [
-          `let ${a};`,
-          ...this.plan(plan.left, item, a),
-          `let ${b};`,
-          ...this.plan(plan.right, item, b),
+          ...lines,
           `if (${a} === SEVERAL || ${b} === SEVERAL) ${target} = SEVERAL;`,
           'else {',
           `const ${p} = ${a} === undefined ? undefined : typeof ${a} === 'boolean' ? ${a} : true;`,
@@ -630,6 +622,13 @@ class Generator {
         ];
       }
     }
+  }
+
+  /** Both operands of a binary operator computed into two new locals `a` and `b` (both pure, so always both). */
+  private operands(left: ScalarPlan, right: ScalarPlan, item: string): { readonly a: string; readonly b: string; readonly lines: string[] } {
+    const a = this.name('a');
+    const b = this.name('b');
+    return { a, b, lines: [`let ${a};`, ...this.plan(left, item, a), `let ${b};`, ...this.plan(right, item, b)] };
   }
 
   /** A chain's value steps (each while the value is present), then its test, applied to `value` in place. */
