@@ -5,7 +5,7 @@ import { compactString } from '../mapping/compact-strings.js';
 import type { AstNode } from './ast.js';
 import { functionName, identifierValue, params, positionOf, variableName } from './ast.js';
 import { boundFunctions, userInvocationTable, withCurrentSink } from './cadmap-functions.js';
-import { asCollection, compileFast, compileScalar, literalString, memberPathEvaluator, type Closure, type Runtime, type ScalarExpression } from './fast.js';
+import { asCollection, collectionPlan, compileFast, compileScalar, literalString, memberPathEvaluator, type Closure, type CollectionPlan, type Runtime, type ScalarExpression } from './fast.js';
 import { cadmapArities, closestFunction, editDistance, functionArities } from './known-functions.js';
 import type { CompiledExpression, EvalSink, ExpressionEnv } from './types.js';
 
@@ -224,6 +224,10 @@ export function compileExpression(
   if (closure) {
     const path = memberPathEvaluator(ast);
     const expression: WithScalar = { ...shared, fast: true, evaluate: path ?? fastEvaluator(closure), [scalarForm]: compileScalar(ast, functions, reportEvalError) };
+    const plan = collectionPlan(ast, functions);
+    if (plan) {
+      collectionPlans.set(expression, plan);
+    }
     return { expression, diagnostics };
   }
   const expression: WithScalar = { ...shared, fast: false, evaluate: fhirpathEvaluator(text, env, [...usedVariables]), [scalarForm]: undefined };
@@ -241,6 +245,17 @@ interface WithScalar extends CompiledExpression {
  * The scalar form of a compiled expression, when it has one of the shapes `compileScalar` handles: the engine's
  * generated code uses it to evaluate without building collections.
  */
+/**
+ * Collection plans by expression (read only when generating code). Kept apart from the expression object, so a
+ * copy with another `evaluate` (a forEach of constants evaluated at load) has none.
+ */
+const collectionPlans = new WeakMap<CompiledExpression, CollectionPlan>();
+
+/** The structure of the expression's collection when it is a member path, possibly filtered by a pure where(). */
+export function collectionPlanOf(expression: CompiledExpression): CollectionPlan | undefined {
+  return collectionPlans.get(expression);
+}
+
 export function scalarOf(expression: CompiledExpression): ScalarExpression | undefined {
   return (expression as Partial<WithScalar>)[scalarForm];
 }

@@ -898,6 +898,29 @@ function scalarWhereTest(node: AstNode, fns: BoundFunctions): ScalarExpression |
 }
 
 /**
+ * The structure of the commonest collections that `forEach` and `let` name, for callers that generate code:
+ * a member path from the context item or a %variable, and such a path filtered by a pure `where()` criterion
+ * (evaluated with each item as the context item). The closures give the same collections.
+ */
+export type CollectionPlan =
+  | { readonly kind: 'path'; readonly variable: string | undefined; readonly keys: readonly string[] }
+  | { readonly kind: 'where'; readonly variable: string | undefined; readonly keys: readonly string[]; readonly criterion: ScalarPlan };
+
+/** The collection plan of an expression, or undefined when it has none. */
+export function collectionPlan(root: AstNode, fns: BoundFunctions): CollectionPlan | undefined {
+  const path = memberPath(root);
+  if (path) {
+    return { kind: 'path', ...path };
+  }
+  const node = unwrap(root);
+  const [collection, whereCall] = node.type === 'InvocationExpression' ? (node.children ?? []) : [];
+  const criterion = whereCall?.type === 'FunctionInvocation' && functionName(whereCall) === 'where' ? params(whereCall) : [];
+  const filtered = collection && criterion.length === 1 ? memberPath(collection) : undefined;
+  const keep = filtered ? pureScalar(criterion[0]!, fns)?.plan : undefined;
+  return filtered && keep ? { kind: 'where', ...filtered, criterion: keep } : undefined;
+}
+
+/**
  * The collection form of a plain member path (`a.b`, `%variable.a`), without the closure runtime: the same
  * values as the compiled closure, for the paths `forEach` and `let` most often name. Undefined for anything else.
  */
@@ -907,22 +930,24 @@ export function memberPathEvaluator(root: AstNode): ((context: unknown, vars: Ev
     return undefined;
   }
   const { variable, keys } = path;
+  return (context, vars) => memberPathItems(variable === undefined ? context : vars[variable], keys);
+}
+
+/** The collection `keys` read from `start` (a value or a collection), as the member path's closure reads it. */
+export function memberPathItems(start: unknown, keys: readonly string[]): unknown[] {
   const [only] = keys;
-  return (context, vars) => {
-    const start = variable === undefined ? context : vars[variable];
-    if (only !== undefined && keys.length === 1 && typeof start === 'object' && start !== null && !Array.isArray(start)) {
-      // one member of one item holding a list with no empty items: member() would copy it unchanged
-      const value = (start as Record<string, unknown>)[only];
-      if (Array.isArray(value) && allPresent(value)) {
-        return value as unknown[];
-      }
+  if (only !== undefined && keys.length === 1 && typeof start === 'object' && start !== null && !Array.isArray(start)) {
+    // one member of one item holding a list with no empty items: member() would copy it unchanged
+    const value = (start as Record<string, unknown>)[only];
+    if (Array.isArray(value) && allPresent(value)) {
+      return value as unknown[];
     }
-    let items = asCollection(start);
-    for (const key of keys) {
-      items = member(items, key);
-    }
-    return items;
-  };
+  }
+  let items = asCollection(start);
+  for (const key of keys) {
+    items = member(items, key);
+  }
+  return items;
 }
 
 /** Whether no item of a list is undefined or null (holes included, which `every` would skip). */

@@ -139,6 +139,13 @@ resources:
         - type: seealso
           other:
             reference: =ref('person', born.date('dd/MM/yyyy'), no)
+  # a forEach filtered by a where() (loop generated; its criterion may have several values for an item)
+  - id: relative
+    resourceType: RelatedPerson
+    forEach: =people.where(sex = 'x' or no = 1)
+    key: [=%record.id, =no, =sex]
+    template:
+      gender: =sex
   # a key part that reports (bad dates) followed by one that may have several values
   - id: visit
     resourceType: Encounter

@@ -1,5 +1,5 @@
-import { scalarOf } from '../expressions/compile.js';
-import { asCollection, member, SEVERAL, valuesEqual, type ChainPlan, type OnError, type ScalarPlan } from '../expressions/fast.js';
+import { collectionPlanOf, scalarOf } from '../expressions/compile.js';
+import { asCollection, member, memberPathItems, SEVERAL, valuesEqual, type ChainPlan, type OnError, type ScalarPlan } from '../expressions/fast.js';
 import { keyPartText } from '../functions/identifiers.js';
 import type { CompiledExpression, EvalSink, EvalVariables } from '../expressions/types.js';
 import { joinKey, joinKeyPair, type FullUrls } from '../bundle/ids.js';
@@ -131,7 +131,8 @@ export function ruleRunner(rule: CompiledRule, fullUrls: FullUrls): RuleRunner {
   const lines = ['const recordKey = vars.key;'];
   if (rule.forEach) {
     lines.push(
-      `const contexts = host.collection(${generator.constantOf(rule.forEach)}, item, vars);`,
+      'let contexts;',
+      ...generator.collectionOf(rule.forEach, 'item', 'contexts'),
       'for (let index = 0; index < contexts.length; index++) {',
       'const each = contexts[index];',
       'vars.index = index;',
@@ -142,7 +143,7 @@ export function ruleRunner(rule: CompiledRule, fullUrls: FullUrls): RuleRunner {
   }
   lines.push('entry: {');
   for (const [name, expression] of rule.let) {
-    lines.push(`vars[${JSON.stringify(name)}] = host.collection(${generator.constantOf(expression)}, each, vars);`);
+    lines.push('{', 'let value;', ...generator.collectionOf(expression, 'each', 'value'), `vars[${JSON.stringify(name)}] = value;`, '}');
   }
   if (rule.when) {
     const when = generator.conditionOf(rule.when, 'each');
@@ -207,6 +208,38 @@ class Generator {
 
   constantOf(value: unknown): string {
     return this.constant(value);
+  }
+
+  /**
+   * Lines setting `target` (declared by the caller) to an expression's collection at `item`: a member path read
+   * directly, a path filtered by a pure where() as a loop with the criterion inlined (the closures evaluate it
+   * again when the criterion has several values for an item), anything else through the host.
+   */
+  collectionOf(expression: CompiledExpression, item: string, target: string): string[] {
+    const plan = collectionPlanOf(expression);
+    const start = (variable: string | undefined): string => (variable === undefined ? item : `vars[${JSON.stringify(variable)}]`);
+    if (plan?.kind === 'path') {
+      return [`${target} = ${this.constant(memberPathItems)}(${start(plan.variable)}, ${this.constant(plan.keys)});`];
+    }
+    if (plan?.kind === 'where') {
+      const items = this.name('items');
+      const index = this.name('i');
+      const each = this.name('each');
+      const kept = this.name('kept');
+      return [
+        `const ${items} = ${this.constant(memberPathItems)}(${start(plan.variable)}, ${this.constant(plan.keys)});`,
+        `${target} = [];`,
+        `for (let ${index} = 0; ${index} < ${items}.length; ${index}++) {`,
+        `const ${each} = ${items}[${index}];`,
+        `let ${kept};`,
+        ...this.plan(plan.criterion, each, kept),
+        `if (${kept} === SEVERAL) { ${target} = undefined; break; }`,
+        `if (${kept} !== undefined && ${kept} !== null && ${kept} !== false) ${target}.push(${each});`,
+        '}',
+        `if (${target} === undefined) ${target} = host.collection(${this.constant(expression)}, ${item}, vars);`,
+      ];
+    }
+    return [`${target} = host.collection(${this.constant(expression)}, ${item}, vars);`];
   }
 
   /** Lines computing a `when` condition at `item` (scalar form when it has one). */
