@@ -118,6 +118,11 @@ describe('cadmap map', () => {
     expect(stderr).toMatch(/No input files given/);
     expect(runCli(['frobnicate']).code).toBe(2);
     expect(runCli(['map', '--nope']).stderr).toMatch(/Unknown option/);
+    const dir = project(goodCalls);
+    for (const command of ['map', 'submit']) {
+      const limit = runCli([command, '-m', 'm.yaml', 'x_calls.csv', '--max-diagnostics', 'lots'], { cwd: dir });
+      expect([command, limit.code, limit.stderr]).toEqual([command, 2, expect.stringMatching(/--max-diagnostics takes a whole number/)]);
+    }
   });
 });
 

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { InputFile } from '@cadmap/core';
-import type { CliIo } from './io.js';
+import { UsageError, type CliIo } from './io.js';
 
 /** `table=path` assigns an input to a table explicitly; a directory stands for the files in it. */
 export function parseInputs(args: readonly string[], cwd: string): InputFile[] {
@@ -29,4 +29,26 @@ export function useColor(io: CliIo, flag: boolean | undefined): boolean {
     return flag;
   }
   return io.stderr.isTTY === true && io.env.NO_COLOR === undefined;
+}
+
+/** Options of the commands that report diagnostics as records go by (`map`, `submit`). */
+export const reportingOptions = {
+  json: { type: 'boolean' },
+  'max-diagnostics': { type: 'string' },
+  quiet: { type: 'boolean', short: 'q' },
+  color: { type: 'boolean' },
+  'no-color': { type: 'boolean' },
+} as const;
+
+/** Colour and how many diagnostics to print (default 20) from the reporting options. */
+export function reportingSettings(
+  io: CliIo,
+  values: { readonly color?: boolean | undefined; readonly 'no-color'?: boolean | undefined; readonly 'max-diagnostics'?: string | undefined },
+): { readonly color: boolean; readonly maxDiagnostics: number } {
+  const color = useColor(io, values['no-color'] === true ? false : values.color);
+  const maxDiagnostics = values['max-diagnostics'] === undefined ? 20 : Number(values['max-diagnostics']);
+  if (!Number.isInteger(maxDiagnostics) || maxDiagnostics < 0) {
+    throw new UsageError('--max-diagnostics takes a whole number.');
+  }
+  return { color, maxDiagnostics };
 }

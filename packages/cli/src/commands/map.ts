@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { hasErrors, runMapping, type Diagnostic, type MapResult } from '@cadmap/core';
 import { checkerFromFlags, checkerHelp, checkerOptions } from '../checking.js';
 import { checkMapped } from '../map-checking.js';
-import { loadMappingOrReport, makeRenderer, parseInputs, useColor } from '../common.js';
+import { loadMappingOrReport, makeRenderer, parseInputs, reportingOptions, reportingSettings } from '../common.js';
 import { exitCodes, Progress, UsageError, type CliIo } from '../io.js';
 import { loggerOf, rawStream } from '../log.js';
 import { deadLetterOf, directorySink, LazyFileWriter, ndjsonSink, streamSink, type BundleSink, type Outcome } from '../output.js';
@@ -45,23 +45,15 @@ export async function mapCommand(io: CliIo, argv: readonly string[]): Promise<nu
       provenance: { type: 'string' },
       check: { type: 'boolean' },
       ...checkerOptions,
-      json: { type: 'boolean' },
-      'max-diagnostics': { type: 'string' },
-      quiet: { type: 'boolean', short: 'q' },
-      color: { type: 'boolean' },
-      'no-color': { type: 'boolean' },
+      ...reportingOptions,
     },
   });
-  const color = useColor(io, values['no-color'] === true ? false : values.color);
+  const { color, maxDiagnostics } = reportingSettings(io, values);
   if (positionals.length === 0) {
     throw new UsageError('No input files given.');
   }
   if (values.out !== undefined && values['out-dir'] !== undefined) {
     throw new UsageError('Use either --out or --out-dir, not both.');
-  }
-  const maxDiagnostics = values['max-diagnostics'] === undefined ? 20 : Number(values['max-diagnostics']);
-  if (!Number.isInteger(maxDiagnostics) || maxDiagnostics < 0) {
-    throw new UsageError('--max-diagnostics takes a whole number.');
   }
   const mapping = await loadMappingOrReport(io, values.mapping, color);
   const report = (text: string): void => {

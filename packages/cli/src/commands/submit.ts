@@ -7,7 +7,7 @@ import { dpsEventLogger } from '../adapter-log.js';
 import { filledAdsItems } from '../ads-items.js';
 import { checkerFromFlags, checkerHelp, checkerOptions, type CheckerFlags } from '../checking.js';
 import { checkMapped } from '../map-checking.js';
-import { loadMappingOrReport, makeRenderer, parseInputs, useColor } from '../common.js';
+import { loadMappingOrReport, makeRenderer, parseInputs, reportingOptions, reportingSettings } from '../common.js';
 import { exitCodes, UsageError, type CliIo } from '../io.js';
 import { loggerOf, type Logger } from '../log.js';
 import { LazyFileWriter } from '../output.js';
@@ -175,20 +175,12 @@ export function createSubmitCommand(dependencies: SubmitDependencies = {}): (io:
         ...checkerOptions,
         receipts: { type: 'string' },
         ledger: { type: 'string' },
-        json: { type: 'boolean' },
-        'max-diagnostics': { type: 'string' },
-        quiet: { type: 'boolean', short: 'q' },
-        color: { type: 'boolean' },
-        'no-color': { type: 'boolean' },
+        ...reportingOptions,
       },
     });
-    const color = useColor(io, values['no-color'] === true ? false : values.color);
+    const { color, maxDiagnostics } = reportingSettings(io, values);
     if (positionals.length === 0) {
       throw new UsageError('No input files given.');
-    }
-    const maxDiagnostics = values['max-diagnostics'] === undefined ? 20 : Number(values['max-diagnostics']);
-    if (!Number.isInteger(maxDiagnostics) || maxDiagnostics < 0) {
-      throw new UsageError('--max-diagnostics takes a whole number.');
     }
     const dryRun = values['dry-run'] === true;
     const log = loggerOf(io);
