@@ -114,6 +114,29 @@ ${minimalSource}resources:
     }
   });
 
+  it('reads tagged values as the text written and warns at the tag', async () => {
+    const { mapping, diagnostics } = await load(`cadmap: 1
+id: demo
+${minimalSource}resources:
+  - id: call
+    resourceType: Communication
+    key: =IncidentId
+    template:
+      sent: !!timestamp 2001-12-14
+      payload: [{ contentString: !!binary cjJi }]
+      !!binary cjJi: x
+      note: !local text
+`);
+    expect(mapping?.rules[0]?.template).toMatchObject({ kind: 'literal', value: { sent: '2001-12-14', payload: [{ contentString: 'cjJi' }], cjJi: 'x', note: 'text' } });
+    expect(diagnostics.map((d) => [d.code, d.severity, d.rule?.line, d.rule?.column])).toEqual([
+      ['MAP_YAML_SYNTAX', 'warning', 12, 13],
+      ['MAP_YAML_SYNTAX', 'warning', 13, 34],
+      ['MAP_YAML_SYNTAX', 'warning', 14, 7],
+      ['MAP_YAML_SYNTAX', 'warning', 15, 13],
+    ]);
+    expect(diagnostics[0]?.hint).toMatch(/remove the tag/);
+  });
+
   it('refuses aliases that expand past the limit (an alias bomb)', async () => {
     const row = (name: string, of: string): string => `${name}: &${name} [${Array.from({ length: 10 }, () => `*${of}`).join(', ')}]`;
     const { mapping, diagnostics } = await load(`x: &a [1, 2]\n${row('b', 'a')}\n${row('c', 'b')}\n${row('d', 'c')}\ncadmap: 1\n`);

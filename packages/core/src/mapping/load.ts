@@ -351,7 +351,8 @@ async function readYaml(
   }
   files.push(file);
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // YAML 1.1 tags (!!binary, !!timestamp, !!set…) would turn values into buffers, dates and sets: left as text
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, resolveKnownTags: false });
   const spans = new YamlSpans(file, lineCounter);
   for (const error of doc.errors) {
     diagnostics.push({
@@ -360,6 +361,15 @@ async function readYaml(
       message: `YAML: ${error.message.split('\n')[0]}`,
       hint: yamlHint(error.code),
       rule: spans.at(error.pos[0], error.pos[1]),
+    });
+  }
+  for (const warning of doc.warnings) {
+    diagnostics.push({
+      code: 'MAP_YAML_SYNTAX',
+      severity: 'warning',
+      message: `YAML: ${warning.message.split('\n')[0]}`,
+      hint: warning.code === 'TAG_RESOLVE_FAILED' ? 'Tags (`!name`, `!!type`) mean nothing in a mapping: remove the tag; the value is read as the text written.' : yamlHint(warning.code),
+      rule: spans.at(warning.pos[0], warning.pos[1]),
     });
   }
   if (doc.errors.length > 0) {
