@@ -1231,13 +1231,14 @@ function scalarIif(call: AstNode, fns: BoundFunctions, onError: OnError): PureFo
     otherwiseForm === undefined
       ? planOf([criterionForm.plan, whenTrueForm.plan], (c, t) => ({ kind: 'iif', criterion: c, whenTrue: t, otherwise: undefined }))
       : planOf([criterionForm.plan, whenTrueForm.plan, otherwiseForm.plan], (c, t, o) => ({ kind: 'iif', criterion: c, whenTrue: t, otherwise: o }));
-  return { plan, evaluate: (item, vars) => {
+  const evaluate: Pure = (item, vars) => {
     const condition = criterion(item, vars);
     if (condition === SEVERAL) {
       return SEVERAL;
     }
     return condition === true ? whenTrue(item, vars) : otherwise ? otherwise(item, vars) : undefined;
-  } };
+  };
+  return { plan, evaluate };
 }
 
 /** `{ plan }` when there is one (optional properties are left out rather than set to undefined). */
