@@ -8,6 +8,16 @@ const minimalSource = `source:
     calls: { files: "*.csv", key: IncidentId }
 `;
 
+/** A mapping of one rule, `call`, whose template is `template` (text after `template:`, inline or indented lines). */
+const callRule = (template: string): string => `cadmap: 1
+id: demo
+${minimalSource}resources:
+  - id: call
+    resourceType: Communication
+    key: =IncidentId
+    template:${template}
+`;
+
 async function load(text: string, extra: Record<string, string> = {}) {
   const dir = fixtureTree({ 'mapping.yaml': text, ...extra });
   const result = await loadMapping(`${dir}/mapping.yaml`);
@@ -39,20 +49,12 @@ ${minimalSource}resources:
   });
 
   it('reports aliases that name no earlier anchor or contain themselves, at the alias', async () => {
-    const rule = (template: string): string => `cadmap: 1
-id: demo
-${minimalSource}resources:
-  - id: call
-    resourceType: Communication
-    key: =IncidentId
-    template: ${template}
-`;
-    const later = await load(`${rule('{ status: *done }')}  - id: other\n    resourceType: Communication\n    key: =IncidentId\n    template: { status: &done completed }\n`);
+    const later = await load(`${callRule(' { status: *done }')}  - id: other\n    resourceType: Communication\n    key: =IncidentId\n    template: { status: &done completed }\n`);
     expect(later.mapping).toBeUndefined();
     expect(later.diagnostics).toEqual([
       expect.objectContaining({ code: 'MAP_YAML_SYNTAX', message: expect.stringContaining('*done names no anchor &done before it'), rule: expect.objectContaining({ line: 11, column: 25 }) }),
     ]);
-    const cyclic = await load(rule('&self { contained: [*self] }'));
+    const cyclic = await load(callRule(' &self { contained: [*self] }'));
     expect(cyclic.diagnostics).toEqual([
       expect.objectContaining({ code: 'MAP_YAML_SYNTAX', message: expect.stringContaining('inside the node anchored &self'), rule: expect.objectContaining({ line: 11, column: 35 }) }),
     ]);
@@ -115,18 +117,13 @@ ${minimalSource}resources:
   });
 
   it('reads tagged values as the text written and warns at the tag', async () => {
-    const { mapping, diagnostics } = await load(`cadmap: 1
-id: demo
-${minimalSource}resources:
-  - id: call
-    resourceType: Communication
-    key: =IncidentId
-    template:
+    const { mapping, diagnostics } = await load(
+      callRule(`
       sent: !!timestamp 2001-12-14
       payload: [{ contentString: !!binary cjJi }]
       !!binary cjJi: x
-      note: !local text
-`);
+      note: !local text`),
+    );
     expect(mapping?.rules[0]?.template).toMatchObject({ kind: 'literal', value: { sent: '2001-12-14', payload: [{ contentString: 'cjJi' }], cjJi: 'x', note: 'text' } });
     expect(diagnostics.map((d) => [d.code, d.severity, d.rule?.line, d.rule?.column])).toEqual([
       ['MAP_YAML_SYNTAX', 'warning', 12, 13],
