@@ -165,6 +165,16 @@ export function ruleRunner(rule: CompiledRule, fullUrls: FullUrls): RuleRunner {
   return generator.finish(lines.join('\n'), `cadmapRule_${identifierPart(rule.id)}`) as RuleRunner;
 }
 
+/**
+ * The rule runners called one after another from one function, each from its own call site (a loop calling
+ * them through one site made that call megamorphic, with no inlining).
+ */
+export function rulesRunner(runners: readonly RuleRunner[]): RuleRunner {
+  const generator = new Generator();
+  const calls = runners.map((runner) => `${generator.constantOf(runner)}(host, item, vars);`);
+  return generator.finish(calls.join('\n'), 'cadmapRules') as RuleRunner;
+}
+
 /** The text of a key part's value (as `keyPart` in the interpreter). */
 export const keyText = (value: unknown): string =>
   typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : JSON.stringify(value);

@@ -8,7 +8,7 @@ import type { CompiledExpression, EvalReport } from '../expressions/types.js';
 import type { CompiledRule, KeyPart, Mapping } from '../mapping/load.js';
 import { originOf, type SourceRecord } from '../sources/types.js';
 import { checkDocument, documentRoot, type MappingTarget } from '../targets.js';
-import { keyBuilder, keyText, nodeBuilder, ruleRunner, type RuleRunner, type TemplateHost } from './codegen.js';
+import { keyBuilder, keyText, nodeBuilder, ruleRunner, rulesRunner, type RuleRunner, type TemplateHost } from './codegen.js';
 import { lookupProvenance } from './provenance.js';
 import type { ObjectNode, TemplateNode } from './template.js';
 
@@ -57,6 +57,8 @@ interface MappingFrameShape {
   readonly rebound: ReadonlySet<string>;
   /** Per rule, in order: the fullUrls of its resource type and the rule compiled to JavaScript. */
   readonly rules: readonly RulePlan[];
+  /** Every rule's compiled function called in rule order. */
+  readonly runRules: RuleRunner;
 }
 
 interface RulePlan {
@@ -94,14 +96,16 @@ function frameShape(mapping: Mapping): MappingFrameShape {
     }
     visit(mapping.bundle.template);
     visit(mapping.document?.template);
+    const rules = mapping.rules.map((rule) => {
+      const fullUrls = fullUrlsOf(mapping.namespace, rule.resourceType);
+      return { rule, fullUrls, run: ruleRunner(rule, fullUrls) };
+    });
     shape = {
       constants: Object.freeze(Object.assign(Object.create(null) as Vars, mapping.constants)),
       names: [...names],
       rebound: new Set([...names, 'index', 'key']),
-      rules: mapping.rules.map((rule) => {
-        const fullUrls = fullUrlsOf(mapping.namespace, rule.resourceType);
-        return { rule, fullUrls, run: ruleRunner(rule, fullUrls) };
-      }),
+      rules,
+      runRules: rulesRunner(rules.map((plan) => plan.run)),
     };
     frameShapes.set(mapping, shape);
   }
@@ -370,10 +374,10 @@ class RecordTransform implements TemplateHost {
     const entries = this.entries;
     const byFullUrl = this.byFullUrl;
 
-    for (const plan of this.shape.rules) {
-      if (this.generated) {
-        plan.run(this, data, baseVars);
-      } else {
+    if (this.generated) {
+      this.shape.runRules(this, data, baseVars);
+    } else {
+      for (const plan of this.shape.rules) {
         this.interpretRule(plan.rule, plan.fullUrls, data, baseVars, rootPath);
       }
     }
