@@ -134,6 +134,24 @@ ${minimalSource}resources:
     expect(diagnostics[0]?.hint).toMatch(/remove the tag/);
   });
 
+  it('reads key parts and the bundle type that depend only on constants once, as text', async () => {
+    const { mapping, diagnostics } = await load(`cadmap: 1
+id: demo
+constants: { kind: collection, site: 7, empty: '' }
+${minimalSource}bundle:
+  type: =%kind
+resources:
+  - id: call
+    resourceType: Communication
+    key: [=IncidentId, =%site, =%empty]
+    template: { status: completed }
+`);
+    expect(diagnostics).toEqual([]);
+    expect(mapping?.bundle.type).toEqual({ kind: 'literal', value: 'collection' });
+    // an empty constant stays an expression, so an empty key is still reported on every record
+    expect(mapping?.rules[0]?.key.map((part) => (part.kind === 'literal' ? part.value : part.expression.text))).toEqual(['IncidentId', '7', '%empty']);
+  });
+
   it('refuses aliases that expand past the limit (an alias bomb)', async () => {
     const row = (name: string, of: string): string => `${name}: &${name} [${Array.from({ length: 10 }, () => `*${of}`).join(', ')}]`;
     const { mapping, diagnostics } = await load(`x: &a [1, 2]\n${row('b', 'a')}\n${row('c', 'b')}\n${row('d', 'c')}\ncadmap: 1\n`);

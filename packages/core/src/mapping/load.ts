@@ -700,7 +700,12 @@ function compileField(text: string, at: readonly string[], doc: Document, compil
 function compileKeyPart(text: string, at: readonly string[], doc: Document, compiler: TemplateCompiler): KeyPart {
   if (text.startsWith('=') && !text.startsWith('==')) {
     const expression = compileField(text, at, doc, compiler);
-    return expression ? { kind: 'expression', expression } : { kind: 'literal', value: '' };
+    if (!expression) {
+      return { kind: 'literal', value: '' };
+    }
+    // a part that reads only constants (`type: =%bundleType`) is the same text for every record
+    const value = compiler.fold(expression)?.value;
+    return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? { kind: 'literal', value: String(value) } : { kind: 'expression', expression };
   }
   return { kind: 'literal', value: text.startsWith('==') ? text.slice(1) : text };
 }
