@@ -147,13 +147,21 @@ function daysInMonth(year: number, month: number): number {
 
 /** True when `timeZone` is an IANA zone name this runtime knows. */
 export function isKnownTimeZone(timeZone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone });
-    return true;
-  } catch {
-    return false;
+  let known = knownTimeZones.get(timeZone);
+  if (known === undefined) {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone });
+      known = true;
+    } catch {
+      known = false;
+    }
+    knownTimeZones.set(timeZone, known);
   }
+  return known;
 }
+
+/** Answers by zone name: building a formatter to find out costs about as much as parsing an expression. */
+const knownTimeZones = new Map<string, boolean>();
 
 const hourMs = 3_600_000;
 const dayMs = 86_400_000;

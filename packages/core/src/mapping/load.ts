@@ -376,8 +376,8 @@ async function readYaml(
     return undefined;
   }
   const structure = structureProblems(doc, spans);
-  if (structure.length > 0) {
-    diagnostics.push(...structure);
+  if (structure.problems.length > 0) {
+    diagnostics.push(...structure.problems);
     return undefined;
   }
   let value: unknown;
@@ -394,7 +394,9 @@ async function readYaml(
     });
     return undefined;
   }
-  expandAliases(doc);
+  if (structure.aliases) {
+    expandAliases(doc);
+  }
   diagnostics.push(...checkAgainstSchema(value, doc, spans, kind));
   return { doc, spans, value };
 }
@@ -405,10 +407,12 @@ const maxAliasExpansion = 100;
 /**
  * What the yaml library parses without errors but cannot turn into a mapping value: aliases that name no anchor
  * before them, or sit inside the node they name (it throws, or builds a value containing itself), and keys that
- * are lists or maps (it turns them into text and prints a warning on the process).
+ * are lists or maps (it turns them into text and prints a warning on the process). Also says whether there are
+ * aliases at all, so that they are expanded only then.
  */
-function structureProblems(doc: Document, spans: YamlSpans): Diagnostic[] {
+function structureProblems(doc: Document, spans: YamlSpans): { readonly problems: Diagnostic[]; readonly aliases: boolean } {
   const problems: Diagnostic[] = [];
+  let aliases = false;
   const anchored = new Map<string, unknown>();
   // the same document order the yaml library resolves aliases in: the last anchor of a name before the alias
   visit(doc, {
@@ -424,6 +428,7 @@ function structureProblems(doc: Document, spans: YamlSpans): Diagnostic[] {
         });
       }
       if (isAlias(node)) {
+        aliases = true;
         const target = anchored.get(node.source);
         if (target === undefined || path.includes(target as never)) {
           problems.push({
@@ -445,7 +450,7 @@ function structureProblems(doc: Document, spans: YamlSpans): Diagnostic[] {
       }
     },
   });
-  return problems;
+  return { problems, aliases };
 }
 
 /**
