@@ -25,6 +25,15 @@ describe('key order', () => {
       }),
     );
   });
+
+  it('orders digit keys of the same length, leading zeros included, as numbers', () => {
+    const sameLength = fc.integer({ min: 1, max: 20 }).chain((length) => fc.tuple(fc.stringMatching(new RegExp(`^[0-9]{${length}}$`)), fc.stringMatching(new RegExp(`^[0-9]{${length}}$`))));
+    fc.assert(
+      fc.property(sameLength, ([a, b]) => {
+        expect(Math.sign(compareKeyPart(a, b))).toBe(BigInt(a) === BigInt(b) ? 0 : BigInt(a) < BigInt(b) ? -1 : 1);
+      }),
+    );
+  });
 });
 
 describe('file globs', () => {

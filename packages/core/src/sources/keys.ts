@@ -21,7 +21,8 @@ export function compareKeyPart(a: string, b: string): number {
   if (a === b) {
     return 0;
   }
-  if (isDigits(a) && isDigits(b)) {
+  // digits of equal length order as text (leading zeros pad alike), so only different lengths need the digit check
+  if (a.length !== b.length && isDigits(a) && isDigits(b)) {
     let i = 0;
     let j = 0;
     while (i < a.length - 1 && a.charCodeAt(i) === 48) {
