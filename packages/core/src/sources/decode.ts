@@ -94,7 +94,8 @@ const c1Search = new RegExp(c1Characters.source, 'g');
 /** Position of the first character from `from` on that Windows-1252 reads differently from Latin-1, else `text.length`. */
 export function windows1252DifferenceAt(text: string, from: number): number {
   c1Search.lastIndex = from;
-  return c1Search.exec(text)?.index ?? text.length;
+  // test() builds no match object; every match is one character, so it ends just before lastIndex
+  return c1Search.test(text) ? c1Search.lastIndex - 1 : text.length;
 }
 
 /** Latin-1 text made Windows-1252: U+0080–U+009F become what the code page has at 0x80–0x9F. */
