@@ -266,20 +266,21 @@ describe('CSV joins', () => {
       calls: 'Id,Category\n9,C1\n10,C2\n10,dup\n,nokey\n8,late\n12,C4\n',
       resources: 'Id,CallSign\n7,Z9\n9,A1\n10,B1\n9,back\n11,lost\n12,D1\n',
       patients: 'Id,PatientNo\n',
-      stops: 'Id,CallSign,Code\n9,A9,S0\n10,B1,S2\n12,D1,S4,ragged\n',
+      // a stop of A1, then one of a vehicle call 9 does not have
+      stops: 'Id,CallSign,Code\n9,A1,S1\n9,A9,S0\n10,B1,S2\n12,D1,S4,ragged\n',
     }));
     const summary = records.map((r) => [r.key, r.data === undefined, r.diagnostics.map((d) => `${d.code}@${d.input?.table}:${d.input?.line}`).join(' '), r.raw]);
     expect(summary).toEqual([
       ['7', true, 'SRC_JOIN_ORPHAN@resources:2', { resources: ['7,Z9'] }],
-      ['9', true, 'SRC_JOIN_ORPHAN@stops:2', { stops: ['9,A9,S0'] }],
-      ['9', false, '', { calls: ['9,C1'], resources: ['9,A1'] }],
+      ['9', true, 'SRC_JOIN_ORPHAN@stops:3', { stops: ['9,A9,S0'] }],
+      ['9', false, '', { calls: ['9,C1'], resources: ['9,A1'], stops: ['9,A1,S1'] }],
       ['9', true, 'SRC_JOIN_ORDER@resources:5', { resources: ['9,back'] }],
       ['10', false, '', { calls: ['10,C2'], resources: ['10,B1'], stops: ['10,B1,S2'] }],
       ['10', true, 'SRC_DUPLICATE_KEY@calls:4', { calls: ['10,dup'] }],
       ['', true, 'SRC_MISSING_KEY@calls:5', { calls: [',nokey'] }],
       ['8', true, 'SRC_JOIN_ORDER@calls:6', { calls: ['8,late'] }],
       ['11', true, 'SRC_JOIN_ORPHAN@resources:6', { resources: ['11,lost'] }],
-      ['12', true, 'SRC_CSV_RAGGED_ROW@stops:4', { calls: ['12,C4'], resources: ['12,D1'], stops: ['12,D1,S4,ragged'] }],
+      ['12', true, 'SRC_CSV_RAGGED_ROW@stops:5', { calls: ['12,C4'], resources: ['12,D1'], stops: ['12,D1,S4,ragged'] }],
     ]);
   });
 

@@ -332,13 +332,10 @@ function makeRow(file: TableFile, csv: CsvRow): TableRow {
   return row;
 }
 
-const spanOf = (row: TableRow): InputSpan => ({
-  file: row.file.file,
-  table: row.plan.name,
-  line: row.csv.line,
-  row: row.csv.row,
-  ...(row.key === '' ? {} : { recordKey: row.key }),
-});
+const spanOf = (row: TableRow): InputSpan =>
+  row.key === ''
+    ? { file: row.file.file, table: row.plan.name, line: row.csv.line, row: row.csv.row }
+    : { file: row.file.file, table: row.plan.name, line: row.csv.line, row: row.csv.row, recordKey: row.key };
 
 /** Joins the tables of a CSV source into one record per root row. */
 class CsvJoin {
@@ -535,14 +532,21 @@ class CsvJoin {
         }
       }
       const rows = groups[plan.position] ?? [];
-      const keep: TableRow[] = [];
-      for (const row of rows) {
+      // the rows themselves unless one has no parent (then a copy without it)
+      let keep: TableRow[] = rows;
+      for (let index = 0; index < rows.length; index++) {
+        const row = rows[index]!;
         const parent = findParent(row, parentRows);
         if (parent === undefined) {
+          if (keep === rows) {
+            keep = rows.slice(0, index);
+          }
           this.orphan(row);
           continue;
         }
-        keep.push(row);
+        if (keep !== rows) {
+          keep.push(row);
+        }
         if (row.csv.problems !== undefined) {
           diagnostics.push(...row.csv.problems);
         }
