@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { InputFile } from '@cadmap/core';
+import { parse as parseYaml } from 'yaml';
 import { UsageError, type CliIo } from './io.js';
 
 /** `table=path` assigns an input to a table explicitly; a directory stands for the files in it. */
@@ -52,3 +53,9 @@ export function reportingSettings(
   }
   return { color, maxDiagnostics };
 }
+
+/**
+ * A YAML settings file's text as plain data. YAML 1.1 tags stay the text written, and the yaml library prints
+ * nothing (a list or map used as a key becomes text, which the caller then reports as an unknown setting).
+ */
+export const parseSettingsText = (text: string): unknown => parseYaml(text, { logLevel: 'error', resolveKnownTags: false });

@@ -36,4 +36,4 @@ export async function loadMappingOrReport(io: CliIo, path: string | undefined, c
 }
 
 
-export { parseInputs, reportingOptions, reportingSettings, useColor } from './args.js';
+export { parseInputs, parseSettingsText, reportingOptions, reportingSettings, useColor } from './args.js';

@@ -1,12 +1,12 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { dirname, extname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { stringify as stringifyYaml } from 'yaml';
 import { CqiClient, CqiSender, SqliteCqiQueue, cqiEncoder, decodePathwaysXml, type CqiCaseOutcome, type CqiEnvironment } from '@cadmap/adapter-cqi';
 import { inputName, loadMapping, validateCqiCase, type Diagnostic, type InputSpan } from '@cadmap/core';
 import { startCqiSandbox, type CqiAvailability } from '@cadmap/sandbox';
 import { cqiEventLogger } from '../adapter-log.js';
-import { makeRenderer, parseInputs, useColor } from '../common.js';
+import { makeRenderer, parseInputs, parseSettingsText, useColor } from '../common.js';
 import { exitCodes, untilSignal, UsageError, type CliIo } from '../io.js';
 import { loggerOf, rawStream } from '../log.js';
 import { mapCommand } from './map.js';
@@ -189,7 +189,7 @@ function readCqiConfig(io: CliIo, path: string | undefined): { file?: string; cq
   }
   let data: unknown;
   try {
-    data = parseYaml(readFileSync(file, 'utf8'));
+    data = parseSettingsText(readFileSync(file, 'utf8'));
   } catch (error) {
     throw new UsageError(`Cannot read the config file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error))}.`);
   }

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { dpsEnvironments, isDpsEnvironmentName, type DpsClientOptions, type DpsEndpoint, type RateLimit } from '@cadmap/adapter-dps';
-import { parse } from 'yaml';
+import { parseSettingsText } from '../common.js';
 import { UsageError } from '../io.js';
 
 /** The `dps` section of a cadmap config file (YAML or JSON). Paths are relative to the config file. */
@@ -46,7 +46,7 @@ export function readConfigFile(cwd: string, path: string | undefined): { file?: 
   }
   let data: unknown;
   try {
-    data = file.endsWith('.json') ? JSON.parse(text) : parse(text);
+    data = file.endsWith('.json') ? JSON.parse(text) : parseSettingsText(text);
   } catch (error) {
     throw new UsageError(`The config file ${file} does not parse: ${(error as Error).message.split('\n')[0]}`);
   }

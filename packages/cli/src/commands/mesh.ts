@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parse as parseYaml } from 'yaml';
+import { parseSettingsText } from '../common.js';
 import {
   createMeshClient,
   MeshError,
@@ -104,7 +104,7 @@ function readMeshConfig(cwd: string, path: string | undefined): { file?: string;
   let data: unknown;
   try {
     const text = readFileSync(file, 'utf8');
-    data = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+    data = file.endsWith('.json') ? JSON.parse(text) : parseSettingsText(text);
   } catch (error) {
     throw new UsageError(`Cannot read the config file ${file}: ${(error as Error).message.split('\n')[0] ?? ''}`);
   }

@@ -200,7 +200,7 @@ describe('cadmap submit (in process)', () => {
 });
 
 describe('DPS settings from file and environment', () => {
-  it('lets the environment override the file, resolves paths against the file and never shows the key', () => {
+  it('lets the environment override the file, resolves paths against the file and never shows the key', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cadmap-cfg-'));
     try {
       writeFileSync(join(dir, 'k.pem'), 'PEM-FROM-FILE');
@@ -221,6 +221,20 @@ describe('DPS settings from file and environment', () => {
       expect(resolveDpsSettings({ CADMAP_DPS_ENV: 'sandbox' }, { dps: {} })!.options.environment).toEqual({ baseUrl: 'https://sandbox.api.service.nhs.uk/ambulance-data-submission', tokenUrl: null });
       writeFileSync(join(dir, 'bad.yaml'), 'dps:\n  privateKey: "-----BEGIN PRIVATE KEY-----"\n');
       expect(() => readConfigFile(dir, 'bad.yaml')).toThrow(/Keep the key in a file/);
+      // a list as a key and a YAML 1.1 tag: an unknown setting and text, with nothing printed by the yaml library
+      const warnings: unknown[] = [];
+      const onWarning = (warning: unknown): number => warnings.push(warning);
+      process.on('warning', onWarning);
+      try {
+        writeFileSync(join(dir, 'odd.yaml'), 'dps:\n  [environment]: sandbox\n');
+        expect(() => readConfigFile(dir, 'odd.yaml')).toThrow(/\[ environment \]/);
+        writeFileSync(join(dir, 'tagged.yaml'), 'dps:\n  environment: sandbox\n  kid: !!binary a2lk\n');
+        expect(readConfigFile(dir, 'tagged.yaml').dps).toEqual({ environment: 'sandbox', kid: 'a2lk' });
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(warnings).toEqual([]);
+      } finally {
+        process.off('warning', onWarning);
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
