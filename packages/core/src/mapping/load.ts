@@ -163,11 +163,12 @@ export async function loadMapping(file: string, options: LoadMappingOptions = {}
     return current;
   };
   const constantScope = Object.freeze(Object.assign(Object.create(null) as Record<string, unknown>, constants));
+  /** Whether an expression reads nothing but constants (no field, no `$this`, no record or scope variable). */
+  const readsOnlyConstants = (expression: CompiledExpression): boolean =>
+    !expression.readsContext &&
+    expression.variables.every((name) => Object.hasOwn(constants, name) && !scope.includes(name) && !(engineVariables as readonly string[]).includes(name));
   const fold = (expression: CompiledExpression): { readonly value: unknown } | undefined => {
-    const constant =
-      !expression.readsContext &&
-      expression.variables.every((name) => Object.hasOwn(constants, name) && !scope.includes(name) && !(engineVariables as readonly string[]).includes(name));
-    if (!constant) {
+    if (!readsOnlyConstants(expression)) {
       return undefined;
     }
     const reports: EvalReport[] = [];
@@ -183,8 +184,7 @@ export async function loadMapping(file: string, options: LoadMappingOptions = {}
    * once: the same collection for every record. Left as it is when it reports anything, so reports stay per record.
    */
   const foldCollection = (expression: CompiledExpression): CompiledExpression => {
-    const constant = !expression.readsContext && expression.variables.every((name) => Object.hasOwn(constants, name) && !(engineVariables as readonly string[]).includes(name));
-    if (!constant) {
+    if (!readsOnlyConstants(expression)) {
       return expression;
     }
     let reported = false;
