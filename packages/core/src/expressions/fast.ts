@@ -879,10 +879,7 @@ function scalarWhereTest(node: AstNode, fns: BoundFunctions): ScalarExpression |
     reports: false,
     ...withPlan(planOf([keepForm.plan], (plan) => ({ kind: 'whereTest', variable, keys, criterion: plan, test }))),
     evaluate: (item, vars) => {
-      let items = asCollection(variable === undefined ? item : vars[variable]);
-      for (const key of keys) {
-        items = member(items, key);
-      }
+      const items = memberPathItems(variable === undefined ? item : vars[variable], keys);
       for (let i = 0; i < items.length; i++) {
         const kept = keep(items[i], vars);
         if (kept === SEVERAL) {

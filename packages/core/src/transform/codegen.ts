@@ -1,5 +1,5 @@
 import { collectionPlanOf, scalarOf } from '../expressions/compile.js';
-import { asCollection, member, memberPathItems, SEVERAL, valuesEqual, type ChainPlan, type OnError, type ScalarPlan } from '../expressions/fast.js';
+import { asCollection, memberPathItems, SEVERAL, valuesEqual, type ChainPlan, type OnError, type ScalarPlan } from '../expressions/fast.js';
 import { keyPartText } from '../functions/identifiers.js';
 import type { CompiledExpression, EvalSink, EvalVariables } from '../expressions/types.js';
 import { joinKey, joinKeyPair, type FullUrls } from '../bundle/ids.js';
@@ -600,8 +600,7 @@ class Generator {
         const kept = this.name('kept');
         const start = plan.variable === undefined ? item : `vars[${JSON.stringify(plan.variable)}]`;
         return [
-          `let ${items} = ${this.constant(asCollection)}(${start});`,
-          ...plan.keys.map((key) => `${items} = ${this.constant(member)}(${items}, ${JSON.stringify(key)});`),
+          `const ${items} = ${this.constant(memberPathItems)}(${start}, ${this.constant(plan.keys)});`,
           `${target} = ${plan.test === 'empty'};`,
           `for (let ${index} = 0; ${index} < ${items}.length; ${index}++) {`,
           `const ${each} = ${items}[${index}];`,
