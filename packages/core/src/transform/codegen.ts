@@ -396,8 +396,8 @@ class Generator {
 
   /**
    * A list of items that are each one value or none (objects and literals, no `$forEach`, no expression that
-   * may spread): an array literal of the values, compacted in place when some are absent, so it is allocated
-   * at its size rather than grown by pushes (`[value]` for one).
+   * may spread): an array literal of the values when all are present, so it is allocated at its size (`[value]`
+   * for one); otherwise the present ones pushed.
    */
   private fixedItemsArray(children: readonly TemplateNode[], item: string): Generated {
     const lines: string[] = [];
@@ -417,21 +417,14 @@ class Generator {
     if (values.length === 1 && only !== undefined) {
       return { lines: [...lines, `const ${result} = ${only} !== undefined ? [${only}] : undefined;`], result };
     }
-    const list = this.name('list');
     const present = this.name('present');
-    const index = this.name('i');
-    const kept = this.name('kept');
     lines.push(
       `const ${present} = ${values.map((value) => `(${value} !== undefined ? 1 : 0)`).join(' + ')};`,
       `let ${result};`,
-      `if (${present} > 0) {`,
-      `const ${list} = [${values.join(', ')}];`,
-      `if (${present} < ${values.length}) {`,
-      `let ${kept} = 0;`,
-      `for (let ${index} = 0; ${index} < ${values.length}; ${index}++) { if (${list}[${index}] !== undefined) ${list}[${kept}++] = ${list}[${index}]; }`,
-      `${list}.length = ${kept};`,
-      '}',
-      `${result} = ${list};`,
+      `if (${present} === ${values.length}) ${result} = [${values.join(', ')}];`,
+      `else if (${present} > 0) {`,
+      `${result} = [];`,
+      ...values.map((value) => `if (${value} !== undefined) ${result}.push(${value});`),
       '}',
     );
     return { lines, result };
