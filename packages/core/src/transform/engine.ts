@@ -160,41 +160,45 @@ interface PendingReference {
   readonly vars: Vars | undefined;
 }
 
-interface BuiltEntry {
-  readonly ruleId: string;
-  readonly fullUrl: string;
-  readonly resource: FhirResource;
-  readonly ruleSpan: RuleSpan;
-  readonly provenance: ProvenanceEntry[] | undefined;
-}
-
 /**
- * The entries of one bundle by fullUrl. Bundles mostly hold a handful of entries: comparing fullUrls in a list
- * is cheaper than hashing each one into a map, which is built only once a bundle grows past a few.
+ * The entries of one bundle, built in order as the bundle's own `{ fullUrl, resource }` objects, with the rule
+ * that built each in parallel lists, found by fullUrl. Bundles mostly hold a handful of entries: comparing
+ * fullUrls in a list is cheaper than hashing each one into a map, which is built only once a bundle grows past
+ * a few.
  */
-class EntriesByFullUrl {
-  private map: Map<string, BuiltEntry> | undefined;
+class BuiltEntries {
+  readonly entries: BundleEntry[] = [];
+  readonly ruleIds: string[] = [];
+  readonly ruleSpans: RuleSpan[] = [];
+  /** Per entry when provenance is tracked, else empty. */
+  readonly provenance: (ProvenanceEntry[] | undefined)[] = [];
+  private map: Map<string, number> | undefined;
 
-  constructor(private readonly entries: BuiltEntry[]) {}
-
-  get(fullUrl: string): BuiltEntry | undefined {
+  /** Index of the entry with this fullUrl, or -1. */
+  indexOf(fullUrl: string): number {
     if (this.map !== undefined) {
-      return this.map.get(fullUrl);
+      return this.map.get(fullUrl) ?? -1;
     }
-    for (const entry of this.entries) {
-      if (entry.fullUrl === fullUrl) {
-        return entry;
+    const entries = this.entries;
+    for (let index = 0; index < entries.length; index++) {
+      if (entries[index]!.fullUrl === fullUrl) {
+        return index;
       }
     }
-    return undefined;
+    return -1;
   }
 
-  add(entry: BuiltEntry): void {
-    this.entries.push(entry);
+  add(ruleId: string, ruleSpan: RuleSpan, fullUrl: string, resource: FhirResource, provenance: ProvenanceEntry[] | undefined): void {
+    const index = this.entries.push({ fullUrl, resource }) - 1;
+    this.ruleIds.push(ruleId);
+    this.ruleSpans.push(ruleSpan);
+    if (provenance !== undefined) {
+      this.provenance[index] = provenance;
+    }
     if (this.map !== undefined) {
-      this.map.set(entry.fullUrl, entry);
+      this.map.set(fullUrl, index);
     } else if (this.entries.length > 16) {
-      this.map = new Map(this.entries.map((each) => [each.fullUrl, each]));
+      this.map = new Map(this.entries.map((each, at) => [each.fullUrl!, at]));
     }
   }
 }
@@ -252,8 +256,7 @@ class RecordTransform implements TemplateHost {
 
   private readonly shape: MappingFrameShape;
   private readonly rebound: ReadonlySet<string>;
-  private readonly entries: BuiltEntry[] = [];
-  private readonly byFullUrl = new EntriesByFullUrl(this.entries);
+  private readonly built = new BuiltEntries();
 
   /** What a rule's generated runner (codegen.ts `ruleRunner`) does, interpreted, tracking paths when asked. */
   private interpretRule(rule: CompiledRule, fullUrls: FullUrls, data: unknown, vars: Vars, rootPath: string | undefined): void {
@@ -295,18 +298,19 @@ class RecordTransform implements TemplateHost {
   }
 
   addEntry(rule: CompiledRule, key: string, fullUrl: string, resource: Record<string, unknown> | FhirResource, item: unknown): void {
-    const existing = this.byFullUrl.get(fullUrl);
-    if (!existing) {
-      this.byFullUrl.add({ ruleId: rule.id, fullUrl, resource: resource as FhirResource, ruleSpan: rule.span, provenance: this.provenance });
+    const built = this.built;
+    const existing = built.indexOf(fullUrl);
+    if (existing === -1) {
+      built.add(rule.id, rule.span, fullUrl, resource as FhirResource, this.provenance);
       return;
     }
     this.references.length = this.referencesBefore;
-    if (!sameJson(existing.resource, resource)) {
+    if (!sameJson(built.entries[existing]!.resource, resource)) {
       this.diagnostics.push({
         code: 'MAP_KEY_CONFLICT',
         severity: 'warning',
         message: `Rule '${rule.id}' built two different ${rule.resourceType} resources for key '${key}'; the first is kept.`,
-        hint: `Make the key unique (add the distinguishing field), or make the two identical. The first came from rule at line ${existing.ruleSpan.line}.`,
+        hint: `Make the key unique (add the distinguishing field), or make the two identical. The first came from rule at line ${built.ruleSpans[existing]!.line}.`,
         rule: rule.span,
         ...(originOf(item) ? { input: originOf(item)!.locate() } : {}),
       });
@@ -371,8 +375,8 @@ class RecordTransform implements TemplateHost {
     const data = source.data!;
     const baseVars = recordFrame(this.shape, source);
     const rootPath = this.trackProvenance ? '' : undefined;
-    const entries = this.entries;
-    const byFullUrl = this.byFullUrl;
+    const built = this.built;
+    const entries = built.entries;
 
     if (this.generated) {
       this.shape.runRules(this, data, baseVars);
@@ -408,22 +412,19 @@ class RecordTransform implements TemplateHost {
     const bundleProvenance = this.provenance;
 
     const provenance: ProvenanceEntry[] | undefined = this.trackProvenance ? [...(bundleProvenance ?? []).map((p) => ({ ...p, expression: `Bundle${p.expression}` }))] : undefined;
-    const bundleEntries: BundleEntry[] = [];
-    const entryRules: string[] = [];
-    for (let index = 0; index < entries.length; index++) {
-      const entry = entries[index]!;
-      bundleEntries.push({ fullUrl: entry.fullUrl, resource: entry.resource });
-      entryRules.push(entry.ruleId);
-      if (provenance && entry.provenance) {
+    if (provenance) {
+      for (let index = 0; index < entries.length; index++) {
         const prefix = `Bundle.entry[${index}].resource`;
-        for (const p of entry.provenance) {
+        for (const p of built.provenance[index] ?? []) {
           provenance.push({ ...p, expression: `${prefix}${p.expression}` });
         }
       }
     }
+    const references = this.references;
     for (let k = 0; k < entryReferences; k++) {
-      const reference = this.references[k]!;
-      if (byFullUrl.get(reference.value) === undefined) {
+      const reference = references[k]!;
+      // any text is noted under `reference`; only a urn:uuid: one must name an entry of this bundle
+      if (built.indexOf(reference.value) === -1 && reference.value.startsWith('urn:uuid:')) {
         const entry = entries[reference.entry]!;
         const path = `Bundle.entry[${reference.entry}].resource${reference.path ?? pathOfValue(entry.resource, 'reference', reference.value) ?? ''}`;
         const vars: Vars = reference.vars ? Object.assign<Vars, Vars>(Object.create(baseVars) as Vars, reference.vars) : baseVars;
@@ -444,13 +445,14 @@ class RecordTransform implements TemplateHost {
     // one literal per case, each allocated with its final shape (the template's elements may replace the id)
     let bundle: Bundle;
     if (bundleKey === undefined) {
-      bundle = bundleExtras === undefined ? { resourceType: 'Bundle', type, entry: bundleEntries } : { resourceType: 'Bundle', ...bundleExtras, type, entry: bundleEntries };
+      bundle = bundleExtras === undefined ? { resourceType: 'Bundle', type, entry: entries } : { resourceType: 'Bundle', ...bundleExtras, type, entry: entries };
     } else {
       const id = entryUuid(mapping.namespace, 'Bundle', bundleKey);
-      bundle = bundleExtras === undefined ? { resourceType: 'Bundle', id, type, entry: bundleEntries } : { resourceType: 'Bundle', id, ...bundleExtras, type, entry: bundleEntries };
+      bundle = bundleExtras === undefined ? { resourceType: 'Bundle', id, type, entry: entries } : { resourceType: 'Bundle', id, ...bundleExtras, type, entry: entries };
     }
     const ok = !hasErrors(this.diagnostics);
     const diagnostics = distinct(this.diagnostics);
+    const entryRules = built.ruleIds;
     return provenance
       ? { key: source.key, ok, bundle, entryRules, diagnostics, provenance, source }
       : { key: source.key, ok, bundle, entryRules, diagnostics, source };
@@ -617,9 +619,9 @@ class RecordTransform implements TemplateHost {
 
   /** Called by generated fillers for elements named `reference`. */
   noteReference(child: TemplateNode, value: unknown, item: unknown, vars: Vars, path: string | undefined): void {
-    if (typeof value === 'string' && value.startsWith('urn:uuid:')) {
+    if (typeof value === 'string') {
       const expression = child.kind === 'expression' ? child.expression : undefined;
-      this.references.push({ entry: this.entries.length, value, path, span: expression?.span ?? child.span, expression, item, vars: snapshotOf(expression, vars, this.rebound) });
+      this.references.push({ entry: this.built.entries.length, value, path, span: expression?.span ?? child.span, expression, item, vars: snapshotOf(expression, vars, this.rebound) });
     }
   }
 

@@ -12,7 +12,7 @@ import { scratchDirectory } from '../../../../test/support/fixtures.js';
  * reference is built and found again when the bundle is checked, after the frame has moved on.
  */
 /** Maps calls.csv and contacts.csv (contacts joined to calls on IncidentId) with `resources`; every diagnostic. */
-async function mapCallsAndContacts(id: string, calls: string, contacts: string, resources: string): Promise<Diagnostic[]> {
+async function mapCallsAndContacts(id: string, calls: string, contacts: string, resources: string, provenance = false): Promise<Diagnostic[]> {
   const dir = scratchDirectory('cadmap-refs-');
   writeFileSync(join(dir, 'calls.csv'), calls);
   writeFileSync(join(dir, 'contacts.csv'), contacts);
@@ -30,7 +30,7 @@ ${resources}`,
   );
   const { mapping, diagnostics } = await loadMapping(join(dir, 'mapping.yaml'));
   expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-  const { results } = await mapAll(mapping!, [{ path: join(dir, 'calls.csv') }, { path: join(dir, 'contacts.csv') }]);
+  const { results } = await mapAll(mapping!, [{ path: join(dir, 'calls.csv') }, { path: join(dir, 'contacts.csv') }], { provenance });
   return results.flatMap((result) => result.diagnostics);
 }
 
@@ -114,5 +114,29 @@ ${vehicleNeverBuilt}`,
     );
     expect(diagnostics.filter((d) => d.code === 'MAP_KEY_CONFLICT')).toHaveLength(1);
     expect(danglingIn(diagnostics)).toEqual(['Bundle.entry[0].resource.location[0].location.reference ← contacts.csv:2 Vehicle', 'Bundle.entry[1].resource.location[0].location.reference ← contacts.csv:4 Vehicle']);
+  });
+
+  it.each([false, true])('are only urn:uuid: references: other text under `reference` is left alone (provenance %s)', async (provenance) => {
+    const diagnostics = await mapCallsAndContacts(
+      'dangling-text',
+      'IncidentId,Site\n100,RX1\n',
+      'IncidentId,PatientNo,Vehicle\n100,1,V1\n',
+      `  - id: encounter
+    resourceType: Encounter
+    forEach: =contacts
+    key: [=%record.IncidentId, =PatientNo]
+    template:
+      status: finished
+      serviceProvider:
+        reference: ='Organization/' + %record.Site
+      subject:
+        reference: https://example.org/Patient/1
+      location:
+        - location:
+            reference: =ref('vehicle', Vehicle)
+${vehicleNeverBuilt}`,
+      provenance,
+    );
+    expect(danglingIn(diagnostics)).toEqual(['Bundle.entry[0].resource.location[0].location.reference ← contacts.csv:2 Vehicle']);
   });
 });
