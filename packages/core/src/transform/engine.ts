@@ -161,17 +161,16 @@ interface PendingReference {
 }
 
 /**
- * The entries of one bundle, built in order as the bundle's own `{ fullUrl, resource }` objects, with the rule
- * that built each in parallel lists, found by fullUrl. Bundles mostly hold a handful of entries: comparing
+ * The entries of one bundle, built in order as the bundle's own `{ fullUrl, resource }` objects (the rule that
+ * built each, and its provenance, in parallel lists), found by fullUrl. Bundles mostly hold a handful of entries: comparing
  * fullUrls in a list is cheaper than hashing each one into a map, which is built only once a bundle grows past
  * a few.
  */
 class BuiltEntries {
   readonly entries: BundleEntry[] = [];
-  readonly ruleIds: string[] = [];
-  readonly ruleSpans: RuleSpan[] = [];
-  /** Per entry when provenance is tracked, else empty. */
-  readonly provenance: (ProvenanceEntry[] | undefined)[] = [];
+  readonly rules: CompiledRule[] = [];
+  /** Per entry, when provenance is tracked. */
+  provenance: (ProvenanceEntry[] | undefined)[] | undefined;
   private map: Map<string, number> | undefined;
 
   /** Index of the entry with this fullUrl, or -1. */
@@ -188,12 +187,11 @@ class BuiltEntries {
     return -1;
   }
 
-  add(ruleId: string, ruleSpan: RuleSpan, fullUrl: string, resource: FhirResource, provenance: ProvenanceEntry[] | undefined): void {
+  add(rule: CompiledRule, fullUrl: string, resource: FhirResource, provenance: ProvenanceEntry[] | undefined): void {
     const index = this.entries.push({ fullUrl, resource }) - 1;
-    this.ruleIds.push(ruleId);
-    this.ruleSpans.push(ruleSpan);
+    this.rules.push(rule);
     if (provenance !== undefined) {
-      this.provenance[index] = provenance;
+      (this.provenance ??= [])[index] = provenance;
     }
     if (this.map !== undefined) {
       this.map.set(fullUrl, index);
@@ -301,7 +299,7 @@ class RecordTransform implements TemplateHost {
     const built = this.built;
     const existing = built.indexOf(fullUrl);
     if (existing === -1) {
-      built.add(rule.id, rule.span, fullUrl, resource as FhirResource, this.provenance);
+      built.add(rule, fullUrl, resource as FhirResource, this.provenance);
       return;
     }
     this.references.length = this.referencesBefore;
@@ -310,7 +308,7 @@ class RecordTransform implements TemplateHost {
         code: 'MAP_KEY_CONFLICT',
         severity: 'warning',
         message: `Rule '${rule.id}' built two different ${rule.resourceType} resources for key '${key}'; the first is kept.`,
-        hint: `Make the key unique (add the distinguishing field), or make the two identical. The first came from rule at line ${built.ruleSpans[existing]!.line}.`,
+        hint: `Make the key unique (add the distinguishing field), or make the two identical. The first came from rule at line ${built.rules[existing]!.span.line}.`,
         rule: rule.span,
         ...(originOf(item) ? { input: originOf(item)!.locate() } : {}),
       });
@@ -415,7 +413,7 @@ class RecordTransform implements TemplateHost {
     if (provenance) {
       for (let index = 0; index < entries.length; index++) {
         const prefix = `Bundle.entry[${index}].resource`;
-        for (const p of built.provenance[index] ?? []) {
+        for (const p of built.provenance?.[index] ?? []) {
           provenance.push({ ...p, expression: `${prefix}${p.expression}` });
         }
       }
@@ -452,7 +450,7 @@ class RecordTransform implements TemplateHost {
     }
     const ok = !hasErrors(this.diagnostics);
     const diagnostics = distinct(this.diagnostics);
-    const entryRules = built.ruleIds;
+    const entryRules = built.rules.map((rule) => rule.id);
     return provenance
       ? { key: source.key, ok, bundle, entryRules, diagnostics, provenance, source }
       : { key: source.key, ok, bundle, entryRules, diagnostics, source };
