@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CsvDialect, CsvTable, SourceSpec } from '../mapping/model.js';
-import { openSource, originOf, type InputFile, type SourceRecord } from './index.js';
+import { openSource, originOf, type InputFile, type RawContent, type SourceRecord } from './index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cadmap-csv-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -248,6 +248,7 @@ describe('CSV joins', () => {
     expect(source.diagnostics).toEqual([]);
     expect(records.map((r) => plain(r.data))).toEqual(expected);
     expect(records[1]!.raw).toEqual({ calls: ['10,C2'], resources: ['10,B1'], patients: ['10,1', '10,2'], stops: ['10,B1,S2', '10,B1,S3'] });
+    expect(records.map((r) => r.rawLength)).toEqual(records.map((r) => rawLengthOf(r.raw)));
     const stop = (records[1]!.data!['resources'] as never[])[0]!['stops'][1];
     expect(originOf(stop)!.locate('Code')).toMatchObject({ table: 'stops', line: 4, row: 3, field: 'Code', fieldIndex: 3, recordKey: '10' });
   });
@@ -344,6 +345,9 @@ describe('CSV joins', () => {
   });
 });
 
+/** What the limit checks count for a record: each raw line and its line break. */
+const rawLengthOf = (raw: RawContent): number => (typeof raw === 'string' ? raw.length : Object.values(raw).flat().reduce((sum, line) => sum + line.length + 1, 0));
+
 describe('CSV properties', () => {
   it('never throws on arbitrary text and accounts for every line', async () => {
     await fc.assert(
@@ -354,6 +358,9 @@ describe('CSV properties', () => {
         const rawText = records.flatMap((r) => (typeof r.raw === 'string' ? [r.raw] : Object.values(r.raw).flat())).join('\n');
         const letters = (text: string) => text.replace(/#[^\r\n]*/g, '').replace(/[\r\n]/g, '');
         expect(letters(rawText)).toBe(letters(body));
+        for (const record of records) {
+          expect(record.rawLength ?? rawLengthOf(record.raw)).toBe(rawLengthOf(record.raw));
+        }
       }),
       { numRuns: 150 },
     );

@@ -6,7 +6,7 @@ import { inputBytes, matchInputs, unreadable } from './inputs.js';
 import { limitsOf } from './limits.js';
 import { compareKey } from './keys.js';
 import { rowNodeFactory, type RowNodeFactory } from './row-class.js';
-import type { InputFile, NodeOrigin, SourceNode, SourceRecord } from './types.js';
+import type { InputFile, NodeOrigin, RawContent, SourceNode, SourceRecord } from './types.js';
 import type { OpenedSource, OpenSourceOptions, SourceFileInfo } from './source.js';
 
 /** One input file of a table, with its header and the column positions the join needs. */
@@ -337,6 +337,44 @@ const spanOf = (row: TableRow): InputSpan =>
     ? { file: row.file.file, table: row.plan.name, line: row.csv.line, row: row.csv.row }
     : { file: row.file.file, table: row.plan.name, line: row.csv.line, row: row.csv.row, recordKey: row.key };
 
+/**
+ * A joined record. Its origin and the raw lines for the dead letter are built when first read: most records
+ * map without either being needed.
+ */
+class JoinedRecord implements SourceRecord {
+  private originSpan: InputSpan | undefined;
+  private rawLines: RawContent | undefined;
+
+  constructor(
+    readonly key: string,
+    readonly data: SourceNode | undefined,
+    readonly diagnostics: readonly Diagnostic[],
+    readonly rawLength: number,
+    private readonly root: TableRow,
+    /** The rows joined, by table position (the root's table first). */
+    private readonly kept: readonly (readonly TableRow[])[],
+    private readonly order: readonly TablePlan[],
+  ) {}
+
+  get origin(): InputSpan {
+    return (this.originSpan ??= spanOf(this.root));
+  }
+
+  get raw(): RawContent {
+    if (this.rawLines === undefined) {
+      const raw: Record<string, string[]> = { [this.root.plan.name]: [this.root.csv.raw] };
+      for (const plan of this.order) {
+        const rows = this.kept[plan.position] ?? [];
+        if (rows.length > 0) {
+          raw[plan.name] = rows.map((row) => row.csv.raw);
+        }
+      }
+      this.rawLines = raw;
+    }
+    return this.rawLines;
+  }
+}
+
 /** Joins the tables of a CSV source into one record per root row. */
 class CsvJoin {
   private readonly queue: SourceRecord[] = [];
@@ -522,8 +560,8 @@ class CsvJoin {
     if (root.csv.problems !== undefined) {
       diagnostics.push(...root.csv.problems);
     }
-    const raw: Record<string, string[]> = { [root.plan.name]: [root.csv.raw] };
     const kept: TableRow[][] = [[root]];
+    let rawLength = root.csv.raw.length + 1;
     for (const plan of this.order) {
       const parentRows = kept[plan.parent!.position] ?? [];
       for (const parent of parentRows) {
@@ -547,6 +585,7 @@ class CsvJoin {
         if (keep !== rows) {
           keep.push(row);
         }
+        rawLength += row.csv.raw.length + 1;
         if (row.csv.problems !== undefined) {
           diagnostics.push(...row.csv.problems);
         }
@@ -555,12 +594,9 @@ class CsvJoin {
         }
       }
       kept[plan.position] = keep;
-      if (keep.length > 0) {
-        raw[plan.name] = keep.map((row) => row.csv.raw);
-      }
     }
     const failed = diagnostics.some((d) => d.severity === 'error' || d.severity === 'fatal');
-    this.queue.push({ key: root.key, data: failed ? undefined : root.node, origin: spanOf(root), raw, diagnostics });
+    this.queue.push(new JoinedRecord(root.key, failed ? undefined : root.node, diagnostics, rawLength, root, kept, this.order));
   }
 
   private reject(row: TableRow, code: DiagnosticCode, message: string, hint: string): void {

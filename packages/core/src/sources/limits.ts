@@ -220,7 +220,7 @@ export function checkRecordLimits(record: SourceRecord, limits: SourceLimits, kn
   if (record.data === undefined) {
     return record;
   }
-  if (knownDepth !== undefined && knownDepth <= limits.maxDepth && rawCharacters(record.raw) * 3 <= Math.min(limits.maxFieldBytes, limits.maxRecordBytes)) {
+  if (knownDepth !== undefined && knownDepth <= limits.maxDepth && (record.rawLength ?? rawCharacters(record.raw)) * 3 <= Math.min(limits.maxFieldBytes, limits.maxRecordBytes)) {
     return record;
   }
   const recordBytes = rawBytesOver(record.raw, limits.maxRecordBytes);

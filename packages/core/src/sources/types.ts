@@ -54,6 +54,11 @@ export interface SourceRecord {
    * for XML the element's text, for JSON/NDJSON the record's text.
    */
   readonly raw: RawContent;
+  /**
+   * The characters of `raw`, each line counted with one more for its line break, when the reader knows them
+   * without building `raw` (the limit checks need only this).
+   */
+  readonly rawLength?: number;
   /** Problems found while reading this record. Errors make the record fail; warnings travel with it. */
   readonly diagnostics: readonly Diagnostic[];
 }

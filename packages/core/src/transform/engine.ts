@@ -168,7 +168,7 @@ interface PendingReference {
  */
 class BuiltEntries {
   readonly entries: BundleEntry[] = [];
-  readonly rules: CompiledRule[] = [];
+  readonly ruleIds: string[] = [];
   /** Per entry, when provenance is tracked. */
   provenance: (ProvenanceEntry[] | undefined)[] | undefined;
   private map: Map<string, number> | undefined;
@@ -187,9 +187,9 @@ class BuiltEntries {
     return -1;
   }
 
-  add(rule: CompiledRule, fullUrl: string, resource: FhirResource, provenance: ProvenanceEntry[] | undefined): void {
+  add(ruleId: string, fullUrl: string, resource: FhirResource, provenance: ProvenanceEntry[] | undefined): void {
     const index = this.entries.push({ fullUrl, resource }) - 1;
-    this.rules.push(rule);
+    this.ruleIds.push(ruleId);
     if (provenance !== undefined) {
       (this.provenance ??= [])[index] = provenance;
     }
@@ -299,7 +299,7 @@ class RecordTransform implements TemplateHost {
     const built = this.built;
     const existing = built.indexOf(fullUrl);
     if (existing === -1) {
-      built.add(rule, fullUrl, resource as FhirResource, this.provenance);
+      built.add(rule.id, fullUrl, resource as FhirResource, this.provenance);
       return;
     }
     this.references.length = this.referencesBefore;
@@ -308,7 +308,7 @@ class RecordTransform implements TemplateHost {
         code: 'MAP_KEY_CONFLICT',
         severity: 'warning',
         message: `Rule '${rule.id}' built two different ${rule.resourceType} resources for key '${key}'; the first is kept.`,
-        hint: `Make the key unique (add the distinguishing field), or make the two identical. The first came from rule at line ${built.rules[existing]!.span.line}.`,
+        hint: `Make the key unique (add the distinguishing field), or make the two identical. The first came from rule at line ${this.mapping.rules.find((each) => each.id === built.ruleIds[existing])!.span.line}.`,
         rule: rule.span,
         ...(originOf(item) ? { input: originOf(item)!.locate() } : {}),
       });
@@ -450,7 +450,7 @@ class RecordTransform implements TemplateHost {
     }
     const ok = !hasErrors(this.diagnostics);
     const diagnostics = distinct(this.diagnostics);
-    const entryRules = built.rules.map((rule) => rule.id);
+    const entryRules = built.ruleIds;
     return provenance
       ? { key: source.key, ok, bundle, entryRules, diagnostics, provenance, source }
       : { key: source.key, ok, bundle, entryRules, diagnostics, source };
