@@ -54,12 +54,15 @@ class TableRow implements NodeOrigin {
   }
 
   locate(field?: string): InputSpan {
-    const base = { file: this.file.file, table: this.file.plan.name, line: this.csv.line, row: this.csv.row, recordKey: this.key };
+    const { file, csv, key } = this;
     if (field === undefined) {
-      return base;
+      return { file: file.file, table: file.plan.name, line: csv.line, row: csv.row, recordKey: key };
     }
-    const index = this.file.headers.indexOf(field);
-    return index === -1 ? { ...base, field } : { ...base, field, fieldIndex: index + 1 };
+    // one literal per case: spreading a base object here showed as microseconds per call in profiles
+    const index = file.headers.indexOf(field);
+    return index === -1
+      ? { file: file.file, table: file.plan.name, line: csv.line, row: csv.row, recordKey: key, field }
+      : { file: file.file, table: file.plan.name, line: csv.line, row: csv.row, recordKey: key, field, fieldIndex: index + 1 };
   }
 }
 
