@@ -68,6 +68,15 @@ source:
 bundle:
   type: collection
   key: =id
+  # one constant object (built as one literal): members named like the bundle's own take their place
+  template:
+    meta:
+      tag:
+        - system: =%system
+          code: shapes
+    type: batch
+    id: fixed
+    "0": zero
 resources:
   - id: call
     resourceType: Communication
@@ -200,6 +209,14 @@ describe('generated code on every template shape', () => {
       }),
       { numRuns: 1000 },
     );
+  });
+
+  it('builds a constant bundle template with its members in the places a spread gives them', () => {
+    const source: SourceRecord = { key: 'k', data: { id: 'c1' }, origin: { file: 'in.json', line: 1, column: 1 }, raw: '', diagnostics: [] };
+    const bundle = transformRecord(mapping, source).bundle as unknown as Record<string, unknown>;
+    expect(Object.keys(bundle)).toEqual(['0', 'resourceType', 'id', 'meta', 'type', 'entry']);
+    expect(bundle).toMatchObject({ 0: 'zero', id: 'fixed', type: 'collection', meta: { tag: [{ system: 'https://example.org/id', code: 'shapes' }] } });
+    expect(observable(transformRecord(mapping, source))).toBe(observable(interpretRecord(mapping, source)));
   });
 
   it('reports several values in a value slot, and drops objects whose expressions all came out empty', () => {

@@ -175,6 +175,32 @@ export function rulesRunner(runners: readonly RuleRunner[]): RuleRunner {
   return generator.finish(calls.join('\n'), 'cadmapRules') as RuleRunner;
 }
 
+/** Builds a bundle around its entries: its id (when it has a key), type and entries. */
+export type BundleBuilder = (id: string | undefined, type: string, entry: unknown[]) => Record<string, unknown>;
+
+/**
+ * A bundle whose template is one constant object, built as one object literal: the members
+ * `{ resourceType: 'Bundle', id, ...template, type, entry }` has, in the same order with the same values
+ * (a template member named like one of the others takes its place), without spreading the template per record.
+ */
+export function constantBundleBuilder(template: Readonly<Record<string, unknown>>): BundleBuilder {
+  const generator = new Generator();
+  const members = (withId: boolean): string => {
+    const values = new Map<string, string>([['resourceType', "'Bundle'"]]);
+    if (withId) {
+      values.set('id', 'id');
+    }
+    for (const name of Object.keys(template)) {
+      values.set(name, generator.constantOf(template[name]));
+    }
+    values.set('type', 'type');
+    values.set('entry', 'entry');
+    // a quoted `__proto__` key in a literal would set the prototype: computed keys define own properties
+    return [...values].map(([name, value]) => `${name === '__proto__' ? `[${JSON.stringify(name)}]` : JSON.stringify(name)}: ${value}`).join(', ');
+  };
+  return generator.finish(`return id === undefined ? { ${members(false)} } : { ${members(true)} };`, 'cadmapBundle', 'id, type, entry') as BundleBuilder;
+}
+
 /** The text of a key part's value (as `keyPart` in the interpreter). */
 export const keyText = (value: unknown): string =>
   typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : JSON.stringify(value);
@@ -201,10 +227,10 @@ class Generator {
   private counter = 0;
 
   /** `name` (letters, digits and `_` only) names the function, so profiles and stack traces tell them apart. */
-  finish(body: string, name: string): unknown {
+  finish(body: string, name: string, parameters = 'host, item, vars'): unknown {
     const prologue = this.constants.map((_, index) => `const c${index} = C[${index}];`).join('\n');
     // eslint-disable-next-line @typescript-eslint/no-implied-eval -- mapping text is only ever embedded JSON-quoted
-    const factory = new Function('C', 'SEVERAL', `'use strict';\n${prologue}\nreturn function ${name}(host, item, vars) {\n${body}\n};`) as (
+    const factory = new Function('C', 'SEVERAL', `'use strict';\n${prologue}\nreturn function ${name}(${parameters}) {\n${body}\n};`) as (
       constants: unknown[],
       several: symbol,
     ) => unknown;

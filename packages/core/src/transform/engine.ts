@@ -8,7 +8,7 @@ import type { CompiledExpression, EvalReport } from '../expressions/types.js';
 import type { CompiledRule, KeyPart, Mapping } from '../mapping/load.js';
 import { originOf, type SourceRecord } from '../sources/types.js';
 import { checkDocument, documentRoot, type MappingTarget } from '../targets.js';
-import { keyBuilder, keyText, nodeBuilder, ruleRunner, rulesRunner, type RuleRunner, type TemplateHost } from './codegen.js';
+import { constantBundleBuilder, keyBuilder, keyText, nodeBuilder, ruleRunner, rulesRunner, type BundleBuilder, type RuleRunner, type TemplateHost } from './codegen.js';
 import { lookupProvenance } from './provenance.js';
 import type { ObjectNode, TemplateNode } from './template.js';
 
@@ -59,6 +59,8 @@ interface MappingFrameShape {
   readonly rules: readonly RulePlan[];
   /** Every rule's compiled function called in rule order. */
   readonly runRules: RuleRunner;
+  /** The bundle as one literal, when its template is one constant object. */
+  readonly constantBundle: BundleBuilder | undefined;
 }
 
 interface RulePlan {
@@ -106,10 +108,16 @@ function frameShape(mapping: Mapping): MappingFrameShape {
       rebound: new Set([...names, 'index', 'key']),
       rules,
       runRules: rulesRunner(rules.map((plan) => plan.run)),
+      constantBundle: constantBundleOf(mapping.bundle.template),
     };
     frameShapes.set(mapping, shape);
   }
   return shape;
+}
+
+function constantBundleOf(template: TemplateNode | undefined): BundleBuilder | undefined {
+  const value = template?.kind === 'literal' ? template.value : undefined;
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? constantBundleBuilder(value as Record<string, unknown>) : undefined;
 }
 
 /**
@@ -404,8 +412,13 @@ class RecordTransform implements TemplateHost {
     const entryReferences = this.references.length;
     this.provenance = this.trackProvenance ? [] : undefined;
     const bundleTemplate = mapping.bundle.template;
+    const constantBundle = this.generated ? this.shape.constantBundle : undefined;
     const bundleExtras = (
-      bundleTemplate === undefined ? undefined : this.generated ? nodeBuilder(bundleTemplate)(this, data, bundleVars) : this.instantiate(bundleTemplate, data, bundleVars, rootPath)
+      bundleTemplate === undefined || constantBundle !== undefined
+        ? undefined
+        : this.generated
+          ? nodeBuilder(bundleTemplate)(this, data, bundleVars)
+          : this.instantiate(bundleTemplate, data, bundleVars, rootPath)
     ) as Record<string, unknown> | undefined;
     const bundleProvenance = this.provenance;
 
@@ -442,7 +455,9 @@ class RecordTransform implements TemplateHost {
     const type = bundleType as Bundle['type'];
     // one literal per case, each allocated with its final shape (the template's elements may replace the id)
     let bundle: Bundle;
-    if (bundleKey === undefined) {
+    if (constantBundle !== undefined) {
+      bundle = constantBundle(bundleKey === undefined ? undefined : entryUuid(mapping.namespace, 'Bundle', bundleKey), type, entries) as unknown as Bundle;
+    } else if (bundleKey === undefined) {
       bundle = bundleExtras === undefined ? { resourceType: 'Bundle', type, entry: entries } : { resourceType: 'Bundle', ...bundleExtras, type, entry: entries };
     } else {
       const id = entryUuid(mapping.namespace, 'Bundle', bundleKey);
