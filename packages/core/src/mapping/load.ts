@@ -6,7 +6,7 @@ import { hasErrors } from '../diagnostics/diagnostic.js';
 import { mappingNamespace } from '../bundle/ids.js';
 import { compileExpression } from '../expressions/index.js';
 import type { CompiledExpression, EvalReport, ExpressionEnv } from '../expressions/types.js';
-import { compileDatePattern, loadLookupFile } from '../functions/index.js';
+import { compileDatePattern, isKnownTimeZone, loadLookupFile } from '../functions/index.js';
 import { compileTemplate, pathText, type TemplateCompiler, type TemplateNode } from '../transform/template.js';
 import type { MappingTarget } from '../targets.js';
 import { defaultSourceLimits, type CsvTable, type LookupTable, type LookupTarget, type SourceLimits, type SourceSpec } from './model.js';
@@ -608,7 +608,7 @@ function buildSource(value: SourceDocument, doc: Document, spans: YamlSpans, dia
     }
   });
   const timeZone = value.timeZone ?? 'Europe/London';
-  if (!isTimeZone(timeZone)) {
+  if (!isKnownTimeZone(timeZone)) {
     diagnostics.push({
       code: 'MAP_TIME_ZONE',
       severity: 'error',
@@ -668,15 +668,6 @@ function checkTables(tables: readonly CsvTable[], span: RuleSpan, diagnostics: D
     } else if (Object.keys(table.on).length === 0) {
       diagnostics.push({ code: 'MAP_SCHEMA', severity: 'error', message: `Child table '${table.name}' needs 'on:' (child column: parent column).`, hint: 'For example `on: { IncidentId: IncidentId }`.', rule: table.span });
     }
-  }
-}
-
-function isTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-GB', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
   }
 }
 
