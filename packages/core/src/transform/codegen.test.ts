@@ -142,6 +142,10 @@ resources:
           $when: =text.exists()
           text: =text
       gender: =sex
+      # a template forEach over a where() (loop generated)
+      telecom:
+        - $forEach: =%record.names.where(alias = %person.no or text = 'x')
+          value: =text
       birthDate: =born.date('dd/MM/yyyy')
       # a two-part reference whose first part reports (bad dates)
       link:

@@ -392,7 +392,9 @@ class Generator {
         const variable = bareVariable(entry.forEach);
         lines.push(
           // `%name` alone: the variable as a collection, exactly what its closure returns, without evaluating it
-          variable !== undefined ? `const ${values} = ${this.constant(asCollection)}(vars[${JSON.stringify(variable)}]);` : `const ${values} = host.collection(${this.constant(entry.forEach)}, ${item}, vars);`,
+          ...(variable !== undefined
+            ? [`const ${values} = ${this.constant(asCollection)}(vars[${JSON.stringify(variable)}]);`]
+            : [`let ${values};`, ...this.collectionOf(entry.forEach, item, values)]),
           `const ${savedIndex} = vars.index;`,
           ...(as ? [`const ${savedItem} = ${as};`] : []),
           `for (let ${index} = 0; ${index} < ${values}.length; ${index}++) {`,
