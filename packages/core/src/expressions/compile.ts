@@ -3,6 +3,7 @@ import type { Diagnostic, DiagnosticCode, RuleSpan } from '../diagnostics/diagno
 import { compileDatePattern, isKnownTimeZone } from '../functions/datetime.js';
 import { compactString } from '../mapping/compact-strings.js';
 import type { AstNode } from './ast.js';
+import { parseSimpleExpression } from './simple-parse.js';
 import { functionName, identifierValue, params, positionOf, variableName } from './ast.js';
 import { boundFunctions, userInvocationTable, withCurrentSink } from './cadmap-functions.js';
 import { asCollection, collectionPlan, compileFast, compileScalar, literalString, memberPathEvaluator, type Closure, type CollectionPlan, type Runtime, type ScalarExpression } from './fast.js';
@@ -48,7 +49,8 @@ export function compileExpression(
   let ast: AstNode;
   try {
     // string literals are cut out of the text: one-byte text gives one-byte values (see compactString)
-    ast = fhirpath.parse(compactString(text)) as AstNode;
+    const compact = compactString(text);
+    ast = parseSimpleExpression(compact) ?? (fhirpath.parse(compact) as AstNode);
   } catch (error) {
     for (const syntax of syntaxErrors(error)) {
       report(
