@@ -75,6 +75,11 @@ describe('compile diagnostics point inside the expression', () => {
       expect(diagnostics[0]?.hint).toMatch(hint);
     }
   });
+  it('reports a syntax error each time the text is compiled (a text that does not parse is not kept)', () => {
+    for (let round = 0; round < 2; round++) {
+      expect(compile("a = 'x' and").diagnostics.map((d) => d.code)).toEqual(['MAP_EXPRESSION_SYNTAX']);
+    }
+  });
   it('positions on a later line of a multi-line expression', () => {
     const { diagnostics } = compile("iif(a,\n  %nope, 'x')");
     expect(diagnostics[0]?.rule).toMatchObject({ line: 13, column: 3 });

@@ -49,8 +49,7 @@ export function compileExpression(
   let ast: AstNode;
   try {
     // string literals are cut out of the text: one-byte text gives one-byte values (see compactString)
-    const compact = compactString(text);
-    ast = parseSimpleExpression(compact) ?? (fhirpath.parse(compact) as AstNode);
+    ast = parseTree(compactString(text));
   } catch (error) {
     for (const syntax of syntaxErrors(error)) {
       report(
@@ -260,6 +259,23 @@ export function collectionPlanOf(expression: CompiledExpression): CollectionPlan
 
 export function scalarOf(expression: CompiledExpression): ScalarExpression | undefined {
   return (expression as Partial<WithScalar>)[scalarForm];
+}
+
+/** Parsed trees by text, bounded: mappings repeat expressions, and trees are only ever read. */
+const parsedTrees = new Map<string, AstNode>();
+const parsedTreesKept = 4096;
+
+/** The tree of an expression: the simple parser's when it reads it, else fhirpath.js's (which throws on bad syntax). */
+function parseTree(text: string): AstNode {
+  let tree = parsedTrees.get(text);
+  if (tree === undefined) {
+    tree = parseSimpleExpression(text) ?? (fhirpath.parse(text) as AstNode);
+    if (parsedTrees.size >= parsedTreesKept) {
+      parsedTrees.clear();
+    }
+    parsedTrees.set(text, tree);
+  }
+  return tree;
 }
 
 function fastEvaluator(closure: Closure): CompiledExpression['evaluate'] {

@@ -2,18 +2,22 @@ import type { AstNode } from './ast.js';
 
 /**
  * The parse tree fhirpath.js's `parse()` builds, for the expressions most mapping rules are made of: a field,
- * `%variable` or string literal, then members and function calls whose arguments are such expressions again
- * (`CallConnected.dateTime()`, `'initial'.coding('type')`, `ref('patient', %record.IncidentId, PatientNo)`).
- * Undefined for anything else, which fhirpath.js then parses. Its ANTLR parser costs a fraction of a millisecond
- * per expression once warm and tens of milliseconds while cold, and a mapping holds a hundred or more of them,
- * so loading a mapping spent most of its time there. A property test checks both give the same tree.
+ * `%variable`, string literal or bracketed expression, then members and function calls whose arguments are
+ * such expressions again (`CallConnected.dateTime()`, `'initial'.coding('type')`, `ref('patient',
+ * %record.IncidentId, PatientNo)`), joined by `|`, `=`, `!=`, `and`, `or`, `xor` and `implies`. Undefined for
+ * anything else, which fhirpath.js then parses. Its ANTLR parser costs a fraction of a millisecond per
+ * expression once warm and tens of milliseconds while cold, and a mapping holds a hundred or more of them, so
+ * loading a mapping spent most of its time there. A property test checks both give the same tree.
  *
- * Only spaces after a comma are accepted between tokens, string literals have no backslash and no line break,
- * and names are plain identifiers that are none of the grammar's keywords (`and`, `as`, `day`, `L`…).
+ * Spaces are accepted around operators and commas, after `(` and before `)`; string literals have no
+ * backslash and no line break; names are plain identifiers that are none of the grammar's keywords (`and`,
+ * `as`, `day`, `L`…).
  */
 export function parseSimpleExpression(text: string): AstNode | undefined {
   const parser = new SimpleParser(text);
+  parser.skipSpaces();
   const expression = parser.expression(false);
+  parser.skipSpaces();
   if (expression === undefined || parser.at !== text.length) {
     return undefined;
   }
@@ -36,13 +40,65 @@ interface Parsed {
 const isIdentifierStart = (code: number): boolean => (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95;
 const isIdentifierPart = (code: number): boolean => isIdentifierStart(code) || (code >= 48 && code <= 57);
 
+/** Binary operators from the loosest to the tightest binding (as the grammar orders them), with their node types. */
+const operatorLevels: readonly (readonly [type: string, operators: readonly string[]])[] = [
+  ['ImpliesExpression', ['implies']],
+  ['OrExpression', ['or', 'xor']],
+  ['AndExpression', ['and']],
+  ['EqualityExpression', ['!=', '=']],
+  ['UnionExpression', ['|']],
+];
+
 class SimpleParser {
   at = 0;
 
   constructor(private readonly text: string) {}
 
-  /** `term ('.' invocation)*`; `inParams` when inside a function's argument list (fhirpath.js marks root members there). */
-  expression(inParams: boolean): Parsed | undefined {
+  skipSpaces(): void {
+    while (this.text.charCodeAt(this.at) === 32) {
+      this.at++;
+    }
+  }
+
+  /** An expression; `inParams` when inside a function's argument list (fhirpath.js marks root members there). */
+  expression(inParams: boolean, level = 0): Parsed | undefined {
+    const operators = operatorLevels[level];
+    if (operators === undefined) {
+      return this.invocations(inParams);
+    }
+    let left = this.expression(inParams, level + 1);
+    while (left !== undefined) {
+      const before = this.at;
+      this.skipSpaces();
+      const operator = this.operator(operators[1]);
+      if (operator === undefined) {
+        this.at = before;
+        break;
+      }
+      const column = this.at + 1;
+      this.at += operator.length;
+      this.skipSpaces();
+      const right = this.expression(inParams, level + 1);
+      if (right === undefined) {
+        return undefined;
+      }
+      left = {
+        node: { type: operators[0], text: operator, start: { line: 1, column }, length: operator.length, children: [left.node, right.node] },
+        tokens: left.tokens + operator + right.tokens,
+      };
+    }
+    return left;
+  }
+
+  /** The operator of `operators` at the current position (a word one only when no name goes on after it). */
+  private operator(operators: readonly string[]): string | undefined {
+    return operators.find(
+      (operator) => this.text.startsWith(operator, this.at) && !(isIdentifierStart(operator.charCodeAt(0)) && isIdentifierPart(this.text.charCodeAt(this.at + operator.length))),
+    );
+  }
+
+  /** `term ('.' invocation)*` */
+  private invocations(inParams: boolean): Parsed | undefined {
     let left = this.term(inParams);
     while (left !== undefined && this.text.charCodeAt(this.at) === 46 /* . */) {
       this.at++;
@@ -60,6 +116,8 @@ class SimpleParser {
     let term: Parsed | undefined;
     if (code === 39 /* ' */) {
       term = this.stringLiteral();
+    } else if (code === 40 /* ( */) {
+      term = this.parenthesized(inParams);
     } else if (code === 37 /* % */) {
       term = this.externalConstant();
     } else {
@@ -67,6 +125,18 @@ class SimpleParser {
       term = invocation && { node: { type: 'InvocationTerm', children: [invocation.node] }, tokens: invocation.tokens };
     }
     return term && { node: { type: 'TermExpression', children: [term.node] }, tokens: term.tokens };
+  }
+
+  private parenthesized(inParams: boolean): Parsed | undefined {
+    this.at++;
+    this.skipSpaces();
+    const inner = this.expression(inParams);
+    this.skipSpaces();
+    if (inner === undefined || this.text.charCodeAt(this.at) !== 41 /* ) */) {
+      return undefined;
+    }
+    this.at++;
+    return { node: { type: 'ParenthesizedTerm', children: [inner.node] }, tokens: `(${inner.tokens})` };
   }
 
   private stringLiteral(): Parsed | undefined {
@@ -126,6 +196,7 @@ class SimpleParser {
       };
     }
     this.at++;
+    this.skipSpaces();
     const params: AstNode[] = [];
     const tokens: string[] = [];
     if (this.text.charCodeAt(this.at) !== 41 /* ) */) {
@@ -134,9 +205,13 @@ class SimpleParser {
         if (param === undefined) {
           return undefined;
         }
-        param.node.text = param.tokens;
+        // fhirpath.js keeps an argument's text on a term or an invocation, not on an operator
+        if (param.node.type === 'TermExpression' || param.node.type === 'InvocationExpression') {
+          param.node.text = param.tokens;
+        }
         params.push(param.node);
         tokens.push(param.tokens);
+        this.skipSpaces();
         const next = this.text.charCodeAt(this.at);
         if (next === 41 /* ) */) {
           break;
@@ -145,9 +220,7 @@ class SimpleParser {
           return undefined;
         }
         this.at++;
-        while (this.text.charCodeAt(this.at) === 32) {
-          this.at++;
-        }
+        this.skipSpaces();
       }
     }
     this.at++;
