@@ -106,19 +106,13 @@ type LookupFunction<T> = (value: unknown, sink: EvalSink) => T | undefined;
 const rememberedValues = 4096;
 
 /**
- * `find` over one table, answering values as met in the data from a map: the table's keys as written, then
- * every value that found something (a value that finds something never reports, so remembering it changes
- * nothing but the time; one that finds nothing is looked up, and reported, every time).
+ * `find` over one table, answering the values met in the data that found something from a map, up to
+ * {@link rememberedValues} of them (a value that finds something never reports, so remembering it changes
+ * nothing but the time; one that finds nothing is looked up, and reported, every time). Filled as values are
+ * met: a large table costs nothing up front.
  */
-function remembering<T>(table: LookupTable, find: (value: unknown, sink: EvalSink) => T | undefined): LookupFunction<T> {
+function remembering<T>(find: (value: unknown, sink: EvalSink) => T | undefined): LookupFunction<T> {
   const known = new Map<string, T>();
-  const unused: EvalSink = { report: () => undefined };
-  for (const [key] of indexOf(table).exact) {
-    const result = find(key, unused);
-    if (result !== undefined) {
-      known.set(key, result);
-    }
-  }
   return (value, sink) => {
     if (typeof value !== 'string') {
       return find(value, sink);
@@ -136,10 +130,10 @@ function remembering<T>(table: LookupTable, find: (value: unknown, sink: EvalSin
 }
 
 /** `translate()` over one table (see {@link remembering}). */
-export const translator = (table: LookupTable): LookupFunction<string> => remembering(table, (value, sink) => translate(table, value, sink));
+export const translator = (table: LookupTable): LookupFunction<string> => remembering((value, sink) => translate(table, value, sink));
 
 /** `coding()` over one table (see {@link remembering}); the same frozen Codings as `coding()`. */
-export const coder = (table: LookupTable): LookupFunction<CodingValue> => remembering(table, (value, sink) => coding(table, value, sink));
+export const coder = (table: LookupTable): LookupFunction<CodingValue> => remembering((value, sink) => coding(table, value, sink));
 
 /** One frozen Coding per lookup target: lookups run for most elements of every bundle. */
 const codings = new WeakMap<LookupTarget, CodingValue>();
