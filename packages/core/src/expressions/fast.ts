@@ -248,6 +248,29 @@ export function valuesEqual(a: unknown, b: unknown): boolean {
 
 const definedKeys = (value: Record<string, unknown>): string[] => Object.keys(value).filter((key) => value[key] !== undefined);
 
+/** toString(), toInteger() and toDecimal() of one value; undefined when it does not convert. */
+const conversions: Readonly<Record<'toString' | 'toInteger' | 'toDecimal', (value: unknown) => string | number | undefined>> = {
+  toString: (value) => (typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined),
+  toInteger: (value) => {
+    if (typeof value === 'number') {
+      return Number.isInteger(value) ? value : undefined;
+    }
+    if (typeof value === 'boolean') {
+      return value ? 1 : 0;
+    }
+    return typeof value === 'string' && /^[+-]?\d+$/.test(value) ? Number.parseInt(value, 10) : undefined;
+  },
+  toDecimal: (value) => {
+    if (typeof value === 'number') {
+      return value;
+    }
+    if (typeof value === 'boolean') {
+      return value ? 1 : 0;
+    }
+    return typeof value === 'string' && /^[+-]?\d+(\.\d+)?$/.test(value) ? Number(value) : undefined;
+  },
+};
+
 function singletonOf(collection: readonly unknown[], what: string): unknown {
   if (collection.length > 1) {
     throw new FastEvalError(`${what} expects one value, got ${collection.length}`);
@@ -556,44 +579,14 @@ function compileStep(node: AstNode, fns: BoundFunctions): Step {
       };
     }
     case 'toString':
-      return (input) => {
-        const value = singletonOf(input, 'toString()');
-        if (typeof value === 'string') {
-          return [value];
-        }
-        if (typeof value === 'number' || typeof value === 'boolean') {
-          return [String(value)];
-        }
-        return [];
-      };
     case 'toInteger':
+    case 'toDecimal': {
+      const convert = conversions[name];
       return (input) => {
-        const value = singletonOf(input, 'toInteger()');
-        if (typeof value === 'number') {
-          return Number.isInteger(value) ? [value] : [];
-        }
-        if (typeof value === 'boolean') {
-          return [value ? 1 : 0];
-        }
-        if (typeof value === 'string' && /^[+-]?\d+$/.test(value)) {
-          return [Number.parseInt(value, 10)];
-        }
-        return [];
+        const value = convert(singletonOf(input, `${name}()`));
+        return value === undefined ? [] : [value];
       };
-    case 'toDecimal':
-      return (input) => {
-        const value = singletonOf(input, 'toDecimal()');
-        if (typeof value === 'number') {
-          return [value];
-        }
-        if (typeof value === 'boolean') {
-          return [value ? 1 : 0];
-        }
-        if (typeof value === 'string' && /^[+-]?\d+(\.\d+)?$/.test(value)) {
-          return [Number(value)];
-        }
-        return [];
-      };
+    }
     default:
       return compileCadmapStep(name, args, fns);
   }
@@ -1275,17 +1268,13 @@ function valueStep(name: string, args: readonly AstNode[], fns: BoundFunctions):
       return (value, sink) => fns.uuid5(value, sink);
     case 'toString':
     case 'toInteger':
-    case 'toDecimal': {
+    case 'toDecimal':
       arity(0);
-      const step = compileStep({ type: 'FunctionInvocation', text: name, children: [{ type: 'Functn', text: name, children: [{ type: 'Identifier', text: name }] }] }, fns);
-      return (value) => step([value], [value], noRuntime)[0];
-    }
+      return conversions[name];
     default:
       return unsupported();
   }
 }
-
-const noRuntime: Runtime = { vars: {}, sink: { report: () => undefined }, root: [] };
 
 /** Member access from the context item as `member()` does it on one item: null, missing and function values are absent. */
 function itemPath(keys: readonly string[]): Pure {
