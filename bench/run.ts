@@ -55,19 +55,28 @@ function measure(mode: 'engine' | 'baseline', dir: string, output: 'serialise' |
 
 /**
  * The fastest of `repeats` runs of the engine and of the baseline, the two alternating so that a slow spell of
- * a shared machine falls on both rather than on all the runs of one.
+ * a shared machine falls on both rather than on all the runs of one; also each engine run's time over the
+ * baseline run right after it (the two of a pair see the same machine, so these vary less than two bests).
  */
-function bestPair(dir: string, output: 'serialise' | 'map-only' = 'serialise'): { engine: Figures; baseline: Figures } {
+function bestPair(dir: string, output: 'serialise' | 'map-only' = 'serialise'): { engine: Figures; baseline: Figures; pairRatios: number[] } {
   let engine: Figures | undefined;
   let baseline: Figures | undefined;
+  const pairRatios: number[] = [];
   for (let i = 0; i < repeats; i++) {
     const e = measure('engine', dir, output);
     const b = measure('baseline', dir, output);
     engine = !engine || e.seconds < engine.seconds ? e : engine;
     baseline = !baseline || b.seconds < baseline.seconds ? b : baseline;
+    pairRatios.push(e.seconds / b.seconds);
   }
-  return { engine: engine!, baseline: baseline! };
+  return { engine: engine!, baseline: baseline!, pairRatios };
 }
+
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
 
 const n = (value: number, digits = 0): string => value.toLocaleString('en-GB', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
@@ -96,10 +105,13 @@ if (small && large && small !== large) {
 const verdict = (met: boolean): string => (met ? 'met' : 'NOT met');
 if (large) {
   const dir = exportOf(large.size);
-  const { engine, baseline } = bestPair(dir, 'map-only');
+  const { engine, baseline, pairRatios } = bestPair(dir, 'map-only');
   const rate = engine.calls / engine.seconds;
   const ratio = engine.seconds / baseline.seconds;
   console.log(`\nmapping only (bundles built, not serialised), ${n(large.size)} calls: engine ${n(rate)} calls/s, baseline ${n(baseline.calls / baseline.seconds)} calls/s, engine ÷ baseline time ${n(ratio, 2)}×`);
+  console.log(
+    `  each engine run ÷ the baseline run after it: median ${n(median(pairRatios), 2)}×, from ${n(Math.min(...pairRatios), 2)}× to ${n(Math.max(...pairRatios), 2)}× (${pairRatios.length} pairs)`,
+  );
   const serialisedRatio = large.engine.seconds / large.baseline.seconds;
   console.log(`goals at ${n(large.size)} calls:`);
   console.log(`- ≥ 20,000 calls/s: ${verdict(rate >= 20_000)} (${n(rate)} calls/s mapping only; ${n(large.engine.calls / large.engine.seconds)} calls/s serialised)`);
