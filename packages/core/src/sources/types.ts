@@ -40,7 +40,8 @@ export function setOrigin(node: object, origin: NodeOrigin): void {
 /**
  * What a reader yields: one root record (a call) with its joined records, or a rejected piece of input.
  * Nothing read is ever dropped: input that cannot become a record is yielded with `data` undefined, its raw
- * content and the diagnostics that explain why, so it reaches the dead-letter output.
+ * content and the diagnostics that explain why, so it reaches the dead-letter output. A reader may compute
+ * `origin` and `raw` when they are first read (getters): copy a record's members by name, not by spreading it.
  */
 export interface SourceRecord {
   /** Natural key of the record (e.g. the CAD incident id), or '' when it has none. */

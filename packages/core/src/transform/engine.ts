@@ -170,9 +170,9 @@ interface PendingReference {
 
 /**
  * The entries of one bundle, built in order as the bundle's own `{ fullUrl, resource }` objects (the rule that
- * built each, and its provenance, in parallel lists), found by fullUrl. Bundles mostly hold a handful of entries: comparing
- * fullUrls in a list is cheaper than hashing each one into a map, which is built only once a bundle grows past
- * a few.
+ * built each, and its provenance, in parallel lists), found by fullUrl. Bundles mostly hold a handful of
+ * entries: comparing fullUrls in a list is cheaper than hashing each one into a map, which is built only once
+ * a bundle grows past a few.
  */
 class BuiltEntries {
   readonly entries: BundleEntry[] = [];
