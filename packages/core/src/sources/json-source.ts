@@ -86,13 +86,23 @@ class JsonOrigin implements NodeOrigin {
   }
 }
 
-/** Copies parsed JSON into null-prototype objects, each with its origin. */
+/**
+ * Copies parsed JSON into null-prototype objects, each with its origin. A null item of a list is left out, as
+ * null is an absent value: otherwise fhirpath.js would count it (`list.count()`) where the compiled forms skip
+ * it. Items keep the pointers of their place in the text.
+ */
 function adopt(value: unknown, record: RecordText, relative: string): SourceValue {
   if (typeof value !== 'object' || value === null) {
     return value as SourceValue;
   }
   if (Array.isArray(value)) {
-    return value.map((item, index) => adopt(item, record, `${relative}/${index}`));
+    const items: SourceValue[] = [];
+    value.forEach((item, index) => {
+      if (item !== null) {
+        items.push(adopt(item, record, `${relative}/${index}`));
+      }
+    });
+    return items;
   }
   const node: SourceNode = Object.create(null) as SourceNode;
   const source = value as Record<string, unknown>;
