@@ -49,6 +49,15 @@ const vehicleNeverBuilt = `  - id: vehicle
     template: { name: =Vehicle }
 `;
 
+/** An encounter rule per contact row with `elements` (YAML at template depth) after its status. */
+const encounterPerContact = (elements: string): string => `  - id: encounter
+    resourceType: Encounter
+    forEach: =contacts
+    key: [=%record.IncidentId, =PatientNo]
+    template:
+      status: finished
+${elements}`;
+
 describe('dangling references', () => {
   it('locate the cell read through an `as` variable or %record, and the row of a `let`', async () => {
     const diagnostics = await mapCallsAndContacts(
@@ -101,15 +110,9 @@ ${vehicleNeverBuilt}  - id: site
       'dangling-conflict',
       'IncidentId\n100\n',
       'IncidentId,PatientNo,Vehicle\n100,1,V1\n100,1,V2\n100,2,V3\n',
-      `  - id: encounter
-    resourceType: Encounter
-    forEach: =contacts
-    key: [=%record.IncidentId, =PatientNo]
-    template:
-      status: finished
-      location:
+      `${encounterPerContact(`      location:
         - location:
-            reference: =ref('vehicle', Vehicle)
+            reference: =ref('vehicle', Vehicle)`)}
 ${vehicleNeverBuilt}`,
     );
     expect(diagnostics.filter((d) => d.code === 'MAP_KEY_CONFLICT')).toHaveLength(1);
@@ -121,19 +124,13 @@ ${vehicleNeverBuilt}`,
       'dangling-text',
       'IncidentId,Site\n100,RX1\n',
       'IncidentId,PatientNo,Vehicle\n100,1,V1\n',
-      `  - id: encounter
-    resourceType: Encounter
-    forEach: =contacts
-    key: [=%record.IncidentId, =PatientNo]
-    template:
-      status: finished
-      serviceProvider:
+      `${encounterPerContact(`      serviceProvider:
         reference: ='Organization/' + %record.Site
       subject:
         reference: https://example.org/Patient/1
       location:
         - location:
-            reference: =ref('vehicle', Vehicle)
+            reference: =ref('vehicle', Vehicle)`)}
 ${vehicleNeverBuilt}`,
       provenance,
     );
