@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -12,5 +13,11 @@ describe('the build', () => {
     expect(typeof loaded.mapping).toBe('function');
     expect(typeof loaded.library).toBe('function');
     expect(loaded.schemaHash).toBe(schemaHash(readFileSync(mappingSchemaPath, 'utf8')));
+  });
+
+  it('links the cadmap command at install, so `npx cadmap` runs the built CLI', () => {
+    const command = fileURLToPath(new URL('../node_modules/.bin/cadmap', import.meta.url));
+    const version = (JSON.parse(readFileSync(new URL('../packages/cli/package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    expect(execFileSync(command, ['--version'], { encoding: 'utf8' }).trim()).toBe(version);
   });
 });
