@@ -275,9 +275,11 @@ class Sender implements DpsClient {
       try {
         token = await this.tokens?.get();
         const ready = this.clock.now();
-        startedAt = await this.limiter.acquire(signal);
-        if (startedAt > ready) {
-          this.emit({ type: 'throttled', key: item.key, attempt: number, waitMs: startedAt - ready });
+        const grant = await this.limiter.acquire(signal);
+        startedAt = grant.at;
+        // only a grant the limit held back was throttled (the clock may tick between two readings anyway)
+        if (grant.waited) {
+          this.emit({ type: 'throttled', key: item.key, attempt: number, waitMs: Math.max(0, startedAt - ready) });
         }
       } catch (error) {
         if (error instanceof TokenError) {

@@ -57,6 +57,18 @@ describe('DPS client events', () => {
     expect(after[2]).toMatchObject({ type: 'token-refresh', key: 'c3', status: 403 });
   });
 
+  it('tells of a request the rate limit held back, and of no other', async () => {
+    const events: DpsEvent[] = [];
+    const { client } = createDpsClient(options(events, { rateLimit: { perSecond: 1 } }));
+    for (const call of ['t1', 't2']) {
+      expect((await client!.submit(bundle(call))).status).toBe('accepted');
+    }
+    await client!.close();
+    const throttled = events.filter((e) => e.type === 'throttled');
+    expect(throttled).toEqual([{ type: 'throttled', key: 't2', attempt: 1, waitMs: expect.any(Number) as number }]);
+    expect((throttled[0] as { waitMs: number }).waitMs).toBeGreaterThan(500);
+  });
+
   it('ignores a listener that throws', async () => {
     const { client } = createDpsClient(options([], { onEvent: () => { throw new Error('broken logger'); } }));
     const result = await client!.submit(bundle('c4'));

@@ -19,7 +19,7 @@ export { dpsEnvironments, isDpsEnvironmentName, processMessageUrl, resolveEndpoi
 export type { DpsEndpoint, DpsEnvironment, DpsEnvironmentName } from './environments.js';
 export { retryAfterMs } from './http.js';
 export { defaultRateLimit, RateLimiter, rateWindows } from './limiter.js';
-export type { RateLimit, RateWindow } from './limiter.js';
+export type { Grant, RateLimit, RateWindow } from './limiter.js';
 export { isNhsNumber, redact } from './redact.js';
 export { SubmissionSummary } from './summary.js';
 export type { SubmissionTotals } from './summary.js';

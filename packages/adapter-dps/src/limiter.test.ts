@@ -16,8 +16,10 @@ describe('RateLimiter', () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 60 }), async (perSecond, perMinute, requests) => {
         const limiter = new RateLimiter(rateWindows({ perSecond, perMinute }), virtualClock());
-        const grants = await Promise.all(Array.from({ length: requests }, () => limiter.acquire()));
-        grants.sort((a, b) => a - b);
+        const given = await Promise.all(Array.from({ length: requests }, () => limiter.acquire()));
+        const grants = given.map((grant) => grant.at).sort((a, b) => a - b);
+        // a grant says it waited exactly when it came later than the first moment
+        expect(given.map((grant) => grant.waited)).toEqual(given.map((grant) => grant.at > 0));
         for (let i = 0; i < grants.length; i++) {
           expect(grants.filter((g) => g >= grants[i]! && g < grants[i]! + 1000).length).toBeLessThanOrEqual(perSecond);
           expect(grants.filter((g) => g >= grants[i]! && g < grants[i]! + 60_000).length).toBeLessThanOrEqual(perMinute);
@@ -32,7 +34,16 @@ describe('RateLimiter', () => {
 
   it('grants at once when off', async () => {
     const limiter = new RateLimiter(rateWindows(false), virtualClock());
-    expect(await Promise.all([limiter.acquire(), limiter.acquire(), limiter.acquire()])).toEqual([0, 0, 0]);
+    expect(await Promise.all([limiter.acquire(), limiter.acquire(), limiter.acquire()])).toEqual([0, 0, 0].map((at) => ({ at, waited: false })));
+  });
+
+  it('does not call a grant held back when the clock moved but the limiter did not wait', async () => {
+    let t = 0;
+    // a clock that ticks on every reading, as a real one may between two readings
+    const ticking: Clock = { now: () => t++, sleep: (ms) => ((t += ms), Promise.resolve()) };
+    for (const limiter of [new RateLimiter(rateWindows(false), ticking), new RateLimiter(rateWindows({ perSecond: 5 }), ticking)]) {
+      expect((await limiter.acquire()).waited).toBe(false);
+    }
   });
 
   it('refuses nonsense limits', () => {

@@ -34,6 +34,13 @@ export function rateWindows(limit: RateLimit | false): RateWindow[] {
   return windows;
 }
 
+/** A slot to start a request: when it was given, and whether the limit held it back. */
+export interface Grant {
+  readonly at: number;
+  /** True when the limiter slept before giving it (for this request, or for one queued before it). */
+  readonly waited: boolean;
+}
+
 /**
  * A sliding-window-log limiter: grants are serialised, and a grant waits until every window has room.
  * Grants are recorded at the moment they are given, so retries count too.
@@ -41,6 +48,8 @@ export function rateWindows(limit: RateLimit | false): RateWindow[] {
 export class RateLimiter {
   private readonly grants: number[][];
   private queue: Promise<unknown> = Promise.resolve();
+  /** How many times the limiter has slept for room in a window. */
+  private sleeps = 0;
 
   constructor(
     private readonly windows: readonly RateWindow[],
@@ -53,12 +62,13 @@ export class RateLimiter {
     return this.windows.length > 0;
   }
 
-  /** Waits for a slot; resolves with the time the slot was granted. */
-  acquire(signal?: AbortSignal): Promise<number> {
+  /** Waits for a slot. */
+  acquire(signal?: AbortSignal): Promise<Grant> {
     if (!this.enabled) {
-      return Promise.resolve(this.clock.now());
+      return Promise.resolve({ at: this.clock.now(), waited: false });
     }
-    const granted = this.queue.then(() => this.waitForSlot(signal));
+    const sleepsBefore = this.sleeps;
+    const granted = this.queue.then(() => this.waitForSlot(signal)).then((at) => ({ at, waited: this.sleeps > sleepsBefore }));
     this.queue = granted.catch(() => undefined);
     return granted;
   }
@@ -81,6 +91,7 @@ export class RateLimiter {
         this.grants.forEach((log) => log.push(now));
         return now;
       }
+      this.sleeps++;
       await this.clock.sleep(wait, signal);
     }
   }
