@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { Ajv, type ValidateFunction } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { canonicalCqiCase, nodeKindOf, type CqiCase } from './model.js';
-import { cqiCaseSchemaPath, validateCqiCase } from './validate.js';
+import { schemaAjvOptions } from '../precompiled-validators.js';
+import { cqiCaseSchemaPath, standaloneCqiValidator, validateCqiCase } from './validate.js';
 
 const line = (sequence: number, overrides: Partial<CqiCase['triageLines'][number]> = {}): CqiCase['triageLines'][number] => ({
   sequence,
@@ -141,5 +144,30 @@ describe('validateCqiCase', () => {
   it('canonicalises null, empty objects and empty lists away', () => {
     const value = { ...validCase(), patient: { nhsNumber: null }, symptomDiscriminators: [], selectedService: null };
     expect(canonicalCqiCase(value)).toEqual(validCase());
+  });
+});
+
+/**
+ * The build writes the case schema's validator as standalone code (scripts/precompile-schema.mjs;
+ * test/build.test.ts checks it did); it must judge every value exactly as the schema compiled at run time does,
+ * errors included (the diagnostics are made from them).
+ */
+describe('precompiled CQI case validator', () => {
+  it('accepts and rejects the same values with the same errors', () => {
+    const module = { exports: {} as Record<string, unknown> };
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the code is ajv's own output for our schema
+    new Function('exports', 'require', 'module', standaloneCqiValidator())(module.exports, createRequire(import.meta.url), module);
+    const standalone = module.exports['cqiCase'] as ValidateFunction;
+    const compiled = new Ajv(schemaAjvOptions).compile(JSON.parse(readFileSync(cqiCaseSchemaPath, 'utf8')) as Record<string, unknown>);
+    const broken = validCase() as unknown as Record<string, unknown>;
+    broken['schemaVersion'] = 'cqi-case/2';
+    broken['extra'] = true;
+    (broken['case'] as Record<string, unknown>)['party'] = 'one';
+    const values: unknown[] = [validCase(), {}, null, [], 'case', broken, { ...validCase(), triageLines: [line(1, { sequence: -1, nodeKind: 'bogus' as never })] }];
+    for (const value of values) {
+      expect(standalone(value)).toBe(compiled(value));
+      expect(JSON.stringify(standalone.errors ?? null)).toBe(JSON.stringify(compiled.errors ?? null));
+    }
+    expect(compiled(broken)).toBe(false);
   });
 });

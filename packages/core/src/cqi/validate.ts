@@ -3,6 +3,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { Diagnostic, DiagnosticCode, Severity } from '../diagnostics/diagnostic.js';
 import { distinctSchemaErrors } from '../diagnostics/ajv-errors.js';
 import { hasErrors } from '../diagnostics/diagnostic.js';
+import { precompiledValidators, schemaAjvOptions, standaloneModule } from '../precompiled-validators.js';
 import { cqiCaseSchemaVersion, nodeKindOf, type CqiCase } from './model.js';
 
 /** Absolute path (file URL) of the JSON Schema of the canonical CQI case model `cqi-case/1.0.0`. */
@@ -24,11 +25,25 @@ export interface CqiValidationOptions {
 
 let compiled: { schema: Record<string, unknown>; validate: ValidateFunction } | undefined;
 
+/** Where the build writes the case validator compiled ahead of time (next to this module in dist/). */
+export const precompiledCqiValidatorFile = 'cqi-case-validator.cjs';
+
+/**
+ * The case schema's validator as a standalone CommonJS module: the build writes it next to this module, so that
+ * the first case checked does not compile the schema (about 80 ms).
+ */
+export function standaloneCqiValidator(): string {
+  const schemaText = readFileSync(cqiCaseSchemaPath, 'utf8');
+  const schema = JSON.parse(schemaText) as Record<string, unknown>;
+  return standaloneModule(schema, schemaText, { cqiCase: String(schema.$id) });
+}
+
 function validator(): { schema: Record<string, unknown>; validate: ValidateFunction } {
   if (!compiled) {
-    const schema = JSON.parse(readFileSync(cqiCaseSchemaPath, 'utf8')) as Record<string, unknown>;
-    const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
-    compiled = { schema, validate: ajv.compile(schema) };
+    const schemaText = readFileSync(cqiCaseSchemaPath, 'utf8');
+    const schema = JSON.parse(schemaText) as Record<string, unknown>;
+    const ready = precompiledValidators(import.meta.url, precompiledCqiValidatorFile, schemaText, ['cqiCase']);
+    compiled = { schema, validate: ready?.cqiCase ?? new Ajv(schemaAjvOptions).compile(schema) };
   }
   return compiled;
 }

@@ -1,12 +1,10 @@
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import standaloneCode from 'ajv/dist/standalone/index.js';
 import type { Document } from 'yaml';
 import { distinctSchemaErrors } from '../diagnostics/ajv-errors.js';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { closest } from '../diagnostics/suggest.js';
+import { precompiledValidators, schemaAjvOptions, standaloneModule } from '../precompiled-validators.js';
 import { nodeAtPath, yamlPathOf, type YamlSpans } from './yaml-spans.js';
 
 /** Absolute path of the published JSON Schema of the mapping language. */
@@ -20,45 +18,30 @@ interface SchemaValidators {
 
 let validators: SchemaValidators | undefined;
 
-const ajvOptions = { allErrors: true, strict: false, verbose: true } as const;
 const libraryRef = (schema: Record<string, unknown>): string => `${String(schema.$id)}#/definitions/library`;
 
 /** Where the build writes the validators compiled ahead of time (next to this module in dist/). */
 export const precompiledValidatorsFile = 'schema-validators.cjs';
 
 /**
- * The schema's validators as standalone CommonJS code (ajv's standalone output): the build writes it next to
- * this module, so that loading a mapping does not compile the schema first (about 90 ms of every command).
+ * The schema's validators as a standalone CommonJS module: the build writes it next to this module, so that
+ * loading a mapping does not compile the schema first (about 90 ms of every command).
  */
 export function standaloneValidators(): string {
-  const schema = JSON.parse(readFileSync(mappingSchemaPath, 'utf8')) as Record<string, unknown>;
-  const ajv = new Ajv({ ...ajvOptions, code: { source: true } });
-  ajv.addSchema(schema);
-  return standaloneCode.default(ajv, { mapping: String(schema.$id), library: libraryRef(schema) });
+  const schemaText = readFileSync(mappingSchemaPath, 'utf8');
+  const schema = JSON.parse(schemaText) as Record<string, unknown>;
+  return standaloneModule(schema, schemaText, { mapping: String(schema.$id), library: libraryRef(schema) });
 }
-
-/** The validators the build compiled, when present and made from this very schema text. */
-function precompiled(schemaText: string): Pick<SchemaValidators, 'mapping' | 'library'> | undefined {
-  try {
-    const loaded = createRequire(import.meta.url)(`./${precompiledValidatorsFile}`) as Partial<Pick<SchemaValidators, 'mapping' | 'library'>> & { schemaHash?: string };
-    return loaded.mapping && loaded.library && loaded.schemaHash === schemaHash(schemaText) ? { mapping: loaded.mapping, library: loaded.library } : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Identifies the schema text the precompiled validators were made from. */
-export const schemaHash = (schemaText: string): string => createHash('sha256').update(schemaText).digest('hex');
 
 function getValidators(): SchemaValidators {
   if (!validators) {
     const schemaText = readFileSync(mappingSchemaPath, 'utf8');
     const schema = JSON.parse(schemaText) as Record<string, unknown>;
-    const ready = precompiled(schemaText);
+    const ready = precompiledValidators(import.meta.url, precompiledValidatorsFile, schemaText, ['mapping', 'library']);
     if (ready) {
-      validators = { schema, ...ready };
+      validators = { schema, mapping: ready.mapping, library: ready.library };
     } else {
-      const ajv = new Ajv(ajvOptions);
+      const ajv = new Ajv(schemaAjvOptions);
       const mapping = ajv.compile(schema);
       const library = ajv.getSchema(libraryRef(schema));
       if (!library) {
