@@ -15,7 +15,9 @@ describe('package-lock.json', () => {
 });
 
 describe('the lockfile check', () => {
-  const manifest = { name: 'demo', version: '1.0.0', workspaces: ['packages/*'], devDependencies: { turbo: '^2.0.0' } };
+  const manifest: { name: string; version: string; workspaces: string[]; devDependencies: Record<string, string> } = {
+    name: 'demo', version: '1.0.0', workspaces: ['packages/*'], devDependencies: { turbo: '^2.0.0' },
+  };
   const workspace = { name: '@demo/a', version: '0.1.0', dependencies: { tiny: '^1.2.0' } };
   const lock = {
     name: 'demo',
