@@ -16,7 +16,7 @@ export { isNhsNumber, maskNhsNumber, minSecretLength, redact, redactedMark, Reda
 export { loadMapping } from './mapping/load.js';
 export type { CompiledBundle, CompiledRule, LoadMappingOptions, LoadMappingResult, Mapping } from './mapping/load.js';
 export { mappingLanguageVersion } from './mapping/model.js';
-export type { CsvDialect, CsvTable, JoinOrder, LookupTable, LookupTarget, SourceEncoding, SourceFormat, SourceSpec } from './mapping/model.js';
+export type { CsvDialect, CsvTable, JoinOrder, LookupTable, LookupTarget, MappingChecks, SourceEncoding, SourceFormat, SourceSpec } from './mapping/model.js';
 export { mappingSchema, mappingSchemaPath } from './mapping/schema.js';
 
 export { openSource } from './sources/index.js';

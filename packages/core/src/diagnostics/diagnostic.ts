@@ -88,6 +88,7 @@ export const diagnosticCodes = {
   MAP_KEY_CONFLICT: 'Two entries with the same natural key differ in content.',
   MAP_DANGLING_REFERENCE: 'A reference points at a natural key that produced no entry.',
   MAP_DATE_UNPARSEABLE: 'A date/time value matches none of the declared formats.',
+  MAP_CONVERSION_FAILED: 'A conversion function (toInteger, toDecimal, toBoolean, toDate, …) got a value it cannot convert.',
   MAP_DATE_GAP: 'A local time falls in the spring-forward gap of the time zone.',
   MAP_DATE_OVERLAP: 'A local time occurs twice in the autumn overlap of the time zone.',
   MAP_TIME_ZONE: 'An unknown IANA time zone name.',

@@ -1,7 +1,10 @@
+import fhirpath from 'fhirpath';
+import { conversionFunctions, convertOrReport, reportConversion, type ConversionName } from '../functions/conversions.js';
 import { createDateTimeConverter, type DateTimeConverter } from '../functions/datetime.js';
 import { ref, uuid5 } from '../functions/identifiers.js';
 import { coder, coding, translate, translator } from '../functions/lookup.js';
 import { fullUrlsOf, type FullUrls } from '../bundle/ids.js';
+import { defaultChecks } from '../mapping/model.js';
 import { isNhsNumber, nhsNumber } from '../functions/nhs-number.js';
 import { odsCode } from '../functions/ods-code.js';
 import { postcode } from '../functions/postcode.js';
@@ -31,6 +34,8 @@ export interface BoundFunctions {
   withArgument(name: 'dateTime' | 'date' | 'translate' | 'coding', argument: string | undefined): (item: unknown, sink: EvalSink) => unknown;
   /** The fullUrls of the entries rule `ruleId` builds; undefined when no such rule is declared. */
   fullUrlsOf(ruleId: string): FullUrls | undefined;
+  /** A FHIRPath conversion of one present value, reporting MAP_CONVERSION_FAILED when it does not convert. */
+  convert(name: ConversionName): (item: unknown, sink: EvalSink) => unknown;
 }
 
 const bound = new WeakMap<ExpressionEnv, BoundFunctions>();
@@ -46,13 +51,16 @@ export function boundFunctions(env: ExpressionEnv): BoundFunctions {
 }
 
 function bind(env: ExpressionEnv): BoundFunctions {
+  const checks = env.checks ?? defaultChecks;
   let converter: DateTimeConverter | undefined;
   const dates = (): DateTimeConverter =>
     (converter ??= createDateTimeConverter({
       timeZone: env.timeZone,
       dateFormats: env.dateFormats,
       ambiguousTime: env.ambiguousTime,
+      unparseable: checks.dates,
     }));
+  const converters = new Map<ConversionName, (item: unknown, sink: EvalSink) => unknown>();
   const withArgument = (name: 'dateTime' | 'date' | 'translate' | 'coding', argument: string | undefined): ((item: unknown, sink: EvalSink) => unknown) => {
     switch (name) {
       case 'dateTime': {
@@ -81,6 +89,14 @@ function bind(env: ExpressionEnv): BoundFunctions {
   };
   return {
     withArgument,
+    convert: (name) => {
+      let convert = converters.get(name);
+      if (convert === undefined) {
+        convert = convertOrReport(name, checks.conversions);
+        converters.set(name, convert);
+      }
+      return convert;
+    },
     fullUrlsOf: (ruleId) => {
       const resourceType = env.rules.get(ruleId);
       return resourceType === undefined ? undefined : fullUrlsOf(env.namespace, resourceType);
@@ -95,10 +111,10 @@ function bind(env: ExpressionEnv): BoundFunctions {
       const table = env.lookups.get(lookup);
       return table ? coding(table, item, sink) : undefined;
     },
-    nhsNumber: (item, sink) => nhsNumber(item, sink),
+    nhsNumber: (item, sink) => nhsNumber(item, sink, checks.codes),
     isNhsNumber: (item) => isNhsNumber(item),
-    postcode: (item, sink) => postcode(item, sink),
-    odsCode: (item, sink) => odsCode(item, sink),
+    postcode: (item, sink) => postcode(item, sink, checks.codes),
+    odsCode: (item, sink) => odsCode(item, sink, checks.codes),
     uuid5: (item, sink) => {
       if (typeof item === 'string' || typeof item === 'number' || typeof item === 'boolean') {
         return uuid5(String(item), env.namespace);
@@ -148,6 +164,8 @@ const sinkNow = (): EvalSink => currentSink ?? discard;
 type UserFunction = {
   fn: (...args: unknown[]) => unknown;
   arity: Record<number, ('String' | 'AnyAtRoot')[]>;
+  /** The function gets fhirpath.js's own items (typed values, nodes) and returns such items. */
+  internalStructures?: boolean;
 };
 
 const perItem =
@@ -165,6 +183,50 @@ const perItem =
 
 const stringArgument = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 
+/**
+ * fhirpath.js's own conversion functions, each reached through a compiled `%value.name()` that keeps
+ * fhirpath.js's typed results (a date stays a date for comparisons): called by the checked functions below.
+ */
+const builtInConversions = new Map<string, (value: unknown[], unit?: unknown) => unknown[]>();
+
+function builtInConversion(name: (typeof conversionFunctions)[number], withUnit: boolean): (value: unknown[], unit?: unknown) => unknown[] {
+  const id = withUnit ? `${name}/unit` : name;
+  let convert = builtInConversions.get(id);
+  if (convert === undefined) {
+    const compiled = fhirpath.compile(withUnit ? `%value.${name}(%unit)` : `%value.${name}()`, undefined, { resolveInternalTypes: false });
+    convert = (value, unit) => compiled({}, withUnit ? { value, unit } : { value }) as unknown[];
+    builtInConversions.set(id, convert);
+  }
+  return convert;
+}
+
+/** The plain value of a fhirpath.js item (a node's data, or the item itself), for messages. */
+const itemValue = (item: unknown): unknown => (typeof item === 'object' && item !== null && 'data' in item ? item.data : item);
+
+/**
+ * fhirpath.js's conversion functions with their failures reported: one item that does not convert is
+ * MAP_CONVERSION_FAILED (with the severity the mapping chose), as in cadmap's own compiled forms.
+ */
+function checkedConversions(env: ExpressionEnv): Record<string, UserFunction> {
+  const severity = (env.checks ?? defaultChecks).conversions;
+  const table: Record<string, UserFunction> = {};
+  for (const name of conversionFunctions) {
+    table[name] = {
+      internalStructures: true,
+      fn: (data, unit) => {
+        const items = Array.isArray(data) ? (data as unknown[]) : [];
+        const converted = builtInConversion(name, unit !== undefined)(items, unit);
+        if (items.length === 1 && converted.length === 0) {
+          reportConversion(sinkNow(), name, itemValue(items[0]), severity);
+        }
+        return converted;
+      },
+      arity: name === 'toQuantity' ? { 0: [], 1: ['String'] } : { 0: [] },
+    };
+  }
+  return table;
+}
+
 /** The user invocation table that makes the cadmap functions available to fhirpath.js. */
 export function userInvocationTable(env: ExpressionEnv): Record<string, UserFunction> {
   const functions = boundFunctions(env);
@@ -173,6 +235,7 @@ export function userInvocationTable(env: ExpressionEnv): Record<string, UserFunc
     refArity[keys + 1] = ['String', ...Array.from({ length: keys }, () => 'AnyAtRoot' as const)];
   }
   return {
+    ...checkedConversions(env),
     dateTime: {
       fn: (data, format) => perItem((item) => functions.dateTime(item, sinkNow(), stringArgument(format)))(data),
       arity: { 0: [], 1: ['String'] },

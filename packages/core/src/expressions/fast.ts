@@ -248,29 +248,6 @@ export function valuesEqual(a: unknown, b: unknown): boolean {
 
 const definedKeys = (value: Record<string, unknown>): string[] => Object.keys(value).filter((key) => value[key] !== undefined);
 
-/** toString(), toInteger() and toDecimal() of one value; undefined when it does not convert. */
-const conversions: Readonly<Record<'toString' | 'toInteger' | 'toDecimal', (value: unknown) => string | number | undefined>> = {
-  toString: (value) => (typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined),
-  toInteger: (value) => {
-    if (typeof value === 'number') {
-      return Number.isInteger(value) ? value : undefined;
-    }
-    if (typeof value === 'boolean') {
-      return value ? 1 : 0;
-    }
-    return typeof value === 'string' && /^[+-]?\d+$/.test(value) ? Number.parseInt(value, 10) : undefined;
-  },
-  toDecimal: (value) => {
-    if (typeof value === 'number') {
-      return value;
-    }
-    if (typeof value === 'boolean') {
-      return value ? 1 : 0;
-    }
-    return typeof value === 'string' && /^[+-]?\d+(\.\d+)?$/.test(value) ? Number(value) : undefined;
-  },
-};
-
 function singletonOf(collection: readonly unknown[], what: string): unknown {
   if (collection.length > 1) {
     throw new FastEvalError(`${what} expects one value, got ${collection.length}`);
@@ -580,10 +557,12 @@ function compileStep(node: AstNode, fns: BoundFunctions): Step {
     }
     case 'toString':
     case 'toInteger':
-    case 'toDecimal': {
-      const convert = conversions[name];
-      return (input) => {
-        const value = convert(singletonOf(input, `${name}()`));
+    case 'toDecimal':
+    case 'toBoolean': {
+      const convert = fns.convert(name);
+      return (input, _self, rt) => {
+        const item = singletonOf(input, `${name}()`);
+        const value = item === undefined ? undefined : convert(item, rt.sink);
         return value === undefined ? [] : [value];
       };
     }
@@ -728,7 +707,7 @@ export type ValueStep = (value: unknown, sink: EvalSink) => unknown;
  * Compiles the scalar form of an expression, or undefined when it has none (the closure is used). Shapes:
  * member paths from the context or a %variable; literals; `=`/`!=`, `and`/`or`/`xor`/`implies` and `iif`
  * over those; any of these followed by cadmap value functions with literal arguments, toString/toInteger/
- * toDecimal, and a final `exists()`/`empty()`; `ref('rule', …)` over such chains.
+ * toDecimal/toBoolean, and a final `exists()`/`empty()`; `ref('rule', …)` over such chains.
  */
 export function compileScalar(root: AstNode, fns: BoundFunctions, onError: OnError): ScalarExpression | undefined {
   try {
@@ -1269,8 +1248,9 @@ function valueStep(name: string, args: readonly AstNode[], fns: BoundFunctions):
     case 'toString':
     case 'toInteger':
     case 'toDecimal':
+    case 'toBoolean':
       arity(0);
-      return conversions[name];
+      return fns.convert(name);
     default:
       return unsupported();
   }

@@ -1,5 +1,5 @@
 import type { DiagnosticCode, RuleSpan, Severity } from '../diagnostics/diagnostic.js';
-import type { LookupTable } from '../mapping/model.js';
+import type { LookupTable, MappingChecks } from '../mapping/model.js';
 
 /** What expressions can see of the mapping at compile time. */
 export interface ExpressionEnv {
@@ -15,6 +15,8 @@ export interface ExpressionEnv {
   readonly rules: ReadonlyMap<string, string>;
   /** Names usable as %variables (constants plus the engine's own: record, index, and every forEach `as`). */
   readonly variables: ReadonlySet<string>;
+  /** The severities the mapping chose for values that do not convert (`defaultChecks` when absent). */
+  readonly checks?: MappingChecks;
 }
 
 /** A problem a function reports while evaluating (the engine adds the rule and input spans). */
@@ -23,6 +25,8 @@ export interface EvalReport {
   readonly severity: Severity;
   readonly message: string;
   readonly hint?: string;
+  /** The value the function could not use, so the engine can point at the cell it came from. */
+  readonly value?: unknown;
 }
 
 export interface EvalSink {

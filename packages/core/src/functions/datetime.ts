@@ -367,6 +367,8 @@ export interface DateTimeOptions {
   readonly timeZone: string;
   readonly dateFormats: readonly string[];
   readonly ambiguousTime: 'earlier' | 'later';
+  /** Severity of MAP_DATE_UNPARSEABLE (default error: the record fails). */
+  readonly unparseable?: 'error' | 'warning';
 }
 
 /** Converts local date/time text into FHIR `dateTime` / `date` strings, reporting problems to a sink. */
@@ -398,7 +400,8 @@ export function createDateTimeConverter(options: DateTimeOptions): DateTimeConve
     const tried = format === undefined ? options.dateFormats : [format];
     sink.report({
       code: 'MAP_DATE_UNPARSEABLE',
-      severity: 'error',
+      severity: options.unparseable ?? 'error',
+      value,
       message: `${JSON.stringify(value)} matches none of the date formats tried: ${tried.map((f) => JSON.stringify(f)).join(', ')}.`,
       hint: 'Add the pattern this export uses to source.dateFormats, or pass it to dateTime(\'…\') / date(\'…\').',
     });
@@ -437,6 +440,7 @@ export function createDateTimeConverter(options: DateTimeOptions): DateTimeConve
         sink.report({
           code: 'MAP_DATE_OVERLAP',
           severity: 'warning',
+          value,
           message: `${JSON.stringify(value)} happens twice in ${options.timeZone} (clocks go back); read as the ${options.ambiguousTime} one (${formatOffset(offset)}).`,
           hint: 'Set source.ambiguousTime to earlier or later to choose; the export itself cannot tell them apart.',
         });
@@ -447,6 +451,7 @@ export function createDateTimeConverter(options: DateTimeOptions): DateTimeConve
         sink.report({
           code: 'MAP_DATE_GAP',
           severity: 'warning',
+          value,
           message: `${JSON.stringify(value)} does not exist in ${options.timeZone} (clocks go forward); moved forward by ${Math.round(gap / 60_000)} minutes.`,
           hint: 'Check the CAD clock settings for this time; the value was kept, shifted past the gap.',
         });

@@ -70,6 +70,7 @@ export function lookupTarget(table: LookupTable, value: unknown, sink: EvalSink)
   sink.report({
     code: 'MAP_LOOKUP_MISS',
     severity: table.onMissing,
+    value,
     message: `${JSON.stringify(value)} has no entry in lookup '${table.name}' and the table has no default.`,
     hint: `Add an entry for it to lookups.${table.name}, or give the table a default.`,
   });

@@ -1,3 +1,4 @@
+import type { Severity } from '../diagnostics/diagnostic.js';
 import type { EvalSink } from '../expressions/types.js';
 
 /**
@@ -27,13 +28,15 @@ export function normaliseNhsNumber(value: string): string | undefined {
 export const isNhsNumber = (value: unknown): boolean =>
   typeof value === 'string' && normaliseNhsNumber(value) !== undefined;
 
-/** `nhsNumber()`: the normalised NHS number, or undefined with MAP_NHS_NUMBER_INVALID (warning). */
-export function nhsNumber(value: unknown, sink: EvalSink): string | undefined {
+/** `nhsNumber()`: the normalised NHS number, or undefined with MAP_NHS_NUMBER_INVALID (a warning unless the mapping's
+ * `checks.codes` says error). */
+export function nhsNumber(value: unknown, sink: EvalSink, severity: Severity = 'warning'): string | undefined {
   const normalised = typeof value === 'string' ? normaliseNhsNumber(value) : undefined;
   if (normalised === undefined) {
     sink.report({
       code: 'MAP_NHS_NUMBER_INVALID',
-      severity: 'warning',
+      severity,
+      value,
       message: `${JSON.stringify(value)} is not a valid NHS number (10 digits with a modulus 11 check digit); it was left out.`,
       hint: 'Check the source column; use isNhsNumber() in a condition to skip values known to be placeholders.',
     });

@@ -1,3 +1,4 @@
+import type { Severity } from '../diagnostics/diagnostic.js';
 import type { EvalSink } from '../expressions/types.js';
 
 /**
@@ -13,13 +14,15 @@ export function normaliseOdsCode(value: string): string | undefined {
   return odsCodePattern.test(code) ? code : undefined;
 }
 
-/** `odsCode()`: the normalised code, or undefined with MAP_ODS_CODE_INVALID (warning). */
-export function odsCode(value: unknown, sink: EvalSink): string | undefined {
+/** `odsCode()`: the normalised code, or undefined with MAP_ODS_CODE_INVALID (a warning unless the mapping's
+ * `checks.codes` says error). */
+export function odsCode(value: unknown, sink: EvalSink, severity: Severity = 'warning'): string | undefined {
   const normalised = typeof value === 'string' ? normaliseOdsCode(value) : undefined;
   if (normalised === undefined) {
     sink.report({
       code: 'MAP_ODS_CODE_INVALID',
-      severity: 'warning',
+      severity,
+      value,
       message: `${JSON.stringify(value)} does not have the shape of an ODS code (3 to 9 letters or digits); it was left out.`,
       hint: 'Check the source column against the ODS directory (https://odsportal.digital.nhs.uk).',
     });

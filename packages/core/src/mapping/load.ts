@@ -9,7 +9,7 @@ import type { CompiledExpression, EvalReport, ExpressionEnv } from '../expressio
 import { compileDatePattern, isKnownTimeZone, loadLookupFile } from '../functions/index.js';
 import { compileTemplate, pathText, type TemplateCompiler, type TemplateNode } from '../transform/template.js';
 import type { MappingTarget } from '../targets.js';
-import { defaultSourceLimits, type CsvTable, type LookupTable, type LookupTarget, type SourceLimits, type SourceSpec } from './model.js';
+import { defaultChecks, defaultSourceLimits, type CsvTable, type LookupTable, type LookupTarget, type MappingChecks, type SourceLimits, type SourceSpec } from './model.js';
 import { checkAgainstSchema } from './schema.js';
 import { compactStrings } from './compact-strings.js';
 import { YamlSpans } from './yaml-spans.js';
@@ -56,6 +56,8 @@ export interface Mapping {
   readonly source: SourceSpec;
   readonly constants: Readonly<Record<string, unknown>>;
   readonly lookups: ReadonlyMap<string, LookupTable>;
+  /** How values the mapping cannot use are reported (`checks:`, with the defaults filled in). */
+  readonly checks: MappingChecks;
   readonly bundle: CompiledBundle;
   /** fhir-bundle: the resource rules (none for other targets). */
   readonly rules: readonly CompiledRule[];
@@ -122,6 +124,7 @@ export async function loadMapping(file: string, options: LoadMappingOptions = {}
   }
 
   const source = buildSource(mappingValue.source, doc, spans, diagnostics);
+  const checks: MappingChecks = { ...defaultChecks, ...mappingValue.checks };
   const namespace = mappingNamespace(mappingValue.id, mappingValue.namespace);
   const ruleTypes = new Map<string, string>();
   const ruleIdSpans = new Map<string, RuleSpan>();
@@ -157,6 +160,7 @@ export async function loadMapping(file: string, options: LoadMappingOptions = {}
         namespace,
         rules: ruleTypes,
         variables: new Set([...baseVariables, ...scope]),
+        checks,
       };
       envs.set(scopeKey, current);
     }
@@ -279,6 +283,7 @@ export async function loadMapping(file: string, options: LoadMappingOptions = {}
     source,
     constants,
     lookups,
+    checks,
     bundle,
     rules,
     ...(document ? { document } : {}),
@@ -299,6 +304,7 @@ interface MappingDocument {
   constants?: Record<string, unknown>;
   lookups?: Record<string, LookupDocument>;
   source: SourceDocument;
+  checks?: Partial<MappingChecks>;
   bundle?: { type?: string; key?: string | string[]; template?: Record<string, unknown> };
   resources?: { id: string; resourceType: string; key: string | string[]; when?: string; forEach?: string; as?: string; let?: Record<string, string>; template: Record<string, unknown> }[];
 }

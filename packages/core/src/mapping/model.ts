@@ -94,6 +94,22 @@ export interface SourceSpec {
   readonly span: RuleSpan;
 }
 
+/** What a mapping declares about how its checks are reported (`checks:` in the mapping). */
+export interface MappingChecks {
+  /** MAP_CONVERSION_FAILED: toInteger(), toDecimal(), toBoolean(), toString(), toDate(), … could not convert a value. */
+  readonly conversions: 'error' | 'warning';
+  /** MAP_DATE_UNPARSEABLE: date() or dateTime() matched none of the formats. */
+  readonly dates: 'error' | 'warning';
+  /** MAP_NHS_NUMBER_INVALID, MAP_POSTCODE_INVALID, MAP_ODS_CODE_INVALID. */
+  readonly codes: 'error' | 'warning';
+}
+
+/**
+ * The defaults: a conversion or date that fails makes the record fail; an invalid code is left out with a
+ * warning.
+ */
+export const defaultChecks: MappingChecks = { conversions: 'error', dates: 'error', codes: 'warning' };
+
 /** A lookup (code translation) table. */
 export interface LookupTable {
   readonly name: string;
