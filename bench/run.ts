@@ -134,6 +134,7 @@ if (large) {
 const sections: readonly { title: string; script: string }[] = [
   { title: 'Expressions: compiled fast path vs fhirpath.js', script: 'packages/core/bench/expressions.bench.ts' },
   { title: 'Conformance: checker vs @medplum/core validateResource, cold start, reference resolution', script: 'bench/conformance.ts' },
+  { title: 'Conformance: agreement with the HL7 validator on its R4 test cases', script: 'bench/hl7-cases.ts' },
   { title: 'DPS submission to the local sandbox', script: 'bench/dps.ts' },
   { title: 'Ledger overhead: submit with and without the durable ledger', script: 'bench/ledger.ts' },
 ];

@@ -100,4 +100,33 @@ describe.skipIf(!hasReference)('cadmap check', () => {
     expect(sarif.version).toBe('2.1.0');
     expect(sarif.runs[0].results.some((r: { ruleId: string }) => r.ruleId === 'CONF_BINDING')).toBe(true);
   });
+
+  it('checks FHIR XML files with the line and column of each finding, and an NDJSON stream from standard input', () => {
+    const dir = scratchDirectory('cadmap-xml-');
+    const xml = join(dir, 'patient.xml');
+    writeFileSync(xml, '<?xml version="1.0"?>\n<Patient xmlns="http://hl7.org/fhir">\n  <gender value="sent-ish"/>\n  <birthDate value="2020-02-30"/>\n</Patient>\n');
+    const checked = runCli(['check', xml, ...packages, '--no-color']);
+    expect(checked.code).toBe(1);
+    expect(checked.stdout).toMatch(/error CONF_BINDING: [^\n]*sent-ish[^]*?--> [^\n]*patient\.xml:3:3/);
+    expect(checked.stdout).toMatch(/error CONF_PRIMITIVE: [^\n]*2020-02-30[^]*?--> [^\n]*patient\.xml:4:3/);
+
+    const stream = `${JSON.stringify({ resourceType: 'Patient', gender: 'female' })}\n\n${JSON.stringify({ resourceType: 'Patient', birthDate: '2020-13-01' })}\n`;
+    const fromStdin = runCli(['check', '-', ...packages, '--no-color'], { input: stream });
+    expect(fromStdin.stderr).toMatch(/2 resources checked: 1 error/);
+    expect(fromStdin.stdout).toMatch(/--> <stdin>:3:\d+/);
+  });
+
+  it('fails closed on a profile that cannot be resolved, unless --allow-unresolved', () => {
+    const dir = scratchDirectory('cadmap-unresolved-');
+    const file = join(dir, 'patient.json');
+    writeFileSync(file, JSON.stringify({ resourceType: 'Patient', meta: { profile: ['https://fhir.example.nhs.uk/StructureDefinition/NotLoaded'] } }));
+    const strict = runCli(['check', file, ...packages, '--no-color']);
+    expect(strict.code).toBe(1);
+    expect(strict.stdout).toMatch(/error CONF_PROFILE_UNKNOWN: Profile https:\/\/fhir\.example\.nhs\.uk\/StructureDefinition\/NotLoaded cannot be resolved/);
+    expect(runCli(['check', file, ...packages, '--allow-unresolved']).code).toBe(0);
+    expect(runCli(['check', file, ...packages, '--allow-unresolved-url', 'https://fhir.example.nhs.uk/StructureDefinition/NotLoaded']).code).toBe(0);
+    const badPackage = runCli(['check', file, ...packages, '--package', join(dir, 'missing-package'), '--allow-unresolved-url', 'https://fhir.example.nhs.uk/StructureDefinition/NotLoaded', '--no-color']);
+    expect(badPackage.code).toBe(1);
+    expect(badPackage.stdout).toMatch(/error CONF_PACKAGE: [^\n]*Package not found/);
+  });
 });

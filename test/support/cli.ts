@@ -18,11 +18,12 @@ export function captureIo(cwd: string, env: Record<string, string | undefined> =
 export const cliBin = join(projectRoot, 'packages/cli/dist/bin.js');
 
 /** Runs the built `cadmap` binary as a user would, in a child process. */
-export function runCli(args: readonly string[], options: { cwd?: string; env?: Record<string, string> } = {}): { code: number; stdout: string; stderr: string } {
+export function runCli(args: readonly string[], options: { cwd?: string; env?: Record<string, string>; input?: string } = {}): { code: number; stdout: string; stderr: string } {
   const result = spawnSync(process.execPath, [cliBin, ...args], {
     cwd: options.cwd ?? projectRoot,
     env: { ...process.env, NO_COLOR: '1', ...options.env },
     encoding: 'utf8',
+    ...(options.input !== undefined ? { input: options.input } : {}),
     maxBuffer: 256 * 1024 * 1024,
   });
   return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };

@@ -12,7 +12,7 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-const io = { cwd: process.cwd(), env: process.env, stdout: process.stdout, stderr: process.stderr };
+const io = { cwd: process.cwd(), env: process.env, stdout: process.stdout, stderr: process.stderr, stdin: process.stdin };
 main(io, process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

@@ -9,18 +9,35 @@ export const checkerOptions = {
   package: { type: 'string', multiple: true },
   profile: { type: 'string', multiple: true },
   alias: { type: 'string', multiple: true },
+  'allow-unresolved': { type: 'boolean' },
+  'allow-unresolved-url': { type: 'string', multiple: true },
+  'unknown-extensions': { type: 'string' },
+  'extension-domain': { type: 'string', multiple: true },
 } as const;
 
 export const checkerHelp = `  --package <p>         a FHIR package to check against (repeatable): a package folder, a flat folder of
                         resources, a .tgz, or name#version from ~/.fhir/packages. Default: ./profiles plus
                         the packages in CADMAP_PACKAGES (separated by ':')
   --profile <url>       also check every top-level resource against this profile (repeatable)
-  --alias <from>=<to>   treat canonical URL <from> as <to> (for ADS URLs still unconfirmed; repeatable)`;
+  --alias <from>=<to>   treat canonical URL <from> as <to> (for ADS URLs still unconfirmed; repeatable)
+  --allow-unresolved    report packages that fail to load, profiles that cannot be resolved and snapshots
+                        that cannot be generated as warnings; without it they are errors (the check fails closed)
+  --allow-unresolved-url <url>
+                        the same for one profile canonical or package (repeatable)
+  --unknown-extensions <s>
+                        severity of extensions no package defines: error (default, as the HL7 validator),
+                        warning or information
+  --extension-domain <prefix>
+                        accept extensions whose URL starts with <prefix> without a definition (repeatable)`;
 
 export interface CheckerFlags {
   readonly package?: readonly string[] | undefined;
   readonly profile?: readonly string[] | undefined;
   readonly alias?: readonly string[] | undefined;
+  readonly 'allow-unresolved'?: boolean | undefined;
+  readonly 'allow-unresolved-url'?: readonly string[] | undefined;
+  readonly 'unknown-extensions'?: string | undefined;
+  readonly 'extension-domain'?: readonly string[] | undefined;
 }
 
 /** Builds the checker from flags and environment; the R4 core cache lives in the user's cache folder. */
@@ -43,10 +60,18 @@ export function checkerFromFlags(io: CliIo, flags: CheckerFlags): { checker: Che
     }
     canonicalAliases[alias.slice(0, at)] = alias.slice(at + 1);
   }
+  const unknownExtensions = flags['unknown-extensions'];
+  if (unknownExtensions !== undefined && unknownExtensions !== 'error' && unknownExtensions !== 'warning' && unknownExtensions !== 'information') {
+    throw new UsageError(`--unknown-extensions is error, warning or information, not '${unknownExtensions}'.`);
+  }
+  const allowList = (flags['allow-unresolved-url'] ?? []).map((u) => (/^[a-z][a-z0-9+.-]*:/i.test(u) || u.includes('#') ? u : resolve(io.cwd, u)));
   const cacheRoot = io.env.XDG_CACHE_HOME ?? join(io.env.HOME ?? homedir(), '.cache');
   const checker = createChecker({
     packages,
     canonicalAliases,
+    ...(flags['allow-unresolved'] === true ? { allowUnresolved: true } : allowList.length > 0 ? { allowUnresolved: allowList } : {}),
+    ...(unknownExtensions !== undefined ? { unknownExtensions } : {}),
+    ...(flags['extension-domain'] ? { extensionDomains: flags['extension-domain'] } : {}),
     coreCacheDir: join(cacheRoot, 'cadmap', 'conformance-r4'),
     ...(io.env.FHIR_PACKAGE_CACHE !== undefined ? { fhirCacheDir: io.env.FHIR_PACKAGE_CACHE } : {}),
   });

@@ -13,6 +13,8 @@ export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly stdout: { write(text: string): unknown; isTTY?: boolean };
   readonly stderr: { write(text: string): unknown; isTTY?: boolean };
+  /** Standard input, for commands that read a stream (`cadmap check -`). */
+  readonly stdin?: NodeJS.ReadableStream;
   /** The run's logger (set up by `main` from --verbose, --log-level and CADMAP_LOG); see `loggerOf`. */
   readonly log?: Logger;
 }

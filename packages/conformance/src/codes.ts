@@ -24,6 +24,8 @@ export const conformanceCodes = {
   CONF_PROFILE_UNKNOWN: { issueType: 'not-supported', meaning: 'A profile (meta.profile, option or type profile) cannot be resolved.' },
   CONF_RESOURCE_TYPE: { issueType: 'structure', meaning: 'A resource has no or an unknown resourceType.' },
   CONF_INPUT: { issueType: 'invalid', meaning: 'An input to check is not FHIR JSON: unreadable, invalid JSON or not an object.' },
+  CONF_QUESTIONNAIRE: { issueType: 'business-rule', meaning: 'A QuestionnaireResponse does not match its Questionnaire (linkId, answer type, required, enableWhen, options, repeats, item limits), or a Questionnaire links enableWhen to no question.' },
+  CONF_FORMAT: { issueType: 'structure', meaning: 'The XML or JSON form breaks a rule of the format: element order, attributes, namespaces, text content, duplicate JSON properties.' },
   CONF_PACKAGE: { issueType: 'processing', meaning: 'A FHIR package or definition could not be loaded or a snapshot could not be generated.' },
 } as const satisfies Record<string, { issueType: string; meaning: string }>;
 

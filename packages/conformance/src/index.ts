@@ -1,10 +1,13 @@
 export { createChecker } from './checker.js';
-export type { BundleCheckResult, Checker, CheckerOptions, CheckOptions, CheckResult, EntryCheckResult } from './checker.js';
+export type { BundleCheckResult, Checker, CheckerOptions, CheckOptions, CheckResult, EntryCheckResult, TextCheckOptions, TextCheckResult } from './checker.js';
 export { conformanceCodes } from './codes.js';
 export type { ConformanceCode, ConformanceIssue } from './codes.js';
 export { FhirPackageRegistry, buildCoreCache } from './registry.js';
 export type { CanonicalResource, LoadedPackage, PackageProblem } from './registry.js';
 export { SnapshotGenerator } from './snapshot.js';
+export { readFhirJson } from './json.js';
+export { readFhirXml } from './xml.js';
+export type { ParsedResource, SourcePosition, StructureSource } from './xml.js';
 export { attachProvenance, conformanceCodeSystem, parentPath, renderJson, renderSarif, renderText, toOperationOutcome } from './outcome.js';
 export type { ConformanceDiagnostic, ProvenanceEntry, ProvenanceLookup, SarifOptions, TextRenderOptions } from './outcome.js';
-export type { BestPracticeMode } from './validator.js';
+export type { BestPracticeMode, UnknownExtensionMode } from './validator.js';

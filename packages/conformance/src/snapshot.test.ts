@@ -54,6 +54,7 @@ describe('SnapshotGenerator', () => {
     expect(urls.length).toBe(78);
     for (const url of urls) {expect(generator.snapshotOf(url)?.snapshot?.element.length, url).toBeGreaterThan(1);}
     expect(registry.problems).toEqual([]);
+    expect(generator.problems).toEqual([]);
   });
 
   it('agrees with the third-party oracle snapshots except for explained differences', () => {
@@ -92,8 +93,10 @@ describe('SnapshotGenerator', () => {
       baseDefinition: 'http://hl7.org/fhir/StructureDefinition/Patient',
       differential: { element: [{ id: 'Patient.nonsense', path: 'Patient.nonsense', min: 1 }] },
     });
-    const before = registry.problems.length;
+    const before = generator.problems.length;
     generator.snapshotOf('http://example.org/StructureDefinition/bad');
-    expect(registry.problems.slice(before)).toEqual([expect.objectContaining({ message: expect.stringContaining('Patient.nonsense') })]);
+    expect(generator.problems.slice(before)).toEqual([expect.objectContaining({ message: expect.stringContaining('Patient.nonsense') })]);
+    const bad = registry.structureDefinition('http://example.org/StructureDefinition/bad');
+    expect(bad && generator.problemsOf(bad)).toEqual([expect.stringContaining('Patient.nonsense')]);
   });
 });

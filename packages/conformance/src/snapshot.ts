@@ -15,10 +15,22 @@ export class SnapshotGenerator {
   private readonly done = new Map<string, StructureDefinition>();
   private readonly inProgress = new Set<string>();
 
-  constructor(
-    private readonly registry: FhirPackageRegistry,
-    private readonly problems: PackageProblem[] = registry.problems,
-  ) {}
+  /** Problems met generating snapshots; each names the StructureDefinition it concerns as `source`. */
+  readonly problems: PackageProblem[] = [];
+
+  constructor(private readonly registry: FhirPackageRegistry) {}
+
+  /** What went wrong generating the snapshot of `sd` or of the profiles it derives from (empty when complete). */
+  problemsOf(sd: StructureDefinition): string[] {
+    const out: string[] = [];
+    const seen = new Set<string>();
+    for (let current: StructureDefinition | undefined = sd; current && !seen.has(current.url); current = current.baseDefinition ? this.registry.structureDefinition(current.baseDefinition) : undefined) {
+      seen.add(current.url);
+      if (current.snapshot?.element?.length) {break;}
+      for (const p of this.problems) {if (p.source === current.url) {out.push(p.message);}}
+    }
+    return out;
+  }
 
   /** The StructureDefinition with a snapshot (generated when it has only a differential), or undefined. */
   snapshotOf(canonical: string): StructureDefinition | undefined {

@@ -1,7 +1,8 @@
 import type { ElementDefinitionConstraint, StructureDefinition } from 'fhir/r4.js';
 import type { ConformanceCode, ConformanceIssue, Severity } from './codes.js';
-import { InvariantEngine, fastInvariant } from './invariants.js';
+import { InvariantEngine, fastInvariant, invariantExpression } from './invariants.js';
 import { primitiveProblem } from './primitives.js';
+import { QuestionnaireRules } from './questionnaire.js';
 import type { FhirPackageRegistry } from './registry.js';
 import { SnapshotGenerator } from './snapshot.js';
 import { compileStructure, keyMapOf, primitiveTypes } from './structure.js';
@@ -11,10 +12,31 @@ import { Terminology } from './terminology.js';
 /** How best-practice invariants (e.g. dom-6) are reported. */
 export type BestPracticeMode = 'warning' | 'information' | 'ignore';
 
+/** Severity of an extension whose definition is not loaded. */
+export type UnknownExtensionMode = 'error' | 'warning' | 'information';
+
 export interface ValidatorSettings {
   /** Profiles to apply by resource type when a resource declares no `meta.profile`. */
   readonly defaultProfiles?: Readonly<Record<string, string | readonly string[]>>;
   readonly bestPractice?: BestPracticeMode;
+  /**
+   * A profile that cannot be resolved or whose snapshot cannot be generated is an error (the check fails closed)
+   * unless allowed here: `true` for all, or the canonical URLs allowed (with or without `|version`). Allowed ones
+   * are reported as warnings.
+   */
+  readonly allowUnresolved?: boolean | readonly string[];
+  /**
+   * Severity of a profile that only the resource's own `meta.profile` claims and that cannot be resolved; default
+   * `error`. (The HL7 validator's default is `warning`: it treats meta.profile as a claim it need not check.)
+   */
+  readonly unresolvedClaims?: 'error' | 'warning';
+  /** Severity of an extension no loaded package defines (default `error`, as the HL7 validator). */
+  readonly unknownExtensions?: UnknownExtensionMode;
+  /**
+   * URL prefixes of extensions accepted without a definition (the HL7 validator's allowed extension domains).
+   * Always accepted, as by the HL7 validator: URLs containing example.org, acme.com or nema.org.
+   */
+  readonly extensionDomains?: readonly string[];
 }
 
 type Json = Record<string, unknown>;
@@ -57,7 +79,8 @@ interface Item {
   readonly expression: string;
 }
 
-const NATIVE_CONSTRAINTS = new Set(['ele-1', 'ext-1']);
+/** Constraints checked by code: ele-1 and ext-1 on every element, txt-1/txt-2 (htmlChecks()) by the XHTML rules. */
+const NATIVE_CONSTRAINTS = new Set(['ele-1', 'ext-1', 'txt-1', 'txt-2']);
 const BEST_PRACTICE_EXTENSION = 'http://hl7.org/fhir/StructureDefinition/elementdefinition-bestpractice';
 const RESOURCE_ROOT_CONTEXTS = ['Resource', 'DomainResource', 'Base'];
 
@@ -67,11 +90,14 @@ const RESOURCE_ROOT_CONTEXTS = ['Resource', 'DomainResource', 'Base'];
  */
 export class Validator {
   private readonly structures = new Map<string, CompiledStructure | null>();
+  /** Problems of generated snapshots, by the canonical the structure was asked for. */
+  private readonly structureProblems = new Map<string, readonly string[]>();
   private readonly keyMaps = new WeakMap<readonly ElementNode[], ReturnType<typeof keyMapOf>>();
   private readonly extensionSlices = new WeakMap<ElementNode, Map<string, ElementNode>>();
   readonly snapshots: SnapshotGenerator;
   readonly terminology: Terminology;
   readonly invariants = new InvariantEngine();
+  private readonly questionnaires: QuestionnaireRules;
   private readonly bestPractice: BestPracticeMode;
 
   constructor(
@@ -80,6 +106,7 @@ export class Validator {
   ) {
     this.snapshots = new SnapshotGenerator(registry);
     this.terminology = new Terminology(registry);
+    this.questionnaires = new QuestionnaireRules(registry, this.terminology);
     this.bestPractice = settings.bestPractice ?? 'warning';
   }
 
@@ -87,16 +114,53 @@ export class Validator {
   structure(canonical: string): CompiledStructure | undefined {
     let compiled = this.structures.get(canonical);
     if (compiled === undefined) {
-      let sd: StructureDefinition | undefined;
-      if (canonical.includes('/')) {sd = this.snapshots.snapshotOf(canonical);}
-      else {
-        const core = this.registry.coreType(canonical);
-        sd = core ? this.snapshots.ensure(core) : undefined;
+      if (canonical.includes('/')) {
+        const sd: StructureDefinition | undefined = this.snapshots.snapshotOf(canonical);
+        compiled = sd?.snapshot?.element?.length ? compileStructure(sd) : null;
+        const declared = this.registry.structureDefinition(canonical);
+        const problems = declared ? this.snapshots.problemsOf(declared) : [];
+        if (problems.length > 0) {this.structureProblems.set(canonical, problems);}
+      } else {
+        compiled = this.registry.coreStructure(canonical) ?? null;
       }
-      compiled = sd?.snapshot?.element?.length ? compileStructure(sd) : null;
       this.structures.set(canonical, compiled);
     }
     return compiled ?? undefined;
+  }
+
+  /**
+   * The compiled structure of a profile, reporting (fail closed: an error unless allowed) a profile that cannot be
+   * resolved, whose snapshot cannot be generated, or whose snapshot is incomplete.
+   */
+  private usableStructure(url: string, expression: string, ctx: WalkContext, what: string, claimSeverity?: 'error' | 'warning'): CompiledStructure | undefined {
+    const compiled = this.structure(url);
+    const severity = claimSeverity === 'warning' ? 'warning' : this.unresolvedSeverity(url);
+    const hint = severity === 'error' ? 'Load the package that defines it (--package), add a canonical alias, or allow it with --allow-unresolved.' : undefined;
+    if (!compiled) {
+      const declared = this.registry.structureDefinition(url);
+      if (declared) {
+        const problems = this.snapshots.problemsOf(declared);
+        this.report(ctx, 'CONF_PACKAGE', severity, expression, `The snapshot of profile ${url} cannot be generated (${problems.join('; ') || 'no snapshot and no differential to build one'}), so ${what} was not checked against it.`, hint);
+      } else {
+        this.report(ctx, 'CONF_PROFILE_UNKNOWN', severity, expression, `Profile ${url} cannot be resolved, so ${what} was not checked against it.`, hint);
+      }
+      return undefined;
+    }
+    const problems = this.structureProblems.get(url);
+    if (problems) {
+      this.report(ctx, 'CONF_PACKAGE', severity, expression, `The snapshot of profile ${url} is incomplete (${problems.join('; ')}); ${what} was checked only against the part that could be generated.`, hint);
+    }
+    return compiled;
+  }
+
+  private unresolvedSeverity(url: string): Severity {
+    const allowed = this.settings.allowUnresolved;
+    if (allowed === true) {return 'warning';}
+    if (Array.isArray(allowed)) {
+      const bare = url.split('|')[0] ?? url;
+      if (allowed.some((a: string) => a === url || a === bare || a.split('|')[0] === bare)) {return 'warning';}
+    }
+    return 'error';
   }
 
   /** Validates a top-level resource; `profiles` are applied in addition to its `meta.profile`. */
@@ -129,9 +193,15 @@ export class Validator {
     }
     const structures: CompiledStructure[] = [];
     for (const url of urls) {
-      const compiled = this.structure(url);
+      const otherVersion = /^http:\/\/hl7\.org\/fhir\/(\d+\.\d+)\/StructureDefinition\//.exec(url)?.[1];
+      if (otherVersion !== undefined && !otherVersion.startsWith('4.0') && !this.registry.structureDefinition(url)) {
+        this.report(ctx, 'CONF_PROFILE_UNKNOWN', 'information', expression, `Profile ${url} is for FHIR ${otherVersion}, not R4, so it was not applied.`);
+        continue;
+      }
+      const claimOnly = !explicit.includes(url);
+      const compiled = this.usableStructure(url, expression, ctx, 'the resource', claimOnly ? this.settings.unresolvedClaims : undefined);
       if (!compiled) {
-        this.report(ctx, 'CONF_PROFILE_UNKNOWN', 'warning', expression, `Profile ${url} cannot be resolved, so the resource was not checked against it.`, 'Load the package that defines it (--package) or add a canonical alias.');
+        continue;
       } else if (compiled.sd.type !== rt) {
         this.report(ctx, 'CONF_PROFILE_UNKNOWN', 'error', expression, `Profile ${url} is for ${compiled.sd.type}, not ${rt}.`);
       } else {
@@ -161,6 +231,11 @@ export class Validator {
       this.report(ctx, 'CONF_PRIMITIVE', 'error', `${expression}.id`, `"${id}" is not a valid resource id (1-64 of A-Z a-z 0-9 - .).`);
     }
     if (rt === 'Bundle' && ctx.bundle) {this.checkBundleReferences(value, expression, ctx.bundle, ctx);}
+    if (!ctx.silent && (rt === 'QuestionnaireResponse' || rt === 'Questionnaire')) {
+      const report = (severity: Severity, at: string, message: string, hint?: string): void => this.report(ctx, 'CONF_QUESTIONNAIRE', severity, at, message, hint);
+      if (rt === 'QuestionnaireResponse') {this.questionnaires.checkResponse(value, expression, report);}
+      else {this.questionnaires.checkQuestionnaire(value, expression, report);}
+    }
     ctx.resource = savedResource;
     ctx.rootResource = savedRoot;
     ctx.bundle = savedBundle;
@@ -222,9 +297,8 @@ export class Validator {
 
   private typeStructure(type: ElementType, expression: string, ctx: WalkContext): CompiledStructure | undefined {
     for (const profile of type.profiles) {
-      const s = this.structure(profile);
+      const s = this.usableStructure(profile, expression, ctx, `the ${type.code}; it was checked against the base type only`);
       if (s) {return s;}
-      this.report(ctx, 'CONF_PROFILE_UNKNOWN', 'warning', expression, `Type profile ${profile} cannot be resolved; checked against the base type ${type.code} only.`);
     }
     return this.structure(type.code);
   }
@@ -376,8 +450,11 @@ export class Validator {
       }
       this.checkFixedAndPattern(item.value, node, item.expression, ctx);
       if (type.code === 'code' || type.code === 'string' || type.code === 'uri') {this.checkBinding(item.value, type.code, node, item.expression, ctx);}
-    } else if (node.min > 0 && node.fixed) {
-      this.checkFixedAndPattern(undefined, node, item.expression, ctx);
+    } else {
+      if (!isRecord(item.under) || !Array.isArray(item.under['extension']) || item.under['extension'].length === 0) {
+        this.report(ctx, 'CONF_INVARIANT', 'error', item.expression, 'ele-1: A primitive element must have a value or extensions.', 'Give the value, or leave the element out.', 'ele-1');
+      }
+      if (node.min > 0 && node.fixed) {this.checkFixedAndPattern(undefined, node, item.expression, ctx);}
     }
     if (item.under !== undefined) {
       if (!isRecord(item.under)) {
@@ -478,8 +555,13 @@ export class Validator {
         }
         return undefined;
       }
-      const core = url.startsWith('http://hl7.org/fhir/StructureDefinition/');
-      this.report(ctx, 'CONF_EXTENSION', modifier || core ? 'error' : 'warning', item.expression, `Unknown extension ${url}: no loaded package defines it, so it was not checked.`, 'Load the package that defines it (--package), or map its URL with a canonical alias.');
+      if (this.acceptedUnknownExtension(url)) {return undefined;}
+      const otherVersion = /^http:\/\/hl7\.org\/fhir\/(\d+\.\d+)\/StructureDefinition\/extension-/.exec(url)?.[1];
+      if (otherVersion !== undefined) {
+        this.report(ctx, 'CONF_EXTENSION', 'warning', item.expression, `${url} is a cross-version extension (FHIR ${otherVersion}); its definition is not available offline, so it was not checked.`);
+        return undefined;
+      }
+      this.report(ctx, 'CONF_EXTENSION', this.settings.unknownExtensions ?? 'error', item.expression, `Unknown extension ${url}: no loaded package defines it, so it is not allowed here.`, 'Load the package that defines it (--package), map its URL with a canonical alias, or accept its domain (extension domains).');
       return undefined;
     }
     if (structure.sd.type !== 'Extension') {
@@ -508,6 +590,12 @@ export class Validator {
       this.report(ctx, 'CONF_EXTENSION', 'error', item.expression, `${url} is a modifier extension: it must be in modifierExtension.`);
     }
     return { node: structure.root, structure };
+  }
+
+  /** Extensions the HL7 validator accepts without a definition: example domains, its tools namespace, configured domains. */
+  private acceptedUnknownExtension(url: string): boolean {
+    if (/example\.org|acme\.com|nema\.org/.test(url) || url.startsWith('http://hl7.org/fhir/tools/StructureDefinition/')) {return true;}
+    return (this.settings.extensionDomains ?? []).some((d) => url.startsWith(d));
   }
 
   private sliceMatches(item: Item, slice: ElementNode, discriminators: readonly { type: string; path: string }[], ctx: WalkContext, structure: CompiledStructure): boolean {
@@ -658,7 +746,7 @@ export class Validator {
         const bestPractice = c.extension?.some((e) => e.url === BEST_PRACTICE_EXTENSION && e.valueBoolean === true) === true;
         if (bestPractice && this.bestPractice === 'ignore') {continue;}
         const fast = fastInvariant(c.key, c.expression, value);
-        const result = fast !== undefined ? { ok: fast } : this.invariants.evaluate(c.expression, base, value, ctx.resource, ctx.rootResource);
+        const result = fast !== undefined ? { ok: fast } : this.invariants.evaluate(invariantExpression(c.expression), base, value, ctx.resource, ctx.rootResource);
         if ('error' in result) {
           this.report(ctx, 'CONF_INVARIANT_ERROR', 'warning', expression, `${c.key}: could not evaluate "${c.expression}": ${result.error}.`, undefined, c.key);
         } else if (!result.ok) {

@@ -10,6 +10,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = join(here, '..', '..', '..');
 export const ukCoreJson = join(repoRoot, '..', 'shared', 'reference', 'ukcore', 'json');
 export const ukCoreExamples = join(ukCoreJson, 'examples');
+/** The UK Core STU2 originals (XML): structuredefinitions/, valuesets/, codesystems/, examples/. */
+export const ukCoreXml = join(repoRoot, '..', 'shared', 'reference', 'ukcore');
 export const adsProfiles = join(repoRoot, 'profiles');
 export const fixtures = join(here, 'fixtures');
 

@@ -15,7 +15,7 @@ Other options (--config, --package, --no-check, --concurrency, --json, …) are 
 Exit codes: as 'cadmap submit' (0 when there is nothing to resend).`;
 
 /** Options of `cadmap submit` that take a value (passed through with it). */
-const valued = new Set(['--config', '-c', '--concurrency', '--receipts', '--max-diagnostics', ...Object.keys(checkerOptions).map((name) => `--${name}`)]);
+const valued = new Set(['--config', '-c', '--concurrency', '--receipts', '--max-diagnostics', ...Object.entries(checkerOptions).filter(([, option]) => option.type === 'string').map(([name]) => `--${name}`)]);
 
 /** Makes `cadmap resubmit`; the submit dependencies (gate, signals) are those of `cadmap submit`. */
 export function createResubmitCommand(dependencies: SubmitDependencies = {}): (io: CliIo, argv: readonly string[]) => Promise<number> {
