@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 /** Package boundaries: core imports no sibling; only the CLI composes packages. */
-const siblingPackages = ['@cadmap/cli', '@cadmap/conformance', '@cadmap/adapter-*', '@cadmap/sandbox'];
+const siblingPackages = ['@cadmap/cli', '@cadmap/conformance', '@cadmap/adapter-*', '@cadmap/sandbox', '@cadmap/transport', '@cadmap/ledger'];
 
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**', '.bench/**', '**/*.js', '**/*.mjs', 'vitest.config.ts'] },
@@ -39,14 +39,14 @@ export default tseslint.config(
     },
   },
   {
-    files: ['packages/adapter-*/src/**/*.ts', 'packages/conformance/src/**/*.ts', 'packages/sandbox/src/**/*.ts'],
+    files: ['packages/adapter-*/src/**/*.ts', 'packages/conformance/src/**/*.ts', 'packages/sandbox/src/**/*.ts', 'packages/transport/src/**/*.ts'],
     ignores: ['**/*.test.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
-            { group: ['@cadmap/cli', '@cadmap/conformance', '@cadmap/adapter-*', '@cadmap/sandbox'], message: 'Adapters, the checker and the sandbox import only @cadmap/core; the CLI composes them.' },
+            { group: ['@cadmap/cli', '@cadmap/conformance', '@cadmap/adapter-*', '@cadmap/sandbox', '@cadmap/ledger'], message: 'Adapters, the transport, the checker and the sandbox import only @cadmap/core (adapters also @cadmap/transport); the CLI and the pipeline compose them.' },
             { group: ['../../*/src/*', '../../*/dist/*'], message: 'Import packages by name, never by relative path.' },
           ],
         },

@@ -499,13 +499,13 @@ const dpsRoutes: Record<DpsRoute, Route> = {
 };
 
 function expectDpsResult(result: SubmissionResult): void {
-  expect(['accepted', 'failed']).toContain(result.status);
+  expect(['accepted', 'rejected', 'unavailable', 'not-sent', 'unknown']).toContain(result.status);
   for (const d of [...result.diagnostics, ...(result.failure ? [result.failure] : [])]) {
     if (!Object.hasOwn(dpsCodes, d.code) || typeof d.message !== 'string' || d.message === '') {
       expect.fail(`uncoded DPS diagnostic: ${JSON.stringify(d)}`);
     }
   }
-  expect(result.status === 'failed').toBe(result.failure !== undefined);
+  expect(result.status !== 'accepted').toBe(result.failure !== undefined);
   if (result.receipt !== undefined) {
     expect(typeof result.receipt).toBe('string');
   }
@@ -648,7 +648,7 @@ const cqiRoutes: Record<CqiRoute, Route> = {
   },
 };
 const routeOfCqi = (request: SeenRequest): CqiRoute => (request.method === 'GET' ? 'codes' : 'case');
-const cqiOutcomeKinds = ['accepted', 'rejected', 'refused', 'unavailable'];
+const cqiOutcomeKinds = ['accepted', 'rejected', 'refused', 'unavailable', 'unknown'];
 
 function expectCqiOutcome(outcome: PostOutcome): void {
   expect(cqiOutcomeKinds).toContain(outcome.kind);

@@ -124,7 +124,7 @@ describe('the demo and the CQI flow, logged at debug level, show no secrets and 
     for (const line of [
       /INFO {2}dps: access token obtained status=200/,
       /DEBUG dps: POST https:\/\/127\.0\.0\.1:\d+\/ambulance-data-submission\/\$process-message key=\S+ bundleId=\S+ attempt=1 requestId=\S+/,
-      /DEBUG dps: answered 20\d key=\S+ attempt=1/,
+      /DEBUG dps: POST \S+ answered 20\d key=\S+ attempt=1/,
       /DEBUG mesh: GET \/messageexchange\/TRUST01\/inbox attempt=1/,
       /INFO {2}mesh: downloaded message \S+ messageType=DATA workflowId=DPS_ERR_DEMO fileName=\S+/,
       /INFO {2}mesh: acknowledged message \S+/,
@@ -137,7 +137,7 @@ describe('the demo and the CQI flow, logged at debug level, show no secrets and 
       expect(demoLog).toMatch(line);
     }
     expect(demoLog.match(/ DEBUG /g)?.length ?? 0).toBeGreaterThan(500);
-    expect(cqiLog).toMatch(/DEBUG cqi: POST \/api\/v1\/cqiCase bytes=\d+ mediaType=application\/xml/);
+    expect(cqiLog).toMatch(/DEBUG cqi: POST https:\/\/127\.0\.0\.1:\d+\/api\/v1\/cqiCase attempt=1 bytes=\d+/);
     expect(cqiLog).toMatch(/INFO {2}cqi: queue: case \S+ delivered/);
   });
 

@@ -54,11 +54,11 @@ describe('CQI client and sender events', () => {
     }
     expect(events.map((e) => e.type)).toEqual(['queued', 'request', 'response', 'delivered', 'invalid', 'queued', 'request', 'response', 'request', 'response', 'postponed']);
     expect(events[0]).toMatchObject({ type: 'queued', caseId: 'events-0', queueId: expect.any(Number) as number, mediaType: 'application/json', bytes: expect.any(Number) as number });
-    expect(events[1]).toMatchObject({ type: 'request', method: 'POST', path: '/api/v1/cqiCase', mediaType: 'application/json' });
-    expect(events[2]).toMatchObject({ type: 'response', method: 'POST', path: '/api/v1/cqiCase', status: 201 });
+    expect(events[1]).toMatchObject({ type: 'request', service: 'cqi', method: 'POST', url: `${sandbox.url}/api/v1/cqiCase`, bytes: expect.any(Number) as number });
+    expect(events[2]).toMatchObject({ type: 'response', service: 'cqi', method: 'POST', url: `${sandbox.url}/api/v1/cqiCase`, status: 201 });
     expect(events[3]).toMatchObject({ type: 'delivered', caseId: 'events-0', status: 201 });
     expect(events[4]).toMatchObject({ type: 'invalid', caseId: 'broken' });
-    expect(events[8]).toMatchObject({ type: 'request', method: 'GET', path: '/api/v1/cqiExceptionCodes' });
+    expect(events[8]).toMatchObject({ type: 'request', method: 'GET', url: `${sandbox.url}/api/v1/cqiExceptionCodes` });
     expect(events[10]).toMatchObject({ type: 'postponed', caseId: 'events-1', reason: 'unavailable', status: 503, attempts: 1 });
     const text = JSON.stringify(events);
     expect(text).not.toContain(credential);
@@ -75,6 +75,6 @@ describe('CQI client and sender events', () => {
       await sandbox.setAvailability('open');
       await client!.close();
     }
-    expect(events[1]).toMatchObject({ type: 'network-failure', method: 'POST', path: '/api/v1/cqiCase', codes: expect.arrayContaining(['ECONNREFUSED']) as string[] });
+    expect(events[1]).toMatchObject({ type: 'network-failure', method: 'POST', url: `${sandbox.url}/api/v1/cqiCase`, failure: 'connect', cause: 'ECONNREFUSED', outcomeUnknown: false });
   });
 });

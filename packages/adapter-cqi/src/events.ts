@@ -1,15 +1,13 @@
-import { eventEmitter } from '@cadmap/core/net';
+import { eventEmitter, type TransportEvent } from '@cadmap/transport';
+
 /**
- * What the CQI client and sender are doing, for logs: each request and its answer, and what happens to each case
- * in the durable queue. Events never carry secrets (no credentials header, TLS key or passphrase) nor case content:
- * only paths, case and queue ids, sizes, statuses, exception codes and timings (epoch ms from the injected clock).
+ * What the CQI client and sender are doing, for logs: the transport's events for each request and its answer
+ * (`request`, `response`, `network-failure`, with `service: 'cqi'`), and what happens to each case in the durable
+ * queue. Events never carry secrets (no credentials header, TLS key or passphrase) nor case content: only URLs,
+ * case and queue ids, sizes, statuses, exception codes and timings (epoch ms from the injected clock).
  */
 export type CqiEvent =
-  /** A request goes out. `bytes`: the body as sent. */
-  | { readonly type: 'request'; readonly method: 'GET' | 'POST'; readonly path: string; readonly bytes?: number; readonly mediaType?: string }
-  | { readonly type: 'response'; readonly method: 'GET' | 'POST'; readonly path: string; readonly status: number; readonly durationMs: number }
-  /** No answer; `codes`: the error codes of the failure and its causes (e.g. ECONNREFUSED, CERT_HAS_EXPIRED). */
-  | { readonly type: 'network-failure'; readonly method: 'GET' | 'POST'; readonly path: string; readonly codes: readonly string[]; readonly durationMs: number }
+  | (TransportEvent & { readonly service: 'cqi' })
   /** A case was validated, encoded and committed to the queue. */
   | { readonly type: 'queued'; readonly caseId: string; readonly queueId: number; readonly mediaType: string; readonly bytes: number }
   /** A case failed validation or encoding and was not queued. */

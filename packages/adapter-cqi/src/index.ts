@@ -1,11 +1,11 @@
 /**
  * @cadmap/adapter-cqi: sends canonical CQI cases (`cqi-case/1.0.0`, from @cadmap/core) to the NHS Pathways CQI (IDT)
- * API over mutual TLS, with JSON or Pathways-case XML encoders and a durable SQLite outbox.
+ * API over mutual TLS, with JSON or Pathways-case XML encoders. Cases wait in the ledger's outbox
+ * (@cadmap/pipeline) while the service is closed; `client.asTarget()` is what the pipeline sends through.
  *
  * ```ts
  * const { client } = CqiClient.create({ environment: 'uat', baseUrls: { uat }, tls: { cert, key, ca } });
- * const sender = new CqiSender({ client: client!, queue: new SqliteCqiQueue('cqi-queue.sqlite'), encoder: cqiEncoder('json') });
- * const { outcome } = await sender.submit(cqiCase);   // delivered, queued (service closed), rejected or invalid
+ * const outcome = await client!.asTarget().submit({ key: caseId, payload: { body, mediaType } }); // never throws
  * ```
  */
 export { cqiEncoder, cqiEncoderForMediaType } from './wire/encoders.js';

@@ -109,11 +109,12 @@ export class CqiSender {
             outcomes.push({ caseId: item.caseId, status: 'rejected', exceptions: result.exceptions, diagnostics: result.diagnostics.map((d) => withCase(d, item)) });
             break;
           case 'refused':
+          case 'unknown':
           case 'unavailable': {
             const wait = result.kind === 'unavailable' ? (result.retryAfterMs ?? this.backoff(item.attempts + 1)) : this.backoff(item.attempts + 1);
             queue.markRetry(item.id, this.now() + wait, result.diagnostics.map((d) => d.message).join(' '));
             queue.postpone(this.now() + wait);
-            this.emit({ type: 'postponed', caseId: item.caseId, queueId: item.id, reason: result.kind, ...(result.status !== undefined ? { status: result.status } : {}), attempts: item.attempts + 1, waitMs: wait, nextAttemptAt: this.now() + wait });
+            this.emit({ type: 'postponed', caseId: item.caseId, queueId: item.id, reason: result.kind === 'refused' ? 'refused' : 'unavailable', ...('status' in result && result.status !== undefined ? { status: result.status } : {}), attempts: item.attempts + 1, waitMs: wait, nextAttemptAt: this.now() + wait });
             outcomes.push({ caseId: item.caseId, status: 'queued', diagnostics: result.diagnostics.map((d) => withCase(d, item)) });
             stoppedBy = result.diagnostics;
             break;

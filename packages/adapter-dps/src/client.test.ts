@@ -129,7 +129,7 @@ describe('DPS client against the local sandbox (real TLS)', () => {
     const result = await client.submit(bundle('never'));
     await client.close();
     await shortLived.close();
-    expect(result.status).toBe('failed');
+    expect(result.status).toBe('unavailable');
     expect(result.failure).toMatchObject({ code: 'DPS_AUTH_REJECTED', status: 401, serverError: 'invalid/missing access token' });
     expect(result.attempts.map((a) => a.status)).toEqual([401, 401]);
   });
@@ -149,7 +149,7 @@ describe('DPS client against the local sandbox (real TLS)', () => {
       const first = await client.submit(bundle('auth'));
       const second = await client.submit(bundle('auth-2'));
       await client.close();
-      expect(first.status).toBe('failed');
+      expect(first.status).toBe('not-sent');
       expect(first.failure).toMatchObject({ code: 'DPS_AUTH_REJECTED', status, serverError: error, serverDescription: description });
       expect(first.failure!.hint).toMatch(hint);
       expect(second.failure?.code).toBe('DPS_AUTH_REJECTED');

@@ -1,5 +1,7 @@
 import { randomUUID, type KeyObject } from 'node:crypto';
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { Redactor } from '@cadmap/core/diagnostics';
+import { dispatcherFor, RetryPolicy, type OwnedDispatcher, type Target, type TargetOutcome, type TargetStatus } from '@cadmap/transport';
 import { systemClock, type Clock } from './clock.js';
 import type { DpsCode, DpsDiagnostic } from './codes.js';
 import { processMessageUrl, resolveEndpoint, type DpsEnvironment } from './environments.js';
@@ -27,7 +29,9 @@ export interface DpsClientOptions {
   readonly backoff?: { readonly baseMs?: number; readonly maxMs?: number };
   /** Longest `Retry-After` honoured; longer values are cut to this (default 120 s). */
   readonly maxRetryAfterMs?: number;
-  /** Headers and body timeout per request (default 30 s). */
+  /** Longest one bundle may spend on retries, from its first attempt (default 10 minutes). */
+  readonly retryBudgetMs?: number;
+  /** Overall deadline of one request, answer headers and body together (default 30 s). */
   readonly timeoutMs?: number;
   readonly connectTimeoutMs?: number;
   readonly tokenRefreshMarginMs?: number;
@@ -42,6 +46,11 @@ export interface DpsClientOptions {
    * secrets or bundle content; exceptions it throws are ignored. The client itself never prints.
    */
   readonly onEvent?: DpsEventListener;
+  /**
+   * Given every access token the client is issued, e.g. to add it to the caller's redactor. The client scrubs
+   * them from its own diagnostics too: a DPS error body that echoes the token is never shown or stored.
+   */
+  readonly onSecret?: (secret: string) => void;
 }
 
 /** One bundle to submit. `key` (the call's natural key) orders resubmissions of the same call. */
@@ -71,12 +80,17 @@ export interface SubmissionAttempt {
   readonly waitReason?: 'retry-after' | 'backoff';
 }
 
-/** What happened to one bundle: data, never printed by the library. */
+/**
+ * What happened to one bundle: data, never printed by the library. `status` is exact (see `TargetStatus`):
+ * `not-sent` when nothing reached DPS, `unknown` when a request may have reached it and no answer came,
+ * `unavailable` when DPS answered 5xx or 429 (or refused the credentials) until the retries ran out, `rejected`
+ * when DPS refused the bundle itself (400 and other 4xx).
+ */
 export interface SubmissionResult {
   readonly key: string;
   readonly bundleId?: string;
   readonly correlationId: string;
-  readonly status: 'accepted' | 'failed';
+  readonly status: TargetStatus;
   /** DPS's submission id (`message`, or `id` in some environments). */
   readonly receipt?: string;
   /** Why the bundle was not accepted. */
@@ -86,6 +100,8 @@ export interface SubmissionResult {
   readonly attempts: readonly SubmissionAttempt[];
   /** Sent again after an attempt whose outcome is unknown: DPS may hold it twice (the latest overwrites). */
   readonly possibleDuplicate: boolean;
+  /** DPS cannot take any bundle now (configuration, credentials, TLS): later bundles are not sent. */
+  readonly stop?: boolean;
 }
 
 export interface SubmitAllOptions {
@@ -101,11 +117,15 @@ export interface DpsClientStats {
 }
 
 export interface DpsClient {
+  /** The DPS base URL: the endpoint's identity in the ledger. */
+  readonly baseUrl: string;
   /** Submits one bundle with retries; never throws. */
   submit(item: SubmissionItem, options?: { signal?: AbortSignal }): Promise<SubmissionResult>;
   /** Submits a stream of bundles, pulling only as many as `concurrency` allows; yields results as they complete. */
   submitAll(items: Iterable<SubmissionItem> | AsyncIterable<SubmissionItem>, options?: SubmitAllOptions): AsyncIterable<SubmissionResult>;
   stats(): DpsClientStats;
+  /** This client as a pipeline target: the payload is the bundle. */
+  asTarget(): Target<unknown>;
   /** Closes the connections the client opened (not an injected dispatcher). */
   close(): Promise<void>;
 }
@@ -167,56 +187,66 @@ interface Retry {
   readonly message: string;
   readonly status?: number;
   readonly retryAfterMs?: number;
+  /** The request may have reached DPS (false: refused unread, or no connection). */
+  readonly sent: boolean;
 }
 
 class Sender implements DpsClient {
-  private readonly dispatcher: Dispatcher;
-  private readonly ownsDispatcher: boolean;
+  private readonly connection: OwnedDispatcher;
   private readonly clock: Clock;
-  private readonly random: () => number;
   private readonly uuid: () => string;
   private readonly limiter: RateLimiter;
   private readonly tokens: TokenClient | undefined;
   private readonly url: string;
   private readonly timeoutMs: number;
-  /** Set once DPS shows the configuration is wrong (404/405): later bundles are not sent. */
+  private readonly policy: RetryPolicy;
+  /** Scrubs the access tokens issued to this client (and the usual patterns) from everything it reports. */
+  private readonly redactor = new Redactor();
+  /** Set once DPS shows the configuration is wrong (404/405, credentials, TLS): later bundles are not sent. */
   private latched: DpsDiagnostic | undefined;
   private requests = 0;
   private readonly emit: (event: DpsEvent) => void;
   private readonly loggableUrl: string;
 
   constructor(
-    private readonly options: DpsClientOptions,
-    baseUrl: string,
+    options: DpsClientOptions,
+    readonly baseUrl: string,
     tokenUrl: string | null,
     key: KeyObject | undefined,
-    private readonly maxAttempts: number,
+    maxAttempts: number,
     windows: ReturnType<typeof rateWindows>,
   ) {
     this.clock = options.clock ?? systemClock;
-    this.random = options.random ?? Math.random;
     this.uuid = options.uuid ?? randomUUID;
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.url = processMessageUrl(baseUrl);
     this.emit = emitter(options.onEvent);
     this.loggableUrl = loggableUrl(this.url);
-    this.ownsDispatcher = options.dispatcher === undefined;
-    this.dispatcher =
-      options.dispatcher ??
-      new Agent({
-        connect: { ...(options.ca !== undefined ? { ca: typeof options.ca === 'string' ? options.ca : [...options.ca] } : {}), timeout: options.connectTimeoutMs ?? 10_000, rejectUnauthorized: true },
-      });
+    this.policy = new RetryPolicy({
+      maxAttempts,
+      ...(options.backoff?.baseMs !== undefined ? { baseMs: options.backoff.baseMs } : {}),
+      ...(options.backoff?.maxMs !== undefined ? { maxMs: options.backoff.maxMs } : {}),
+      ...(options.maxRetryAfterMs !== undefined ? { maxRetryAfterMs: options.maxRetryAfterMs } : {}),
+      ...(options.retryBudgetMs !== undefined ? { budgetMs: options.retryBudgetMs } : {}),
+      ...(options.random !== undefined ? { random: options.random } : {}),
+    });
+    this.connection = dispatcherFor(options.dispatcher, { ...(options.ca !== undefined ? { ca: options.ca } : {}), connectTimeoutMs: options.connectTimeoutMs ?? 10_000 });
     this.limiter = new RateLimiter(windows, this.clock);
+    const onSecret = (secret: string): void => {
+      this.redactor.addSecret(secret);
+      options.onSecret?.(secret);
+    };
     this.tokens =
       tokenUrl !== null && key !== undefined && options.credentials
         ? new TokenClient(
             {
               tokenUrl,
               credentials: options.credentials,
-              dispatcher: this.dispatcher,
+              dispatcher: this.connection.dispatcher,
               clock: this.clock,
               uuid: this.uuid,
               timeoutMs: this.timeoutMs,
+              onSecret,
               ...(options.tokenRefreshMarginMs !== undefined ? { refreshMarginMs: options.tokenRefreshMarginMs } : {}),
               ...(options.assertionLifetimeSeconds !== undefined ? { assertionLifetimeSeconds: options.assertionLifetimeSeconds } : {}),
               ...(options.onEvent !== undefined ? { onEvent: options.onEvent } : {}),
@@ -231,47 +261,62 @@ class Sender implements DpsClient {
   }
 
   async close(): Promise<void> {
-    if (this.ownsDispatcher) {
-      await this.dispatcher.close();
-    }
+    await this.connection.close();
   }
 
-  private backoff(attempt: number): number {
-    const base = this.options.backoff?.baseMs ?? 500;
-    const cap = this.options.backoff?.maxMs ?? 30_000;
-    const ceiling = Math.min(cap, base * 2 ** (attempt - 1));
-    return Math.round(ceiling / 2 + (this.random() * ceiling) / 2);
+  asTarget(): Target<unknown> {
+    return {
+      service: 'dps',
+      endpoint: this.baseUrl,
+      submit: async (item, options = {}): Promise<TargetOutcome> => {
+        const result = await this.submit({ key: item.key, bundle: item.payload }, options.signal ? { signal: options.signal } : {});
+        return {
+          status: result.status,
+          ...(result.receipt !== undefined ? { receipt: result.receipt } : {}),
+          diagnostics: result.diagnostics,
+          attempts: result.attempts,
+          possibleDuplicate: result.possibleDuplicate,
+          ...(result.stop === true ? { stop: true } : {}),
+        };
+      },
+      close: () => this.close(),
+    };
   }
 
   async submit(item: SubmissionItem, options: { signal?: AbortSignal } = {}): Promise<SubmissionResult> {
     const { signal } = options;
+    const scrub = this.redactor.redact;
     const correlationId = this.uuid();
     const bundleId = bundleIdOf(item.bundle);
     const body = JSON.stringify(item.bundle);
     const attempts: SubmissionAttempt[] = [];
     const diagnostics: DpsDiagnostic[] = [];
     let refreshed = false;
+    /** A request may have reached DPS without an answer: a later send is a possible duplicate, a give-up is `unknown`. */
     let unknownBefore = false;
     let possibleDuplicate = false;
+    const firstStartedAt = this.clock.now();
     const base = { key: item.key, correlationId, ...(bundleId !== undefined ? { bundleId } : {}) };
-    const fail = (diagnostic: DpsDiagnostic): SubmissionResult => {
-      diagnostics.push(diagnostic);
-      this.emit({ type: 'result', key: item.key, status: 'failed', attempts: attempts.length, code: diagnostic.code, possibleDuplicate });
-      return { ...base, status: 'failed', failure: diagnostic, diagnostics, attempts, possibleDuplicate };
+    const end = (status: Exclude<TargetStatus, 'accepted'>, diagnostic: DpsDiagnostic, stop = false): SubmissionResult => {
+      const exact: TargetStatus = status !== 'rejected' && unknownBefore ? 'unknown' : status;
+      const shown = { ...diagnostic, message: scrub(diagnostic.message), ...(diagnostic.serverError !== undefined ? { serverError: scrub(diagnostic.serverError) } : {}) };
+      diagnostics.push(shown);
+      this.emit({ type: 'result', key: item.key, status: exact, attempts: attempts.length, code: diagnostic.code, possibleDuplicate });
+      return { ...base, status: exact, failure: shown, diagnostics, attempts: attempts.map((a) => (a.error !== undefined ? { ...a, error: scrub(a.error) } : a)), possibleDuplicate, ...(stop ? { stop: true } : {}) };
     };
+    const cancelled = (): SubmissionResult => end('not-sent', { code: 'DPS_CANCELLED', severity: 'error', message: unknownBefore ? 'Cancelled while a request was without an answer: DPS may hold the bundle.' : 'Cancelled before the bundle was sent.' });
 
     for (let number = 1; ; number++) {
       if (this.latched) {
-        return fail({ ...this.latched, code: 'DPS_NOT_SENT', severity: 'error', message: `Not sent: ${this.latched.message}` });
+        return end('not-sent', { ...this.latched, code: 'DPS_NOT_SENT', severity: 'error', message: `Not sent: ${this.latched.message}` }, true);
       }
       if (signal?.aborted === true) {
-        return fail({ code: 'DPS_CANCELLED', severity: 'error', message: 'Cancelled before DPS accepted the bundle.' });
+        return cancelled();
       }
       const requestId = this.uuid();
       let token: string | undefined;
       let retry: Retry | undefined;
       let startedAt = this.clock.now();
-      let answer: HttpAnswer | NetworkFailure | undefined;
       try {
         token = await this.tokens?.get();
         const ready = this.clock.now();
@@ -279,20 +324,21 @@ class Sender implements DpsClient {
         startedAt = grant.at;
         // only a grant the limit held back was throttled (the clock may tick between two readings anyway)
         if (grant.waited) {
-          this.emit({ type: 'throttled', key: item.key, attempt: number, waitMs: Math.max(0, startedAt - ready) });
+          this.emit({ type: 'throttled', service: 'dps', method: 'POST', url: this.loggableUrl, key: item.key, attempt: number, waitMs: Math.max(0, startedAt - ready), reason: 'rate-limit' });
         }
       } catch (error) {
         if (error instanceof TokenError) {
           const { failure } = error;
           attempts.push({ number, requestId, correlationId, startedAt, durationMs: this.clock.now() - startedAt, code: failure.diagnostic.code, error: failure.diagnostic.message });
           if (!failure.retryable) {
-            return fail(failure.diagnostic);
+            // the token client remembers a refusal: later bundles fail at once without asking again
+            return end('not-sent', failure.diagnostic, failure.diagnostic.code !== 'DPS_CANCELLED');
           }
-          retry = { code: failure.diagnostic.code, message: failure.diagnostic.message, ...(failure.retryAfterMs !== undefined ? { retryAfterMs: failure.retryAfterMs } : {}) };
+          retry = { code: failure.diagnostic.code, message: failure.diagnostic.message, sent: false, ...(failure.retryAfterMs !== undefined ? { retryAfterMs: failure.retryAfterMs } : {}) };
         } else if (isAborted(signal)) {
-          return fail({ code: 'DPS_CANCELLED', severity: 'error', message: 'Cancelled before DPS accepted the bundle.' });
+          return cancelled();
         } else {
-          return fail({ code: 'DPS_KEY_INVALID', severity: 'error', message: `The client assertion could not be signed: ${redact(error instanceof Error ? error.message : String(error))}.`, hint: 'Check the private key.' });
+          return end('not-sent', { code: 'DPS_KEY_INVALID', severity: 'error', message: `The client assertion could not be signed: ${redact(error instanceof Error ? error.message : String(error))}.`, hint: 'Check the private key.' }, true);
         }
       }
 
@@ -301,8 +347,9 @@ class Sender implements DpsClient {
           possibleDuplicate = true;
         }
         this.requests++;
-        this.emit({ type: 'request', method: 'POST', url: this.loggableUrl, key: item.key, ...(bundleId !== undefined ? { bundleId } : {}), attempt: number, requestId, correlationId, bytes: Buffer.byteLength(body) });
-        answer = await send(this.dispatcher, {
+        const seen = { service: 'dps', method: 'POST', url: this.loggableUrl, key: item.key, attempt: number, requestId } as const;
+        this.emit({ type: 'request', ...seen, ...(bundleId !== undefined ? { bundleId } : {}), correlationId, bytes: Buffer.byteLength(body) });
+        const answer: HttpAnswer | NetworkFailure = await send(this.connection.dispatcher, {
           url: this.url,
           method: 'POST',
           headers: {
@@ -319,25 +366,24 @@ class Sender implements DpsClient {
         const durationMs = this.clock.now() - startedAt;
         const record = { number, requestId, correlationId, startedAt, durationMs };
         if (!isAnswer(answer)) {
-          this.emit({ type: 'network-failure', key: item.key, attempt: number, requestId, code: answer.code, cause: answer.cause, durationMs, outcomeUnknown: answer.outcomeUnknown });
+          this.emit({ type: 'network-failure', ...seen, code: answer.code, cause: answer.cause, durationMs, outcomeUnknown: answer.outcomeUnknown });
           unknownBefore ||= answer.outcomeUnknown;
           attempts.push({ ...record, code: answer.code, error: answer.message, ...(answer.outcomeUnknown ? { outcomeUnknown: true } : {}) });
-          if (answer.code === 'DPS_TLS' || answer.code === 'DPS_CANCELLED') {
-            return fail({
-              code: answer.code,
-              severity: 'error',
-              message: `${this.url}: ${answer.message}.`,
-              requestId,
-              ...(answer.code === 'DPS_TLS' ? { hint: tlsHint } : {}),
-            });
+          if (answer.code === 'DPS_CANCELLED') {
+            return cancelled();
           }
-          retry = { code: answer.code, message: answer.message };
+          if (answer.code === 'DPS_TLS' || answer.code === 'DPS_CONFIGURATION') {
+            const diagnostic: DpsDiagnostic = { code: answer.code, severity: 'error', message: `${this.url}: ${answer.message}.`, requestId, ...(answer.code === 'DPS_TLS' ? { hint: tlsHint } : { hint: 'The request could not be sent from this machine; check the settings.' }) };
+            this.latched = diagnostic;
+            return end('not-sent', diagnostic, true);
+          }
+          retry = { code: answer.code, message: answer.message, sent: answer.outcomeUnknown };
         } else {
           const { status } = answer;
           const json = jsonObject(answer.body);
-          const serverError = typeof json.error === 'string' ? redact(json.error) : undefined;
+          const serverError = typeof json.error === 'string' ? scrub(redact(json.error)) : undefined;
           const withError = serverError !== undefined ? { serverError } : {};
-          const answered = { type: 'response', key: item.key, attempt: number, requestId, status, durationMs } as const;
+          const answered = { type: 'response', ...seen, status, durationMs } as const;
           if (status >= 200 && status < 300) {
             const receipt = typeof json.message === 'string' ? json.message : typeof json.id === 'string' ? json.id : undefined;
             this.emit({ ...answered, ...(receipt !== undefined ? { receipt } : {}) });
@@ -361,51 +407,58 @@ class Sender implements DpsClient {
           }
           if (status === 401 || status === 403) {
             attempts.push({ ...record, status, code: 'DPS_AUTH_REJECTED', ...withError });
-            return fail({ code: 'DPS_AUTH_REJECTED', severity: 'error', status, requestId, ...withError, message: `DPS refused the access token (${status}${serverError ? ` ${serverError}` : ''}) even after a refresh.`, hint: 'Check that the application is subscribed to Ambulance Data Submission in this environment and that the token URL belongs to the same environment as the base URL.' });
+            const diagnostic: DpsDiagnostic = { code: 'DPS_AUTH_REJECTED', severity: 'error', status, requestId, ...withError, message: `DPS refused the access token (${status}${serverError ? ` ${serverError}` : ''}) even after a refresh.`, hint: 'Check that the application is subscribed to Ambulance Data Submission in this environment and that the token URL belongs to the same environment as the base URL.' };
+            this.latched = diagnostic;
+            return end('unavailable', diagnostic, true);
           }
           if (status === 400) {
             attempts.push({ ...record, status, code: 'DPS_BAD_REQUEST', ...withError });
-            return fail({ code: 'DPS_BAD_REQUEST', severity: 'error', status, requestId, ...withError, message: `DPS rejected the bundle (400): ${serverError ?? 'no error given'}.`, hint: 'Fix the bundle (run the conformance check) before sending it again; it will not be retried unchanged.' });
+            return end('rejected', { code: 'DPS_BAD_REQUEST', severity: 'error', status, requestId, ...withError, message: `DPS rejected the bundle (400): ${serverError ?? 'no error given'}.`, hint: 'Fix the bundle (run the conformance check) before sending it again; it will not be retried unchanged.' });
           }
           if (status === 404 || status === 405) {
             attempts.push({ ...record, status, code: 'DPS_CONFIGURATION', ...withError });
             const diagnostic: DpsDiagnostic = { code: 'DPS_CONFIGURATION', severity: 'error', status, requestId, ...withError, message: `DPS answered ${status} (${serverError ?? 'no error given'}) for POST ${this.url}.`, hint: 'The base URL is wrong: use an environment preset or a base URL ending in /ambulance-data-submission (cadmap adds /$process-message).' };
             this.latched = diagnostic;
-            return fail(diagnostic);
+            return end('unavailable', diagnostic, true);
           }
           if (status === 429 || status >= 500) {
             const wait = status === 429 ? retryAfterMs(header(answer, 'retry-after'), this.clock.now()) : undefined;
             const code: DpsCode = status === 429 ? 'DPS_RATE_LIMITED' : 'DPS_UNAVAILABLE';
             attempts.push({ ...record, status, code, ...withError });
-            retry = { code, status, message: `DPS answered ${status}${serverError ? ` (${serverError})` : ''}`, ...(wait !== undefined ? { retryAfterMs: wait } : {}) };
+            retry = { code, status, sent: status !== 429, message: `DPS answered ${status}${serverError ? ` (${serverError})` : ''}`, ...(wait !== undefined ? { retryAfterMs: wait } : {}) };
           } else {
             attempts.push({ ...record, status, code: 'DPS_UNEXPECTED_STATUS', ...withError });
-            return fail({ code: 'DPS_UNEXPECTED_STATUS', severity: 'error', status, requestId, ...withError, message: `DPS answered ${status} (${serverError ?? 'no error given'}), which the API does not document.`, hint: status === 413 ? 'The bundle is too large; split the submission.' : 'Not retried; check the request and the DPS service status.' });
+            return end('rejected', { code: 'DPS_UNEXPECTED_STATUS', severity: 'error', status, requestId, ...withError, message: `DPS answered ${status} (${serverError ?? 'no error given'}), which the API does not document.`, hint: status === 413 ? 'The bundle is too large; split the submission.' : 'Not retried; check the request and the DPS service status.' });
           }
         }
       }
 
-      if (number >= this.maxAttempts + (refreshed ? 1 : 0)) {
-        const exhausted = `${retry.message}; gave up after ${number} attempt${number === 1 ? '' : 's'}.`;
-        return fail({
+      // an ADS submission may be sent again: the latest submission of a call overwrites the earlier (dps-api.md §8)
+      const decision = this.policy.decide(
+        { attempt: number, firstStartedAt, now: this.clock.now(), transient: true, requestSent: retry.sent, ...(retry.retryAfterMs !== undefined ? { retryAfterMs: retry.retryAfterMs } : {}) },
+        'always',
+      );
+      if (!decision.retry && !(decision.why === 'attempts' && refreshed && number < this.policy.maxAttempts + 1)) {
+        const gaveUp = `${retry.message}; gave up after ${number} attempt${number === 1 ? '' : 's'}${decision.why === 'budget' ? ' (the retry time budget ran out)' : ''}.`;
+        return end('unavailable', {
           code: retry.code,
           severity: 'error',
           ...(retry.status !== undefined ? { status: retry.status } : {}),
-          message: exhausted,
+          message: gaveUp,
           hint: retry.code === 'DPS_RATE_LIMITED' ? 'Lower the rate limit or concurrency, or try later.' : 'DPS or the network is failing; retry later (the service is supported 08:00–18:00 on working days).',
         });
       }
-      const byServer = retry.retryAfterMs !== undefined;
-      const waitMs = byServer ? Math.min(retry.retryAfterMs!, this.options.maxRetryAfterMs ?? 120_000) : this.backoff(number);
+      const waitMs = decision.retry ? decision.waitMs : this.policy.backoff(number);
+      const reason = decision.retry ? decision.reason : 'backoff';
       const last = attempts[attempts.length - 1];
       if (last) {
-        attempts[attempts.length - 1] = { ...last, waitMs, waitReason: byServer ? 'retry-after' : 'backoff' };
+        attempts[attempts.length - 1] = { ...last, waitMs, waitReason: reason };
       }
-      this.emit({ type: 'retry', key: item.key, attempt: number, code: retry.code, waitMs, reason: byServer ? 'retry-after' : 'backoff' });
+      this.emit({ type: 'retry', service: 'dps', method: 'POST', url: this.loggableUrl, key: item.key, attempt: number, code: retry.code, waitMs, reason });
       try {
         await this.clock.sleep(waitMs, signal);
       } catch {
-        return fail({ code: 'DPS_CANCELLED', severity: 'error', message: 'Cancelled before DPS accepted the bundle.' });
+        return cancelled();
       }
     }
   }
@@ -473,12 +526,13 @@ function statusCode(status: number): DpsCode {
   return status >= 500 ? 'DPS_UNAVAILABLE' : 'DPS_UNEXPECTED_STATUS';
 }
 
+/** Read through a call so the compiler does not keep a narrowing across awaits. */
+const isAborted = (signal: AbortSignal | undefined): boolean => signal?.aborted === true;
+
 function toAsync<T>(items: Iterable<T>): AsyncIterator<T> {
   const iterator = items[Symbol.iterator]();
   return { next: () => Promise.resolve(iterator.next()) };
 }
-
-const isAborted = (signal: AbortSignal | undefined): boolean => signal?.aborted === true;
 
 function bundleIdOf(bundle: unknown): string | undefined {
   if (typeof bundle === 'object' && bundle !== null && 'id' in bundle && typeof bundle.id === 'string') {

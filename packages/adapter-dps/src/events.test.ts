@@ -65,7 +65,7 @@ describe('DPS client events', () => {
     }
     await client!.close();
     const throttled = events.filter((e) => e.type === 'throttled');
-    expect(throttled).toEqual([{ type: 'throttled', key: 't2', attempt: 1, waitMs: expect.any(Number) as number }]);
+    expect(throttled).toEqual([{ type: 'throttled', service: 'dps', method: 'POST', url: expect.any(String) as string, key: 't2', attempt: 1, waitMs: expect.any(Number) as number, reason: 'rate-limit' }]);
     // the wait is what was left of the second after the first request, however long that one took
     expect((throttled[0] as { waitMs: number }).waitMs).toBeGreaterThan(0);
   });

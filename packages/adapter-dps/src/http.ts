@@ -1,19 +1,14 @@
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { classifyNetworkError as classify, exchange, header, isAnswer as answered, retryAfterMs, type HttpAnswer, type NetworkFailure as TransportFailure } from '@cadmap/transport';
 import type { DpsCode } from './codes.js';
-import { redact } from './redact.js';
-import { describeTlsFailure, readBodyText } from '@cadmap/core/net';
 
-/** An HTTP answer, body read as text (bodies here are small JSON). */
-export interface HttpAnswer {
-  readonly status: number;
-  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
-  readonly body: string;
-}
+export type { HttpAnswer };
+export { header, retryAfterMs };
 
-/** A request that got no HTTP answer, classified. */
+/** A request that got no HTTP answer, as DPS codes name it. */
 export interface NetworkFailure {
-  readonly code: Extract<DpsCode, 'DPS_TIMEOUT' | 'DPS_UNAVAILABLE' | 'DPS_TLS' | 'DPS_CANCELLED'>;
-  /** Machine-readable cause, e.g. `ECONNRESET`, `UND_ERR_HEADERS_TIMEOUT`. */
+  readonly code: Extract<DpsCode, 'DPS_TIMEOUT' | 'DPS_UNAVAILABLE' | 'DPS_TLS' | 'DPS_CANCELLED' | 'DPS_CONFIGURATION'>;
+  /** Machine-readable cause, e.g. `ECONNRESET`, `DEADLINE`. */
   readonly cause: string;
   readonly message: string;
   /** False when the connection never carried the request (refused, TLS, connect timeout): DPS cannot have it. */
@@ -25,78 +20,30 @@ export interface HttpRequest {
   readonly method: 'POST';
   readonly headers: Record<string, string>;
   readonly body: string;
+  /** Overall deadline for the answer (headers and body). */
   readonly timeoutMs: number;
   readonly signal?: AbortSignal | undefined;
 }
 
-const tlsCodes = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ALTNAME|ERR_TLS|ERR_SSL|DEPTH_ZERO/;
-const notSentCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
-const timeoutCodes = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT']);
-
-function errorCode(error: unknown): string {
-  const codes: string[] = [];
-  let current: unknown = error;
-  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
-    const code = (current as NodeJS.ErrnoException).code;
-    if (typeof code === 'string') {
-      codes.push(code);
-    }
-    current = current.cause;
-  }
-  const specific = codes.find((code) => tlsCodes.test(code) || timeoutCodes.has(code) || notSentCodes.has(code));
-  return specific ?? codes[0] ?? (error instanceof Error ? error.name : 'UNKNOWN');
+/** The DPS code of a transport failure. */
+export function dpsFailure(failure: TransportFailure): NetworkFailure {
+  const code: NetworkFailure['code'] =
+    failure.kind === 'tls' ? 'DPS_TLS' : failure.kind === 'cancelled' ? 'DPS_CANCELLED' : failure.kind === 'timeout' || failure.kind === 'deadline' ? 'DPS_TIMEOUT' : failure.kind === 'local' ? 'DPS_CONFIGURATION' : 'DPS_UNAVAILABLE';
+  return { code, cause: failure.cause, message: failure.message, outcomeUnknown: failure.requestSent };
 }
 
-/** A thrown value as text, even one that cannot be converted (e.g. an object without a prototype). */
-function describe(value: unknown): string {
-  try {
-    return String(value);
-  } catch {
-    return Object.prototype.toString.call(value);
-  }
-}
-
-/** Classifies an error thrown by undici (or by an abort) into a {@link NetworkFailure}. */
+/** Classifies an error thrown by undici (or by an abort), with the transport's one classifier. */
 export function classifyNetworkError(error: unknown, signal?: AbortSignal): NetworkFailure {
-  const cause = errorCode(error);
-  const text = redact(error instanceof Error ? error.message : describe(error));
-  if (signal?.aborted === true || cause === 'AbortError' || cause === 'UND_ERR_ABORTED') {
-    return { code: 'DPS_CANCELLED', cause, message: 'cancelled', outcomeUnknown: true };
-  }
-  if (tlsCodes.test(cause)) {
-    return { code: 'DPS_TLS', cause, message: `TLS: ${describeTlsFailure(cause)} (${cause}: ${text})`, outcomeUnknown: false };
-  }
-  if (timeoutCodes.has(cause)) {
-    return { code: 'DPS_TIMEOUT', cause, message: `timed out (${cause})`, outcomeUnknown: !notSentCodes.has(cause) };
-  }
-  return { code: 'DPS_UNAVAILABLE', cause, message: `connection failed (${cause}): ${text}`, outcomeUnknown: !notSentCodes.has(cause) };
+  return dpsFailure(classify(error, { signal }));
 }
 
 /** The most of an answer body that is read: DPS and its token endpoint answer with small JSON. */
 export const maxAnswerBytes = 1024 * 1024;
 
-/** Sends one request; resolves with the answer or a classified failure, never throws. */
+/** Sends one request within its deadline; resolves with the answer or a classified failure, never throws. */
 export async function send(dispatcher: Dispatcher, req: HttpRequest): Promise<HttpAnswer | NetworkFailure> {
-  const timeout = AbortSignal.timeout(req.timeoutMs);
-  const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
-  try {
-    const res = await request(req.url, {
-      dispatcher,
-      method: req.method,
-      headers: req.headers,
-      body: req.body,
-      headersTimeout: req.timeoutMs,
-      bodyTimeout: req.timeoutMs,
-      signal,
-    });
-    const body = (await readBodyText(res.body, maxAnswerBytes)).text;
-    return { status: res.statusCode, headers: res.headers, body };
-  } catch (error) {
-    if (timeout.aborted && req.signal?.aborted !== true) {
-      return { code: 'DPS_TIMEOUT', cause: 'TIMEOUT', message: `no answer within ${req.timeoutMs} ms`, outcomeUnknown: true };
-    }
-    return classifyNetworkError(error, req.signal);
-  }
+  const answer = await exchange(dispatcher, { url: req.url, method: req.method, headers: req.headers, body: req.body, deadlineMs: req.timeoutMs, signal: req.signal }, maxAnswerBytes);
+  return answered(answer) ? answer : dpsFailure(answer);
 }
 
 /** What to do about a certificate that cannot be verified. */
@@ -113,21 +60,4 @@ export function jsonObject(body: string): Record<string, unknown> {
   } catch {
     return {};
   }
-}
-
-export function header(answer: HttpAnswer, name: string): string | undefined {
-  const value = answer.headers[name.toLowerCase()];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-/** `Retry-After` as milliseconds: delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
-export function retryAfterMs(value: string | undefined, now: number): number | undefined {
-  if (value === undefined || value.trim() === '') {
-    return undefined;
-  }
-  if (/^\s*\d+(\.\d+)?\s*$/.test(value)) {
-    return Math.round(Number(value) * 1000);
-  }
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }

@@ -39,7 +39,7 @@ describe('DPS refuses a server it cannot verify (real HTTPS on 127.0.0.1)', () =
       const { client } = createDpsClient({ environment: { baseUrl: server.url, tokenUrl: null }, ca: configuredCa.cert, ...quick });
       const result = await client!.submit(bundle);
       await client!.close();
-      expect(result.status).toBe('failed');
+      expect(result.status).toBe('not-sent');
       expect(result.failure).toMatchObject({ code: 'DPS_TLS', severity: 'error' });
       expect(result.failure?.message).toMatch(problem);
       expect(result.failure?.hint).toMatch(/CA.*host.*in date.*Verification is never turned off/s);

@@ -51,6 +51,8 @@ export interface TokenClientOptions {
   readonly assertionLifetimeSeconds?: number;
   /** Told of each token request and its answer (never the token or the assertion). */
   readonly onEvent?: DpsEventListener;
+  /** Given every access token issued, so whatever shows text can scrub it (an error body may echo it). */
+  readonly onSecret?: (secret: string) => void;
 }
 
 /** Longest a token is trusted, whatever `expires_in` says (a server's 1e308 must not mean "for ever"). */
@@ -218,6 +220,11 @@ export class TokenClient {
       const lifetimeMs = tokenLifetimeMs(body.expires_in);
       const margin = Math.min(this.options.refreshMarginMs ?? 60_000, lifetimeMs / 2);
       this.cached = { accessToken: body.access_token, expiresAt: now + lifetimeMs, refreshAt: now + lifetimeMs - margin };
+      try {
+        this.options.onSecret?.(body.access_token);
+      } catch {
+        // a failing hook must not lose the token
+      }
       return body.access_token;
     }
     const error = redact(typeof body.error === 'string' ? body.error : '');

@@ -272,6 +272,45 @@ describe('MESH client against the strict sandbox (mutual TLS)', () => {
   });
 });
 
+describe('sends whose answers are lost, and sends refused before they leave', () => {
+  let fixture: MeshFixture;
+  beforeAll(async () => {
+    fixture = await meshFixture();
+  });
+  afterAll(() => fixture.close());
+  const uploads = (): number => fixture.sandbox.requests().filter((entry) => entry.method === 'POST' && entry.path.includes('/outbox')).length;
+
+  it('refuses an empty message and a header MESH cannot carry before anything is sent', async () => {
+    const a = fixture.client(sender);
+    const before = uploads();
+    expect((await failure(a.send({ to: recipient.id, workflowId: 'ADS_TEST', body: Buffer.alloc(0) }))).code).toBe('MESH_EMPTY_MESSAGE');
+    const local = await failure(a.send({ to: recipient.id, workflowId: 'ADS_TEST', body: Buffer.from('x'), subject: 'Déjà vu' }));
+    expect(local.code).toBe('MESH_INVALID_HEADER');
+    expect(local.message).toMatch(/nothing was sent/);
+    expect(uploads()).toBe(before);
+    const outcome = await a.asTarget().submit({ key: 'k', payload: { to: recipient.id, workflowId: 'ADS_TEST', body: Buffer.from('x'), subject: 'caf\u00e9' } });
+    expect(outcome).toMatchObject({ status: 'not-sent', diagnostics: [{ code: 'MESH_INVALID_HEADER' }] });
+  });
+
+  it('counts a message as sent when the last chunk answer is lost and MESH then says it is complete (423)', async () => {
+    const a = fixture.client(sender);
+    fixture.sandbox.injectFault({ lostAfterAccept: true, when: ({ method, path }) => method === 'POST' && /\/outbox\/[^/]+\/2$/.test(path) });
+    const sent = await a.send({ to: recipient.id, workflowId: 'ADS_TEST', body: randomBytes(6 * 1024 * 1024), chunkBytes: 5 * 1024 * 1024, compress: false });
+    expect(sent).toMatchObject({ chunks: 2, completedOnRetry: true });
+    expect(fixture.sandbox.messages().find((m) => m.id === sent.messageId)).toMatchObject({ status: 'accepted', chunksReceived: 2 });
+  });
+
+  it('finds a message whose first answer was lost by its local id, instead of sending it twice', async () => {
+    const a = fixture.client(sender);
+    fixture.sandbox.injectFault({ lostAfterAccept: true, when: ({ method, path }) => method === 'POST' && path.endsWith('/outbox') });
+    const outcome = await a.asTarget().submit({ key: 'batch-7', payload: { to: recipient.id, workflowId: 'ADS_TEST', body: Buffer.from('once only'), localId: 'batch-7' } });
+    const held = fixture.sandbox.messages().filter((m) => m.localId === 'batch-7');
+    expect(held).toHaveLength(1);
+    expect(outcome).toMatchObject({ status: 'accepted', receipt: held[0]!.id, diagnostics: [{ code: 'MESH_RECOVERED' }] });
+    expect(await a.trackByLocalId('no-such-local-id')).toBeUndefined();
+  });
+});
+
 describe('expiry', () => {
   let fixture: MeshFixture;
   let directory: string;
@@ -289,7 +328,7 @@ describe('expiry', () => {
     const b = fixture.client(recipient);
     const senderStore = new MeshStore(join(directory, 'sender'));
     const sent = await a.send({ to: recipient.id, workflowId: 'ADS_TEST', body: Buffer.from('never collected'), localId: 'batch-42' });
-    await senderStore.recordSent({ ...sent, to: recipient.id, workflowId: 'ADS_TEST', localId: 'batch-42', source: 'out/batch-42.ndjson', sentAt: new Date().toISOString() });
+    const sentRecord = { messageId: sent.messageId, to: recipient.id, workflowId: 'ADS_TEST', localId: 'batch-42', source: 'out/batch-42.ndjson' };
     fixture.sandbox.advanceClock(5 * 24 * 3_600_000 - 60_000);
     expect((await b.listInbox()).messageIds).toContain(sent.messageId);
     fixture.sandbox.advanceClock(60_000);
@@ -297,7 +336,7 @@ describe('expiry', () => {
     expect((await failure(b.downloadBuffer(sent.messageId))).code).toBe('MESH_GONE');
     expect((await a.track(sent.messageId)).status).toBe('undeliverable');
 
-    const poll = await pollInbox(a, senderStore);
+    const poll = await pollInbox(a, senderStore, { findSent: (linked) => (linked === sent.messageId ? sentRecord : undefined) });
     expect(poll.reports).toHaveLength(1);
     expect(poll.reports[0]).toMatchObject({ linkedMessageId: sent.messageId, localId: 'batch-42', statusCode: '14', sent: { messageId: sent.messageId, source: 'out/batch-42.ndjson' } });
     expect(poll.stored[0]?.info).toMatchObject({ messageType: 'REPORT', statusSuccess: 'ERROR', bytes: 0 });

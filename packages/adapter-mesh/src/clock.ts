@@ -1,13 +1,3 @@
-import { setTimeout as delay } from 'node:timers/promises';
-
-/** Time as the adapter sees it; inject a virtual clock in tests. `now()` is epoch milliseconds. */
-export interface Clock {
-  now(): number;
-  /** Resolves after `ms`. */
-  sleep(ms: number): Promise<void>;
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms) => (ms <= 0 ? Promise.resolve() : delay(ms)),
-};
+/** The transport's one abortable clock. */
+export { systemClock } from '@cadmap/transport';
+export type { Clock } from '@cadmap/transport';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { startMeshSandbox, type MeshSandbox, type PemPair } from '@cadmap/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMeshClient, type MeshClient } from './client.js';
-import { errorCause, loggablePath, type MeshEvent } from './events.js';
+import { loggablePath, type MeshEvent } from './events.js';
 import { MeshStore, pollInbox } from './store.js';
 
 const trust = { id: 'X26EVT1', password: 'trust-password-1', ods: 'X26', name: 'Trust', workflows: ['DPS_ERRORS'] };
@@ -46,9 +46,9 @@ describe('MESH client events', () => {
     expect(poll.stored).toHaveLength(1);
     const messageId = poll.stored[0]!.messageId;
     expect(events.map((e) => e.type)).toEqual(['request', 'response', 'retry', 'request', 'response', 'inbox', 'request', 'response', 'downloaded', 'request', 'response', 'acknowledged']);
-    expect(events[0]).toEqual({ type: 'request', method: 'GET', path: `/messageexchange/${trust.id}/inbox`, attempt: 1 });
+    expect(events[0]).toEqual({ type: 'request', service: 'mesh', method: 'GET', url: `/messageexchange/${trust.id}/inbox`, attempt: 1 });
     expect(events[1]).toMatchObject({ type: 'response', status: 503, attempt: 1 });
-    expect(events[2]).toMatchObject({ type: 'retry', reason: 'status', status: 503, attempt: 1 });
+    expect(events[2]).toMatchObject({ type: 'retry', reason: 'backoff', status: 503, attempt: 1 });
     expect(events[5]).toEqual({ type: 'inbox', messages: 1, approxInboxCount: 1, more: false });
     expect(events[8]).toEqual({ type: 'downloaded', messageId, messageType: 'DATA', workflowId: 'DPS_ERRORS', fileName: 'errors.json', localId: 'L1', chunks: 1, bytes: 13 });
     expect(events[11]).toEqual({ type: 'acknowledged', messageId });
@@ -64,12 +64,10 @@ describe('MESH client events', () => {
     const sent = await client.send({ to: trust.id, workflowId: 'DPS_ERRORS', body: Buffer.from('hello'), fileName: 'hello.txt' });
     await client.close();
     expect(events.at(-1)).toEqual({ type: 'sent', messageId: sent.messageId, to: trust.id, workflowId: 'DPS_ERRORS', fileName: 'hello.txt', chunks: 1, bytes: 5 });
-    expect(events[0]).toMatchObject({ type: 'request', method: 'POST', path: `/messageexchange/${dps.id}/outbox`, bytes: expect.any(Number) as number });
+    expect(events[0]).toMatchObject({ type: 'request', service: 'mesh', method: 'POST', url: `/messageexchange/${dps.id}/outbox`, bytes: expect.any(Number) as number });
   });
 
-  it('paths and causes for logs', () => {
+  it('paths for logs', () => {
     expect(loggablePath('https://user:pw@mesh.example:443/messageexchange/X/inbox?continue_from=1')).toBe('/messageexchange/X/inbox?continue_from=1');
-    expect(errorCause(Object.assign(new Error('outer'), { cause: Object.assign(new Error('inner'), { code: 'ECONNRESET' }) }))).toBe('ECONNRESET');
-    expect(errorCause('text')).toBe('unknown');
   });
 });

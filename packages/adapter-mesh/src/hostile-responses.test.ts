@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -8,6 +11,8 @@ import { createTestCa, type PemPair, type TestCa } from '@cadmap/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMeshClient, type MeshClient } from './client.js';
 import { MeshError } from './codes.js';
+import { MeshStore, pollInbox } from './store.js';
+import { readStoredNotifications } from './stored-notifications.js';
 import { rejectionOf } from '../../../test/support/errors.js';
 import { writeEndlessly } from '../../../test/support/endless.js';
 
@@ -116,7 +121,7 @@ describe('MESH against a hostile server', () => {
     };
     const error = await meshFailure(client.send({ to: 'Y27DEF2', workflowId: 'W', body: Buffer.from('x') }));
     expect(error.code).toBe('MESH_NOT_RETRIED');
-    expect(error.diagnostic.hint).toMatch(/track/);
+    expect(error.diagnostic.hint).toMatch(/local id/);
   });
 
   it.each([false, true])('downloads into a slow sink from a server that closes the connection (gzip %s) without crashing the process', async (gzip) => {
@@ -150,10 +155,11 @@ describe('MESH against a hostile server', () => {
     expect(uncaught).toEqual([]);
   });
 
-  it('reports a message id that is not valid Unicode (a lone surrogate) as a MeshError, for download, acknowledge and chunks', async () => {
-    const broken = 'm-\ud800';
-    for (const call of [() => client.download(broken, { write: () => Promise.resolve(), truncate: () => Promise.resolve() }), () => client.acknowledge(broken), () => client.sendChunk(broken, 2, 2, Buffer.from('x'))]) {
-      expect((await meshFailure(call())).diagnostic).toMatchObject({ code: 'MESH_UNEXPECTED_STATUS', messageId: broken });
+  it('refuses a message id that is not valid Unicode or would change the path, for download, acknowledge and chunks', async () => {
+    for (const broken of ['m-\ud800', '.', '..', '', 'a\u0000b']) {
+      for (const call of [() => client.download(broken, { write: () => Promise.resolve(), truncate: () => Promise.resolve() }), () => client.acknowledge(broken), () => client.sendChunk(broken, 2, 2, Buffer.from('x'))]) {
+        expect((await meshFailure(call())).diagnostic).toMatchObject({ code: 'MESH_INVALID_MESSAGE_ID' });
+      }
     }
   });
 
@@ -213,5 +219,110 @@ describe('MESH against a hostile server', () => {
     expect(endless.diagnostic).toMatchObject({ code: 'MESH_MESSAGE_TOO_LARGE' });
     expect(endless.message).toMatch(/claims 999999 chunks/);
     await small!.close();
+  });
+
+  describe('a poll against a hostile mailbox', () => {
+    let dir: string;
+    beforeAll(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'cadmap-mesh-hostile-'));
+    });
+    afterAll(() => rm(dir, { recursive: true, force: true }));
+
+    /** The inbox lists `ids`; each download is answered by `message`. */
+    const mailbox = (ids: readonly string[], message: (req: IncomingMessage, res: ServerResponse) => void) => (req: IncomingMessage, res: ServerResponse): void => {
+      if (/\/inbox(\?|$)/.test(req.url ?? '')) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ messages: ids, links: {} }));
+      } else if (req.method === 'PUT') {
+        res.writeHead(200);
+        res.end();
+      } else {
+        message(req, res);
+      }
+    };
+
+    it('refuses a gzip bomb (1 MB that inflates to 1 GiB) while it streams, stores and acknowledges nothing, and a later reconcile does not crash', async () => {
+      // gzip members concatenated inflate to the concatenation: 16 × 64 MiB of zeros in about 1 MB
+      const member = gzipSync(Buffer.alloc(64 * 1024 * 1024), { level: 9 });
+      const bomb = Buffer.concat(Array.from({ length: 16 }, () => member));
+      expect(bomb.length).toBeLessThan(2 * 1024 * 1024);
+      const { client: fresh } = createMeshClient({ environment: mesh.url, mailboxId: 'X26ABC1', password: 'password', sharedKey: 'shared', tls: { ...(await ca.issueClient('client')), ca: ca.cert }, maxAttempts: 1 });
+      mesh.paths.length = 0;
+      mesh.handle = mailbox(['m-bomb'], (_req, res) => {
+        res.writeHead(200, { 'content-length': String(bomb.length), 'content-encoding': 'gzip', 'mex-messagetype': 'DATA', 'mex-workflowid': 'DPS_ERRORS' });
+        res.end(bomb);
+      });
+      const store = new MeshStore(join(dir, 'bomb'));
+      const before = process.memoryUsage().rss;
+      const poll = await pollInbox(fresh!, store);
+      await fresh!.close();
+      expect(poll.failures).toMatchObject([{ code: 'MESH_MESSAGE_TOO_LARGE', messageId: 'm-bomb' }]);
+      expect(poll.stored).toEqual([]);
+      expect(mesh.paths.some((path) => path.includes('acknowledged'))).toBe(false);
+      expect(await store.list()).toEqual([]);
+      expect(process.memoryUsage().rss - before).toBeLessThan(512 * 1024 * 1024);
+      const read = await readStoredNotifications(await store.list(), { workflowIds: ['DPS_ERRORS'] });
+      expect(read.notifications).toEqual([]);
+    });
+
+    it('reads a stored notification larger than the reconcile limit as a diagnostic, never into memory', async () => {
+      const store = new MeshStore(join(dir, 'large'));
+      mesh.handle = mailbox(['m-large'], (_req, res) => {
+        res.writeHead(200, { 'mex-messagetype': 'DATA', 'mex-workflowid': 'DPS_ERRORS' });
+        res.end('{"errors":[]}'.padEnd(4096, ' '));
+      });
+      const poll = await pollInbox(client, store);
+      const read = await readStoredNotifications(poll.stored, { workflowIds: ['DPS_ERRORS'] }, [], 1024);
+      expect(read.diagnostics).toMatchObject([{ code: 'MESH_NOTIFICATION_TOO_LARGE', messageId: 'm-large' }]);
+      expect(read.unrecognised).toHaveLength(1);
+    });
+
+    it('ends a download whose body trickles a byte at a time at the request deadline', async () => {
+      const { client: strict } = createMeshClient({ environment: mesh.url, mailboxId: 'X26ABC1', password: 'password', sharedKey: 'shared', tls: { ...(await ca.issueClient('client')), ca: ca.cert }, maxAttempts: 1, timeoutMs: 800 });
+      mesh.handle = mailbox(['m-slow'], (_req, res) => {
+        res.writeHead(200, { 'mex-messagetype': 'DATA' });
+        const timer = setInterval(() => res.write('x'), 100);
+        res.on('close', () => clearInterval(timer));
+      });
+      const poll = await pollInbox(strict!, new MeshStore(join(dir, 'slow')));
+      await strict!.close();
+      expect(poll.failures).toMatchObject([{ code: 'MESH_TIMEOUT', messageId: 'm-slow' }]);
+      expect(poll.stored).toEqual([]);
+    });
+
+    it('ends the whole poll at its deadline however patient each request is', async () => {
+      const { client: patient } = createMeshClient({ environment: mesh.url, mailboxId: 'X26ABC1', password: 'password', sharedKey: 'shared', tls: { ...(await ca.issueClient('client')), ca: ca.cert }, maxAttempts: 3, timeoutMs: 600_000 });
+      mesh.handle = mailbox(['m-1', 'm-2'], (_req, res) => {
+        res.writeHead(200, { 'mex-messagetype': 'DATA' });
+        const timer = setInterval(() => res.write('x'), 100);
+        res.on('close', () => clearInterval(timer));
+      });
+      const started = Date.now();
+      const poll = await pollInbox(patient!, new MeshStore(join(dir, 'patient')), { deadlineMs: 1_000 });
+      await patient!.close();
+      expect(poll.failures).toMatchObject([{ code: 'MESH_TIMEOUT' }]);
+      expect(Date.now() - started).toBeLessThan(20_000);
+    });
+
+    it('never uses the message ids . and .. in a path: they are reported, not stored or acknowledged', async () => {
+      mesh.paths.length = 0;
+      mesh.handle = mailbox(['.', '..', 'm-ok'], (_req, res) => {
+        res.writeHead(200, { 'mex-messagetype': 'DATA' });
+        res.end('fine');
+      });
+      const poll = await pollInbox(client, new MeshStore(join(dir, 'dots')));
+      expect(poll.stored.map((m) => m.messageId)).toEqual(['m-ok']);
+      expect(poll.failures.map((d) => d.code)).toEqual(['MESH_INVALID_MESSAGE_ID', 'MESH_INVALID_MESSAGE_ID']);
+      expect(mesh.paths.filter((path) => !path.includes('m-ok') && !/\/inbox(\?|$)/.test(path))).toEqual([]);
+    });
+
+    it('cleans what a killed download left in .partial at the next poll', async () => {
+      const store = new MeshStore(join(dir, 'partial'));
+      await mkdir(join(store.directory, '.partial'), { recursive: true });
+      await writeFile(join(store.directory, '.partial', 'm-1.killed.part'), 'half a message');
+      mesh.handle = mailbox([], () => undefined);
+      await pollInbox(client, store);
+      expect(await readdir(join(store.directory, '.partial'))).toEqual([]);
+    });
   });
 });

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import type { InputSpan, RuleSpan } from '@cadmap/core';
 import type { MeshDiagnostic } from './codes.js';
-import type { NotificationError, ParsedNotification } from './notifications.js';
+import type { NotificationError } from './notifications.js';
+import type { ReadNotification } from './stored-notifications.js';
 
 /** One line of the receipts NDJSON `cadmap submit` writes (fields cadmap reads; others are kept in `raw`). */
 export interface ReceiptRecord {
@@ -73,11 +74,6 @@ export interface Reconciliation {
 }
 
 /** A stored notification that was read. */
-export interface ReadNotification {
-  readonly messageId: string;
-  readonly path: string;
-  readonly parsed: ParsedNotification;
-}
 
 /**
  * Joins each notified error to its submission by receipt id, then bundle id, then call identifier (the record key,

@@ -17,15 +17,15 @@ export interface StoredMessage {
   readonly suggestedFileName?: string;
 }
 
-/** A message this mailbox sent, remembered so REPORTs can be linked to it. */
-export interface SentRecord extends MeshSendResult {
-  readonly to: string;
-  readonly workflowId: string;
+/** A message this mailbox sent (the ledger keeps them), so REPORTs can be linked to it. */
+export interface SentRecord extends Pick<MeshSendResult, 'messageId'> {
+  readonly to?: string;
+  readonly workflowId?: string;
   readonly localId?: string;
   readonly fileName?: string;
   /** The local file sent, when it was a file. */
   readonly source?: string;
-  readonly sentAt: string;
+  readonly sentAt?: string;
 }
 
 /** A non-delivery REPORT joined to what it reports on. */
@@ -96,6 +96,54 @@ export class MeshStore {
     return { body: this.inside(join(this.messagesDirectory, `${name}.dat`)), meta: this.inside(join(this.messagesDirectory, `${name}.json`)) };
   }
 
+  /**
+   * Removes what a download killed mid-way left in the temporary folder (one poller per mailbox, mesh.md §13,
+   * so nothing else is writing there). Returns how many files went.
+   */
+  async cleanPartials(): Promise<number> {
+    let names: string[];
+    try {
+      names = await readdir(this.temporaryDirectory);
+    } catch {
+      return 0;
+    }
+    await Promise.all(names.map((name) => rm(this.inside(join(this.temporaryDirectory, name)), { force: true })));
+    return names.length;
+  }
+
+  /** Appends a sent message to `sent.ndjson` (fsynced), for REPORTs to be linked by `findSent`. */
+  async recordSent(record: SentRecord): Promise<void> {
+    await mkdir(this.directory, { recursive: true });
+    const handle = await open(join(this.directory, 'sent.ndjson'), 'a');
+    try {
+      await handle.write(`${JSON.stringify(record)}\n`);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async sent(): Promise<SentRecord[]> {
+    try {
+      const text = await readFile(join(this.directory, 'sent.ndjson'), 'utf8');
+      return text
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .map((line) => JSON.parse(line) as SentRecord);
+    } catch {
+      return [];
+    }
+  }
+
+  /** A stored message by id, when it is stored. */
+  async get(messageId: string): Promise<StoredMessage | undefined> {
+    try {
+      return JSON.parse(await readFile(this.paths(messageId).meta, 'utf8')) as StoredMessage;
+    } catch {
+      return undefined;
+    }
+  }
+
   async has(messageId: string): Promise<boolean> {
     try {
       await readFile(this.paths(messageId).meta);
@@ -106,7 +154,7 @@ export class MeshStore {
   }
 
   /** Downloads `messageId` with `client` straight into the store; resolves once it is durable. */
-  async download(client: MeshClient, messageId: string, now: () => number = Date.now): Promise<StoredMessage> {
+  async download(client: MeshClient, messageId: string, now: () => number = Date.now, signal?: AbortSignal): Promise<StoredMessage> {
     await mkdir(this.messagesDirectory, { recursive: true });
     await mkdir(this.temporaryDirectory, { recursive: true });
     const partial = this.inside(join(this.temporaryDirectory, `${safeSegment(messageId)}.${randomUUID()}.part`));
@@ -114,7 +162,9 @@ export class MeshStore {
     let info: MeshMessageInfo;
     try {
       let position = 0;
-      info = await client.download(messageId, {
+      info = await client.download(
+        messageId,
+        {
         write: async (data) => {
           let done = 0;
           while (done < data.length) {
@@ -127,7 +177,9 @@ export class MeshStore {
           await handle.truncate(length);
           position = length;
         },
-      });
+        },
+        signal ? { signal } : {},
+      );
       await handle.sync();
     } catch (error) {
       await handle.close().catch(() => undefined);
@@ -175,30 +227,6 @@ export class MeshStore {
     }
     return stored.sort((a, b) => a.storedAt.localeCompare(b.storedAt));
   }
-
-  /** Appends a sent message to `sent.ndjson` (fsynced). */
-  async recordSent(record: SentRecord): Promise<void> {
-    await mkdir(this.directory, { recursive: true });
-    const handle = await open(join(this.directory, 'sent.ndjson'), 'a');
-    try {
-      await handle.write(`${JSON.stringify(record)}\n`);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  }
-
-  async sent(): Promise<SentRecord[]> {
-    try {
-      const text = await readFile(join(this.directory, 'sent.ndjson'), 'utf8');
-      return text
-        .split('\n')
-        .filter((line) => line.trim() !== '')
-        .map((line) => JSON.parse(line) as SentRecord);
-    } catch {
-      return [];
-    }
-  }
 }
 
 /** What one poll did. */
@@ -216,8 +244,17 @@ export interface PollResult {
 export interface PollOptions {
   readonly workflowFilter?: string;
   readonly maxResults?: number;
-  /** Called after a message is durable and before it is acknowledged; a throw stops the poll (nothing acknowledged). */
+  /**
+   * Called after a message is durable and before it is acknowledged (e.g. to link it in the ledger); a throw
+   * stops the poll with nothing more acknowledged.
+   */
   readonly onStored?: (stored: StoredMessage) => Promise<void> | void;
+  /** The sent message a REPORT concerns (by Mex-LinkedMsgID, then Mex-LocalID), e.g. from the ledger. */
+  readonly findSent?: (linkedMessageId: string | undefined, localId: string | undefined) => Promise<SentRecord | undefined> | SentRecord | undefined;
+  /** The whole poll stops by this deadline (ms): what is not done is left for the next poll. Default 30 minutes. */
+  readonly deadlineMs?: number;
+  /** Stops the poll (e.g. Ctrl-C): what is not acknowledged stays in the inbox. */
+  readonly signal?: AbortSignal;
   readonly now?: () => number;
 }
 
@@ -227,26 +264,62 @@ export interface PollOptions {
  * acknowledgement is safe: the next poll downloads it again and replaces the same files, so it is stored once.
  */
 export async function pollInbox(client: MeshClient, store: MeshStore, options: PollOptions = {}): Promise<PollResult> {
-  const ids: string[] = [];
-  for await (const id of client.inboxIds({ ...(options.workflowFilter !== undefined ? { workflowFilter: options.workflowFilter } : {}), ...(options.maxResults !== undefined ? { maxResults: options.maxResults } : {}) })) {
-    ids.push(id);
-  }
-  const sent = await store.sent();
+  const deadlineMs = options.deadlineMs ?? 1_800_000;
+  const deadline = AbortSignal.timeout(deadlineMs);
+  const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
   const stored: StoredMessage[] = [];
   const reports: MeshReportLink[] = [];
   const failures: MeshDiagnostic[] = [];
   const diagnostics: MeshDiagnostic[] = [];
+  const fail = (diagnostic: MeshDiagnostic): void => {
+    failures.push(diagnostic);
+    diagnostics.push(diagnostic);
+  };
+  /** A stop by the deadline or the caller, said once; true when the poll must end. */
+  const stopped = (): boolean => {
+    if (!signal.aborted) {
+      return false;
+    }
+    if (!diagnostics.some((d) => d.code === 'MESH_TIMEOUT' || d.code === 'MESH_CANCELLED')) {
+      fail(
+        deadline.aborted
+          ? { code: 'MESH_TIMEOUT', severity: 'error', message: `The poll ran past its deadline of ${Math.round(deadlineMs / 1000)} s; what was not acknowledged stays in the inbox.`, hint: 'The next poll carries on; raise the poll deadline if big messages are expected.' }
+          : { code: 'MESH_CANCELLED', severity: 'warning', message: 'The poll was stopped; what was not acknowledged stays in the inbox for the next poll.' },
+      );
+    }
+    return true;
+  };
+  await store.cleanPartials();
+  const ids: string[] = [];
+  try {
+    for await (const id of client.inboxIds({ ...(options.workflowFilter !== undefined ? { workflowFilter: options.workflowFilter } : {}), ...(options.maxResults !== undefined ? { maxResults: options.maxResults } : {}), signal })) {
+      ids.push(id);
+    }
+  } catch (error) {
+    if (!(error instanceof MeshError)) {
+      throw error;
+    }
+    if (!stopped()) {
+      fail(error.diagnostic);
+    }
+    return { stored, reports, failures, diagnostics };
+  }
   for (const id of ids) {
+    if (stopped()) {
+      break;
+    }
     let message: StoredMessage;
     try {
-      message = await store.download(client, id, options.now);
+      message = await store.download(client, id, options.now, signal);
     } catch (error) {
       if (error instanceof MeshError) {
         if (error.code === 'MESH_GONE') {
           continue;
         }
-        failures.push(error.diagnostic);
-        diagnostics.push(error.diagnostic);
+        if (stopped()) {
+          break;
+        }
+        fail(error.diagnostic);
         if (error.code === 'MESH_AUTH_REJECTED' || error.code === 'MESH_TLS') {
           break;
         }
@@ -256,25 +329,27 @@ export async function pollInbox(client: MeshClient, store: MeshStore, options: P
     }
     await options.onStored?.(message);
     try {
-      await client.acknowledge(id);
+      await client.acknowledge(id, { signal });
     } catch (error) {
       if (error instanceof MeshError) {
-        failures.push(error.diagnostic);
-        diagnostics.push(error.diagnostic);
+        if (!stopped()) {
+          fail(error.diagnostic);
+        }
         continue;
       }
       throw error;
     }
     stored.push(message);
     if (message.info.messageType === 'REPORT') {
-      const link = linkReport(message.info, sent);
+      const sent = await options.findSent?.(message.info.linkedMessageId, message.info.localId);
+      const link = linkReport(message.info, sent ? [sent] : []);
       reports.push(link);
       diagnostics.push({
         code: 'MESH_REPORT',
         severity: 'warning',
         messageId: link.linkedMessageId ?? id,
         ...(link.statusCode !== undefined ? { meshErrorCode: link.statusCode } : {}),
-        message: `MESH could not deliver message ${link.linkedMessageId ?? '(unknown)'}${link.localId !== undefined ? ` (local id ${link.localId})` : ''}${link.sent ? ` sent to ${link.sent.to}${link.sent.source !== undefined ? ` from ${link.sent.source}` : ''}` : ''}: code ${link.statusCode ?? '?'} ${link.statusDescription ?? ''}`.trim(),
+        message: `MESH could not deliver message ${link.linkedMessageId ?? '(unknown)'}${link.localId !== undefined ? ` (local id ${link.localId})` : ''}${link.sent ? `${link.sent.to !== undefined ? ` sent to ${link.sent.to}` : ''}${link.sent.source !== undefined ? ` from ${link.sent.source}` : ''}` : ''}: code ${link.statusCode ?? '?'} ${link.statusDescription ?? ''}`.trim(),
         hint: link.statusCode === '14' ? 'The recipient did not collect it within 5 days: contact them, then send it again (or ask the service desk to re-deliver within 30 days).' : 'Read the MESH error code in mesh.md §9.',
       });
     }

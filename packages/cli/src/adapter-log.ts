@@ -1,13 +1,36 @@
 import type { DpsEvent } from '@cadmap/adapter-dps';
 import type { CqiEvent } from '@cadmap/adapter-cqi';
 import type { MeshEvent } from '@cadmap/adapter-mesh';
+import type { TransportEvent } from '@cadmap/transport';
 import type { LogFields, Logger, LogLevel } from './log.js';
 
 /** The adapters' events as log lines: requests and answers at debug, retries, tokens and message/case fates at info. */
 
 type Line = readonly [LogLevel, string, LogFields?];
 
+/** The transport's events, the same for every adapter: requests and answers at debug, failures and retries at info. */
+function transportLine(event: TransportEvent): Line {
+  const ids = { key: event.key, bundleId: event.bundleId, messageId: event.messageId, attempt: event.attempt, requestId: event.requestId };
+  switch (event.type) {
+    case 'request':
+      return ['debug', `${event.method} ${event.url}`, { ...ids, correlationId: event.correlationId, bytes: event.bytes }];
+    case 'response':
+      return ['debug', `${event.method} ${event.url} answered ${event.status ?? '?'}`, { ...ids, ms: event.durationMs, receipt: event.receipt, code: event.code }];
+    case 'network-failure':
+      return ['info', `${event.method} ${event.url}: no answer, ${event.code ?? event.failure ?? 'failed'} (${event.cause ?? 'no code'})`, { ...ids, ms: event.durationMs, outcomeUnknown: event.outcomeUnknown }];
+    case 'retry':
+      return ['info', `${event.method} ${event.url}: retrying in ${event.waitMs ?? 0} ms (${event.reason === 'retry-after' ? 'Retry-After' : (event.reason ?? 'backoff')})`, { ...ids, code: event.code, status: event.status }];
+    case 'throttled':
+      return ['debug', `rate limit: waited ${event.waitMs ?? 0} ms`, ids];
+  }
+}
+
+const isTransport = (event: { readonly type: string; readonly service?: string }): event is TransportEvent => event.service !== undefined;
+
 function dpsLine(event: DpsEvent): Line {
+  if (isTransport(event)) {
+    return transportLine(event);
+  }
   switch (event.type) {
     case 'token-request':
       return ['debug', `token request POST ${event.url}`];
@@ -19,31 +42,16 @@ function dpsLine(event: DpsEvent): Line {
       return ['info', `token request failed (${event.code})`, { status: event.status, retryable: event.retryable, ms: event.durationMs }];
     case 'token-refresh':
       return ['info', `DPS refused the access token (${event.status}); getting a new one`, { key: event.key, attempt: event.attempt }];
-    case 'throttled':
-      return ['debug', `rate limit: waited ${event.waitMs} ms`, { key: event.key, attempt: event.attempt }];
-    case 'request':
-      return ['debug', `${event.method} ${event.url}`, { key: event.key, bundleId: event.bundleId, attempt: event.attempt, requestId: event.requestId, correlationId: event.correlationId, bytes: event.bytes }];
-    case 'response':
-      return ['debug', `answered ${event.status}`, { key: event.key, attempt: event.attempt, requestId: event.requestId, ms: event.durationMs, receipt: event.receipt, code: event.code }];
-    case 'network-failure':
-      return ['info', `no answer: ${event.code} (${event.cause})`, { key: event.key, attempt: event.attempt, requestId: event.requestId, ms: event.durationMs, outcomeUnknown: event.outcomeUnknown }];
-    case 'retry':
-      return ['info', `retrying in ${event.waitMs} ms (${event.reason === 'retry-after' ? 'Retry-After' : 'backoff'})`, { key: event.key, attempt: event.attempt, code: event.code }];
     case 'result':
       return ['debug', `bundle ${event.status}`, { key: event.key, attempts: event.attempts, receipt: event.receipt, code: event.code, possibleDuplicate: event.possibleDuplicate || undefined }];
   }
 }
 
 function meshLine(event: MeshEvent): Line {
+  if (isTransport(event)) {
+    return transportLine(event);
+  }
   switch (event.type) {
-    case 'request':
-      return ['debug', `${event.method} ${event.path}`, { attempt: event.attempt, messageId: event.messageId, bytes: event.bytes }];
-    case 'response':
-      return ['debug', `${event.method} ${event.path} answered ${event.status}`, { attempt: event.attempt, ms: event.durationMs, messageId: event.messageId }];
-    case 'network-failure':
-      return ['info', `${event.method} ${event.path}: no answer, ${event.code} (${event.cause})`, { attempt: event.attempt, ms: event.durationMs }];
-    case 'retry':
-      return ['info', `${event.method} ${event.path}: retrying in ${event.waitMs} ms`, { attempt: event.attempt, reason: event.reason, status: event.status }];
     case 'inbox':
       return ['info', `inbox: ${event.messages} message(s)${event.more ? ', more pages' : ''}`, { approxInboxCount: event.approxInboxCount }];
     case 'downloaded':
@@ -56,13 +64,10 @@ function meshLine(event: MeshEvent): Line {
 }
 
 function cqiLine(event: CqiEvent): Line {
+  if (isTransport(event)) {
+    return transportLine(event);
+  }
   switch (event.type) {
-    case 'request':
-      return ['debug', `${event.method} ${event.path}`, { bytes: event.bytes, mediaType: event.mediaType }];
-    case 'response':
-      return ['debug', `${event.method} ${event.path} answered ${event.status}`, { ms: event.durationMs }];
-    case 'network-failure':
-      return ['info', `${event.method} ${event.path}: no answer (${event.codes.join(', ') || 'no code'})`, { ms: event.durationMs }];
     case 'queued':
       return ['debug', `queue: case ${event.caseId} queued`, { queueId: event.queueId, mediaType: event.mediaType, bytes: event.bytes }];
     case 'invalid':

@@ -152,14 +152,14 @@ describe('adapter events as log lines', () => {
     const events: DpsEvent[] = [
       { type: 'token-request', url: 'https://dps.example/oauth2/token' },
       { type: 'token-response', url: 'https://dps.example/oauth2/token', status: 200, durationMs: 12, expiresInSeconds: 3599 },
-      { type: 'request', method: 'POST', url: 'https://dps.example/ads/$process-message', key: 'CALL1', attempt: 1, requestId: 'r1', correlationId: 'c1', bytes: 2048 },
-      { type: 'response', key: 'CALL1', attempt: 1, requestId: 'r1', status: 503, durationMs: 40, code: 'DPS_UNAVAILABLE' },
-      { type: 'retry', key: 'CALL1', attempt: 1, code: 'DPS_UNAVAILABLE', waitMs: 500, reason: 'backoff' },
+      { type: 'request', service: 'dps', method: 'POST', url: 'https://dps.example/ads/$process-message', key: 'CALL1', attempt: 1, requestId: 'r1', correlationId: 'c1', bytes: 2048 },
+      { type: 'response', service: 'dps', method: 'POST', url: 'https://dps.example/ads/$process-message', key: 'CALL1', attempt: 1, requestId: 'r1', status: 503, durationMs: 40, code: 'DPS_UNAVAILABLE' },
+      { type: 'retry', service: 'dps', method: 'POST', url: 'https://dps.example/ads/$process-message', key: 'CALL1', attempt: 1, code: 'DPS_UNAVAILABLE', waitMs: 500, reason: 'backoff' },
       { type: 'result', key: 'CALL1', status: 'accepted', attempts: 2, receipt: 'rc1', possibleDuplicate: false },
     ];
     events.forEach(dps);
     const mesh: MeshEvent[] = [
-      { type: 'request', method: 'GET', path: '/messageexchange/X26/inbox', attempt: 1 },
+      { type: 'request', service: 'mesh', method: 'GET', url: '/messageexchange/X26/inbox', attempt: 1 },
       { type: 'downloaded', messageId: 'M1', messageType: 'DATA', fileName: 'errors.json', chunks: 1, bytes: 10 },
       { type: 'acknowledged', messageId: 'M1' },
     ];
@@ -174,8 +174,8 @@ describe('adapter events as log lines', () => {
       'DEBUG dps: token request POST https://dps.example/oauth2/token',
       'INFO  dps: access token obtained status=200 ms=12 expiresIn=3599',
       'DEBUG dps: POST https://dps.example/ads/$process-message key=CALL1 attempt=1 requestId=r1 correlationId=c1 bytes=2048',
-      'DEBUG dps: answered 503 key=CALL1 attempt=1 requestId=r1 ms=40 code=DPS_UNAVAILABLE',
-      'INFO  dps: retrying in 500 ms (backoff) key=CALL1 attempt=1 code=DPS_UNAVAILABLE',
+      'DEBUG dps: POST https://dps.example/ads/$process-message answered 503 key=CALL1 attempt=1 requestId=r1 ms=40 code=DPS_UNAVAILABLE',
+      'INFO  dps: POST https://dps.example/ads/$process-message: retrying in 500 ms (backoff) key=CALL1 attempt=1 code=DPS_UNAVAILABLE',
       'DEBUG dps: bundle accepted key=CALL1 attempts=2 receipt=rc1',
       'DEBUG mesh: GET /messageexchange/X26/inbox attempt=1',
       'INFO  mesh: downloaded message M1 messageType=DATA fileName=errors.json chunks=1 bytes=10',
@@ -187,7 +187,7 @@ describe('adapter events as log lines', () => {
 
   it('skip lines below the level', () => {
     const log = bufferLogger('info');
-    dpsEventLogger(log)({ type: 'request', method: 'POST', url: 'https://dps.example/x', key: 'K', attempt: 1, requestId: 'r', correlationId: 'c', bytes: 1 });
+    dpsEventLogger(log)({ type: 'request', service: 'dps', method: 'POST', url: 'https://dps.example/x', key: 'K', attempt: 1, requestId: 'r', correlationId: 'c', bytes: 1 });
     expect(log.lines()).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
-import { Agent, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { Diagnostic } from '@cadmap/core';
-import { describeTlsFailure, readBodyText } from '@cadmap/core/net';
+import { describeTlsFailure } from '@cadmap/core/net';
+import { dispatcherFor, exchange, header, isAnswer, loggableUrl, retryAfterMs, type NetworkFailure, type OwnedDispatcher, type Target, type TargetOutcome } from '@cadmap/transport';
 import { emitter, type CqiEvent, type CqiEventListener } from '../events.js';
 
 /** The two endpoints NHS Pathways issues to each supplier (not published). */
@@ -29,7 +30,9 @@ export interface CqiClientOptions {
   readonly baseUrls: Partial<Record<CqiEnvironment, string>>;
   readonly tls: CqiTlsOptions;
   readonly credentials?: CqiCredentials;
-  /** Per request (default 30 s). */
+  /** An undici dispatcher carrying the same TLS options (e.g. a ProxyAgent); the caller closes it. */
+  readonly dispatcher?: Dispatcher;
+  /** Overall deadline of one request, answer and body together (default 30 s). */
   readonly timeoutMs?: number;
   /** How long the exception-code list is kept before it is fetched again (default: 1 hour). */
   readonly exceptionCodesTtlMs?: number;
@@ -48,8 +51,10 @@ export type PostOutcome =
   | { readonly kind: 'rejected'; readonly status: number; readonly exceptions: readonly CqiException[]; readonly diagnostics: readonly Diagnostic[] }
   /** Credentials or TLS refused: fix the configuration; the case is kept. */
   | { readonly kind: 'refused'; readonly status?: number; readonly diagnostics: readonly Diagnostic[] }
-  /** Closed, down or unreachable: try again later. */
-  | { readonly kind: 'unavailable'; readonly status?: number; readonly retryAfterMs?: number; readonly diagnostics: readonly Diagnostic[] };
+  /** Closed, down or unreachable, and the service certainly does not hold the case: try again later. */
+  | { readonly kind: 'unavailable'; readonly status?: number; readonly retryAfterMs?: number; readonly diagnostics: readonly Diagnostic[] }
+  /** Sent, and the answer was lost (the connection broke, the deadline passed): the service may hold the case. */
+  | { readonly kind: 'unknown'; readonly diagnostics: readonly Diagnostic[] };
 
 /** One exception code in a rejection, with its description from the cqiExceptionCodes list when known. */
 export interface CqiException {
@@ -57,29 +62,6 @@ export interface CqiException {
   readonly message?: string;
   readonly path?: string;
   readonly description?: string;
-}
-
-const tlsErrorCodes = /^(ERR_TLS_|ERR_SSL_|UNABLE_TO_|SELF_SIGNED|DEPTH_ZERO|CERT_|HOSTNAME_MISMATCH)/;
-const networkErrorCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
-
-/** The error codes in an error and its causes, outermost first. */
-function errorCodes(error: unknown): string[] {
-  const codes: string[] = [];
-  for (let current = error, depth = 0; current !== null && typeof current === 'object' && depth < 5; current = (current as { cause?: unknown }).cause, depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string') {
-      codes.push(code);
-    }
-  }
-  return codes;
-}
-
-function errorText(error: unknown): string {
-  const messages: string[] = [];
-  for (let current = error, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth++) {
-    messages.push(current.message);
-  }
-  return [...new Set(messages)].join(': ');
 }
 
 /** The most of an answer body that is read: the service answers with small JSON. */
@@ -111,7 +93,7 @@ export function cqiBaseUrl(options: Pick<CqiClientOptions, 'environment' | 'base
  * always on; there is no option to turn them off. Never throws for transport problems: outcomes are data.
  */
 export class CqiClient {
-  private readonly dispatcher: Dispatcher;
+  private readonly connection: OwnedDispatcher;
   private readonly base: string;
   private codes: { at: number; list: ReadonlyMap<string, string> } | undefined;
   private readonly emit: (event: CqiEvent) => void;
@@ -119,12 +101,8 @@ export class CqiClient {
   private constructor(private readonly options: CqiClientOptions, base: string) {
     this.base = base;
     this.emit = emitter(options.onEvent);
-    this.dispatcher = new Agent({
-      connect: { cert: options.tls.cert, key: options.tls.key, ...(options.tls.ca !== undefined ? { ca: options.tls.ca } : {}), ...(options.tls.passphrase !== undefined ? { passphrase: options.tls.passphrase } : {}), rejectUnauthorized: true },
-      headersTimeout: options.timeoutMs ?? 30_000,
-      bodyTimeout: options.timeoutMs ?? 30_000,
-      connectTimeout: options.timeoutMs ?? 30_000,
-    });
+    const { tls } = options;
+    this.connection = dispatcherFor(options.dispatcher, { cert: tls.cert, key: tls.key, ...(tls.ca !== undefined ? { ca: tls.ca } : {}), ...(tls.passphrase !== undefined ? { passphrase: tls.passphrase } : {}), connectTimeoutMs: options.timeoutMs ?? 30_000 });
   }
 
   /** Checks the configuration and builds a client; configuration problems come back as CQI_CONFIG diagnostics. */
@@ -149,58 +127,52 @@ export class CqiClient {
     return credentials ? { ...extra, [credentials.header]: credentials.scheme ? `${credentials.scheme} ${credentials.value}` : credentials.value } : extra;
   }
 
-  private async call(method: 'GET' | 'POST', path: string, body?: string, mediaType?: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string } | { error: unknown }> {
+  private async call(method: 'GET' | 'POST', path: string, body?: string, mediaType?: string, signal?: AbortSignal): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string } | { failure: NetworkFailure }> {
     const now = this.options.now ?? Date.now;
-    this.emit({ type: 'request', method, path, ...(body !== undefined ? { bytes: Buffer.byteLength(body) } : {}), ...(mediaType !== undefined ? { mediaType } : {}) });
+    const seen = { service: 'cqi', method, url: loggableUrl(`${this.base}${path}`), attempt: 1 } as const;
+    this.emit({ type: 'request', ...seen, ...(body !== undefined ? { bytes: Buffer.byteLength(body) } : {}) });
     const startedAt = now();
-    try {
-      const response = await request(`${this.base}${path}`, {
-        method,
-        dispatcher: this.dispatcher,
-        headers: this.headers({ accept: 'application/json', ...(mediaType !== undefined ? { 'content-type': mediaType } : {}) }),
-        ...(body !== undefined ? { body } : {}),
-      });
-      const text = (await readBodyText(response.body, maxAnswerBytes)).text;
-      this.emit({ type: 'response', method, path, status: response.statusCode, durationMs: now() - startedAt });
-      return { status: response.statusCode, headers: response.headers, body: text };
-    } catch (error) {
-      this.emit({ type: 'network-failure', method, path, codes: errorCodes(error), durationMs: now() - startedAt });
-      return { error };
+    const answer = await exchange(
+      this.connection.dispatcher,
+      { url: `${this.base}${path}`, method, headers: this.headers({ accept: 'application/json', ...(mediaType !== undefined ? { 'content-type': mediaType } : {}) }), ...(body !== undefined ? { body } : {}), deadlineMs: this.options.timeoutMs ?? 30_000, signal },
+      maxAnswerBytes,
+    );
+    if (!isAnswer(answer)) {
+      this.emit({ type: 'network-failure', ...seen, failure: answer.kind, cause: answer.cause, durationMs: now() - startedAt, outcomeUnknown: answer.requestSent });
+      return { failure: answer };
     }
+    this.emit({ type: 'response', ...seen, status: answer.status, durationMs: now() - startedAt });
+    return { status: answer.status, headers: answer.headers, body: answer.body };
   }
 
-  private transportFailure(error: unknown, what: string): PostOutcome & { kind: 'refused' | 'unavailable' } {
-    const codes = errorCodes(error);
-    const text = errorText(error);
-    if (codes.some((code) => tlsErrorCodes.test(code)) || /certificate|handshake|alert/i.test(text)) {
+  private transportFailure(failure: NetworkFailure, what: string): PostOutcome & { kind: 'refused' | 'unavailable' | 'unknown' } {
+    if (failure.kind === 'tls') {
       return {
         kind: 'refused',
         diagnostics: [{
           code: 'CQI_TLS',
           severity: 'error',
-          message: `${what}: the TLS connection to ${this.base} failed: ${describeTlsFailure(codes, { peer: 'service', mutual: true })} (${codes.join(', ') || 'no code'}: ${text}).`,
+          message: `${what}: the TLS connection to ${this.base} failed: ${describeTlsFailure(failure.codes.length > 0 ? failure.codes : [failure.cause], { peer: 'service', mutual: true })} (${failure.message}).`,
           hint: "Check the client certificate and key, the CA that issued the service certificate (tls.ca), that the base URL host matches that certificate and that it is in date (and this machine's clock is right). Verification is never turned off.",
         }],
       };
     }
-    const known = codes.find((code) => networkErrorCodes.has(code)) ?? (codes.join(', ') || 'no code');
-    const closedByPeer = known === 'UND_ERR_SOCKET' || known === 'ECONNRESET';
-    return {
-      kind: 'unavailable',
-      diagnostics: [{
-        code: 'CQI_UNAVAILABLE',
-        severity: 'warning',
-        message: `${what}: ${this.base} is unreachable (${known}: ${text}).`,
-        hint: `The CQI service is a bronze service (08:00-18:00 Mon-Fri); the case stays queued and is retried.${closedByPeer ? ' If the service is open and keeps closing the connection, it is probably refusing the client certificate (TLS 1.3 reports that only by closing): check the certificate was issued for this environment.' : ''}`,
-      }],
-    };
+    if (failure.kind === 'local') {
+      return { kind: 'refused', diagnostics: [{ code: 'CQI_CONFIG', severity: 'error', message: `${what}: refused on this machine before sending: ${failure.message}.`, hint: 'Check the credentials header name and value.' }] };
+    }
+    const closedByPeer = failure.kind === 'reset';
+    const hint = `The CQI service is a bronze service (08:00-18:00 Mon-Fri); the case stays in the outbox and is retried.${closedByPeer ? ' If the service is open and keeps closing the connection, it is probably refusing the client certificate (TLS 1.3 reports that only by closing): check the certificate was issued for this environment.' : ''}`;
+    if (failure.requestSent) {
+      return { kind: 'unknown', diagnostics: [{ code: 'CQI_NO_ANSWER', severity: 'warning', message: `${what}: ${this.base} gave no answer (${failure.cause}: ${failure.message}); the service may hold the case.`, hint: `${hint} Sending it again may deliver it twice; cadmap counts that as a possible duplicate.` }] };
+    }
+    return { kind: 'unavailable', diagnostics: [{ code: 'CQI_UNAVAILABLE', severity: 'warning', message: `${what}: ${this.base} is unreachable (${failure.cause}: ${failure.message}).`, hint }] };
   }
 
-  /** Posts one encoded case. */
-  async postCase(body: string, mediaType: string): Promise<PostOutcome> {
-    const response = await this.call('POST', '/api/v1/cqiCase', body, mediaType);
-    if ('error' in response) {
-      return this.transportFailure(response.error, 'Sending a case');
+  /** Posts one encoded case; never throws. */
+  async postCase(body: string, mediaType: string, options: { readonly signal?: AbortSignal } = {}): Promise<PostOutcome> {
+    const response = await this.call('POST', '/api/v1/cqiCase', body, mediaType, options.signal);
+    if ('failure' in response) {
+      return this.transportFailure(response.failure, 'Sending a case');
     }
     const { status } = response;
     if (status >= 200 && status < 300) {
@@ -210,11 +182,11 @@ export class CqiClient {
       return { kind: 'refused', status, diagnostics: [{ code: 'CQI_AUTH', severity: 'error', message: `The CQI API refused the access credentials (HTTP ${status}).${await this.describe(response.body)}`, hint: 'Check the credentials header name, scheme and value for this environment.' }] };
     }
     if (status === 408 || status === 429 || status >= 500) {
-      const retryAfter = Number(response.headers['retry-after']);
+      const retryAfter = retryAfterMs(header(response, 'retry-after'), (this.options.now ?? Date.now)());
       return {
         kind: 'unavailable',
         status,
-        ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterMs: Math.min(retryAfter * 1000, maxRetryAfterMs) } : {}),
+        ...(retryAfter !== undefined && retryAfter > 0 ? { retryAfterMs: Math.min(retryAfter, maxRetryAfterMs) } : {}),
         diagnostics: [{ code: 'CQI_UNAVAILABLE', severity: 'warning', message: `The CQI API is unavailable (HTTP ${status}).${await this.describe(response.body)}`, hint: 'The case stays queued and is retried; the service is open 08:00-18:00 Mon-Fri.' }],
       };
     }
@@ -264,9 +236,9 @@ export class CqiClient {
       ...(this.codes ? { codes: this.codes.list } : {}),
       diagnostics: [{ code: 'CQI_EXCEPTION_CODES', severity: 'warning', message: `The CQI exception codes could not be fetched: ${message}`, hint: 'Rejections are then shown with their bare codes.' }],
     });
-    if ('error' in response) {
-      const failure = this.transportFailure(response.error, 'Fetching the exception codes');
-      return failure.kind === 'refused' ? { ...(this.codes ? { codes: this.codes.list } : {}), diagnostics: [...failure.diagnostics] } : fail(errorText(response.error));
+    if ('failure' in response) {
+      const failure = this.transportFailure(response.failure, 'Fetching the exception codes');
+      return failure.kind === 'refused' ? { ...(this.codes ? { codes: this.codes.list } : {}), diagnostics: [...failure.diagnostics] } : fail(response.failure.message);
     }
     if (response.status !== 200) {
       return fail(`HTTP ${response.status}.`);
@@ -279,8 +251,42 @@ export class CqiClient {
     return { codes: list, diagnostics: [] };
   }
 
+  /**
+   * This client as a pipeline target: the payload is an encoded case. A closed or unreachable service keeps the
+   * case for later (`unavailable` with `retryAt`, and `stop` so the rest waits too); a lost answer is `unknown`.
+   */
+  asTarget(): Target<{ readonly body: string; readonly mediaType: string }> {
+    return {
+      service: 'cqi',
+      endpoint: this.base,
+      submit: async (item, options = {}): Promise<TargetOutcome> => {
+        const now = this.options.now ?? Date.now;
+        if (options.signal?.aborted === true) {
+          return { status: 'not-sent', diagnostics: [{ code: 'CQI_CANCELLED', severity: 'warning', message: 'Cancelled before the case was sent.' }], attempts: [], possibleDuplicate: false };
+        }
+        const startedAt = now();
+        const result = await this.postCase(item.payload.body, item.payload.mediaType, options);
+        const attempt = { number: 1, startedAt, durationMs: now() - startedAt, ...('status' in result && result.status !== undefined ? { status: result.status } : {}) };
+        const coded = result.kind === 'accepted' ? {} : { code: result.diagnostics[0]?.code ?? 'CQI_UNAVAILABLE', error: result.diagnostics.map((d) => d.message).join(' ') };
+        switch (result.kind) {
+          case 'accepted':
+            return { status: 'accepted', diagnostics: [], attempts: [attempt], possibleDuplicate: false };
+          case 'rejected':
+            return { status: 'rejected', diagnostics: result.diagnostics, attempts: [{ ...attempt, ...coded }], possibleDuplicate: false };
+          case 'refused':
+            return { status: result.status === undefined ? 'not-sent' : 'unavailable', diagnostics: result.diagnostics, attempts: result.status === undefined ? [] : [{ ...attempt, ...coded }], possibleDuplicate: false, stop: true };
+          case 'unavailable':
+            return { status: 'unavailable', diagnostics: result.diagnostics, attempts: [{ ...attempt, ...coded }], possibleDuplicate: false, stop: true, ...(result.retryAfterMs !== undefined ? { retryAt: now() + result.retryAfterMs } : {}) };
+          case 'unknown':
+            return { status: 'unknown', diagnostics: result.diagnostics, attempts: [{ ...attempt, ...coded, outcomeUnknown: true }], possibleDuplicate: false };
+        }
+      },
+      close: () => this.close(),
+    };
+  }
+
   async close(): Promise<void> {
-    await this.dispatcher.close();
+    await this.connection.close();
   }
 }
 

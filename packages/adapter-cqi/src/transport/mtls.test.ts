@@ -5,8 +5,6 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestCa, startCqiSandbox, type CqiSandbox, type PemPair } from '@cadmap/sandbox';
-import { SqliteCqiQueue } from '../queue/queue.js';
-import { CqiSender } from '../sender.js';
 import { validCqiCase } from '../testing/arbitraries.js';
 import { cqiEncoder } from '../wire/encoders.js';
 import { decodePathwaysXml } from '../wire/pathways-xml.js';
@@ -80,8 +78,9 @@ describe('CQI over real mutual TLS', () => {
     await expect(rawGet({ ca: sandbox.ca.cert, cert: stranger.cert, key: stranger.key })).rejects.toThrow();
     const cqi = makeClient({ tls: { cert: stranger.cert, key: stranger.key, ca: sandbox.ca.cert } });
     const outcome = await cqi.postCase('{}', 'application/json');
-    expect(outcome.kind === 'refused' || outcome.kind === 'unavailable').toBe(true);
-    expect(outcome.kind !== 'accepted' && outcome.diagnostics[0]?.code).toMatch(/^CQI_(TLS|UNAVAILABLE)$/);
+    // TLS 1.3 refuses a client certificate only by closing the connection after the request went out
+    expect(['refused', 'unknown']).toContain(outcome.kind);
+    expect(outcome.kind !== 'accepted' && outcome.diagnostics[0]?.code).toMatch(/^CQI_(TLS|NO_ANSWER)$/);
     await cqi.close();
   });
 
@@ -131,51 +130,27 @@ describe('CQI over real mutual TLS', () => {
   });
 });
 
-describe('durable queue while the service is closed', () => {
-  it('queues cases while closed (503, then connection refused), across a restart of the sender, and delivers all once open', async () => {
-    const file = join(dir, 'queue.sqlite');
-    let clock = 1_000_000;
-    const now = (): number => clock;
-    const ids = ['closed-0', 'closed-1', 'closed-2', 'closed-3'];
-    const values = ids.map((caseId, index) => ({ ...structuredClone(cases[index % cases.length]!), case: { ...cases[index % cases.length]!.case, caseId } }));
-
-    await sandbox.setAvailability('closed-503');
-    const firstClient = makeClient();
-    const firstQueue = new SqliteCqiQueue(file);
-    const first = new CqiSender({ client: firstClient, queue: firstQueue, encoder: cqiEncoder('xml'), now });
-    const results = [];
-    for (const value of values.slice(0, 3)) {
-      results.push((await first.submit(value)).outcome);
+describe('the client as a pipeline target while the service is closed', () => {
+  it('says unavailable and stop while closed (503, then connection refused), with nothing held, and accepted once open', async () => {
+    const value = { ...structuredClone(cases[0]!), case: { ...cases[0]!.case, caseId: 'closed-0' } };
+    const payload = { body: cqiEncoder('xml').encode(value).body!, mediaType: cqiEncoder('xml').mediaType };
+    const client = makeClient();
+    const target = client.asTarget();
+    try {
+      await sandbox.setAvailability('closed-503');
+      expect(await target.submit({ key: 'closed-0', payload })).toMatchObject({ status: 'unavailable', stop: true, diagnostics: [{ code: 'CQI_UNAVAILABLE' }] });
+      await sandbox.setAvailability('closed-refused');
+      // a fresh connection pool: a kept-alive connection the service closed could have carried the request
+      const refusing = makeClient();
+      expect(await refusing.asTarget().submit({ key: 'closed-0', payload })).toMatchObject({ status: 'unavailable', stop: true, attempts: [{ number: 1 }] });
+      await refusing.close();
+      expect(sandbox.accepted.filter((a) => a.caseId === 'closed-0')).toEqual([]);
+      await sandbox.setAvailability('open');
+      expect(await target.submit({ key: 'closed-0', payload })).toMatchObject({ status: 'accepted', possibleDuplicate: false });
+      expect(sandbox.accepted.filter((a) => a.caseId === 'closed-0')).toHaveLength(1);
+      expect(await target.submit({ key: 'closed-0', payload }, { signal: AbortSignal.abort() })).toMatchObject({ status: 'not-sent', attempts: [] });
+    } finally {
+      await client.close();
     }
-    expect(results.map((r) => [r.caseId, r.status])).toEqual([['closed-0', 'queued'], ['closed-1', 'queued'], ['closed-2', 'queued']]);
-    expect(results[0]?.diagnostics.map((d) => d.code)).toEqual(['CQI_UNAVAILABLE']);
-    expect(firstQueue.count()).toBe(3);
-    // the sending process goes away while the service is still closed
-    firstQueue.close();
-    await firstClient.close();
-
-    await sandbox.setAvailability('closed-refused');
-    const secondClient = makeClient();
-    const secondQueue = new SqliteCqiQueue(file);
-    const second = new CqiSender({ client: secondClient, queue: secondQueue, encoder: cqiEncoder('xml'), now });
-    expect(second.enqueue(values[3])).toMatchObject({ status: 'queued' });
-    clock += 60 * 60_000;
-    const refused = await second.flush();
-    expect(refused.outcomes.map((o) => o.status)).toEqual(['queued']);
-    expect(refused.stoppedBy?.[0]?.code).toBe('CQI_UNAVAILABLE');
-    expect(refused.pending).toBe(4);
-    expect(sandbox.accepted.filter((a) => a.caseId.startsWith('closed-'))).toEqual([]);
-
-    await sandbox.setAvailability('open');
-    const notYet = await second.flush();
-    expect(notYet.outcomes).toEqual([]);
-    clock += 60 * 60_000;
-    const delivered = await second.flush();
-    expect(delivered.outcomes.map((o) => [o.caseId, o.status])).toEqual(ids.map((id) => [id, 'delivered']));
-    expect(delivered.pending).toBe(0);
-    expect(sandbox.accepted.filter((a) => a.caseId.startsWith('closed-')).map((a) => a.caseId)).toEqual(ids);
-    expect(secondQueue.count('delivered')).toBe(4);
-    secondQueue.close();
-    await secondClient.close();
   });
 });

@@ -4,8 +4,6 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { createTestCa, startWrongServer, verificationOverrides, withEnvironment, wrongCertificates, type PemPair, type TestCa, type WrongServerAnswer } from '@cadmap/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SqliteCqiQueue } from '../queue/queue.js';
-import { CqiSender } from '../sender.js';
 import { validCqiCase } from '../testing/arbitraries.js';
 import { cqiEncoder } from '../wire/encoders.js';
 import { CqiClient } from './client.js';
@@ -77,20 +75,17 @@ describe('CQI refuses a service it cannot verify (real HTTPS on 127.0.0.1)', () 
     }
   });
 
-  it('the sender keeps the case queued and stops the round on a TLS refusal (no retry loop)', async () => {
+  it('as a target, says not-sent and stop on a TLS refusal (no retry loop)', async () => {
     const server = await startWrongServer(await otherCa.issueServer(), answer);
     const client = clientFor(server.url);
-    const queue = new SqliteCqiQueue(join(dir, 'queue.sqlite'));
     try {
-      const sender = new CqiSender({ client, queue, encoder, now: () => 1_000_000 });
-      const { outcome, report } = await sender.submit(sample);
-      expect(outcome.status).toBe('queued');
-      expect(report.stoppedBy?.map((d) => d.code)).toEqual(['CQI_TLS']);
-      expect(queue.count()).toBe(1);
+      const encoded = encoder.encode(sample);
+      const outcome = await client.asTarget().submit({ key: 'tls', payload: { body: encoded.body!, mediaType: encoder.mediaType } });
+      expect(outcome).toMatchObject({ status: 'not-sent', stop: true, attempts: [] });
+      expect(outcome.diagnostics.map((d) => d.code)).toEqual(['CQI_TLS']);
       expect(server.connections()).toBe(1);
       expect(server.requests).toEqual([]);
     } finally {
-      queue.close();
       await client.close();
       await server.close();
     }

@@ -57,7 +57,7 @@ Configuration (the 'mesh:' section; paths relative to the config file):
     store: mesh-store                # where messages are stored before they are acknowledged
     receipts: dps-receipts.ndjson
     chunkSize: 20971520              # bytes per chunk when sending (≥ 5 MiB)
-    maxMessageBytes: 1073741824      # largest message a download may produce after gunzip (default 1 GiB)
+    maxMessageBytes: 104857600       # largest message a download may produce after gunzip (default 100 MiB)
     compress: true
     notifications:
       workflowIds: [YOUR_DPS_WORKFLOW_ID]   # from onboarding: not published, never assumed
@@ -306,7 +306,11 @@ export async function meshCommand(io: CliIo, argv: readonly string[], dependenci
         return exitCodes.ok;
       }
       default: {
-        const poll = await pollInbox(client, store, { onStored: (message) => log.debug('mesh', `stored message ${message.messageId}`, { messageType: message.info.messageType, bytes: message.info.bytes }) });
+        const sent = await store.sent();
+        const poll = await pollInbox(client, store, {
+          onStored: (message) => log.debug('mesh', `stored message ${message.messageId}`, { messageType: message.info.messageType, bytes: message.info.bytes }),
+          findSent: (linked, localId) => sent.find((record) => linked !== undefined && record.messageId === linked) ?? sent.find((record) => localId !== undefined && record.localId === localId),
+        });
         const failures = poll.failures.length;
         if (values.json !== true) {
           say(`stored and acknowledged: ${poll.stored.length} · reports: ${poll.reports.length} · left in the inbox: ${failures}`);

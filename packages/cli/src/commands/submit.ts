@@ -210,7 +210,7 @@ export function createSubmitCommand(dependencies: SubmitDependencies = {}): (io:
       return exitCodes.usage;
     }
 
-    const created = dryRun || !settings ? undefined : createDpsClient({ ...settings.options, onEvent: dpsEventLogger(log) });
+    const created = dryRun || !settings ? undefined : createDpsClient({ ...settings.options, onEvent: dpsEventLogger(log), onSecret: log.secret });
     if (created && !created.client) {
       report(created.diagnostics.map(describeFailure).join('\n'));
       return exitCodes.usage;

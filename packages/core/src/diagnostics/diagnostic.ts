@@ -135,7 +135,9 @@ export const diagnosticCodes = {
   CQI_CONFIG: 'The CQI adapter configuration is incomplete or inconsistent.',
   CQI_TLS: 'The CQI API refused the TLS connection (client certificate, CA or host name).',
   CQI_AUTH: 'The CQI API refused the access credentials.',
-  CQI_UNAVAILABLE: 'The CQI API is unavailable (closed out of hours, down or unreachable); the case stays queued.',
+  CQI_UNAVAILABLE: 'The CQI API is unavailable (closed out of hours, down or unreachable); the case stays in the outbox.',
+  CQI_NO_ANSWER: 'A case was sent and no answer came (the connection broke or the deadline passed): the CQI API may hold it.',
+  CQI_CANCELLED: 'Sending was cancelled before the case left this machine.',
   CQI_REJECTED: 'The CQI API rejected a case; its exception codes say why.',
   CQI_EXCEPTION_CODES: 'The CQI exception code list could not be fetched or read.',
 } as const;

@@ -65,9 +65,14 @@ export interface MeshDelivery {
   readonly contentType?: string;
 }
 
-/** A scripted failure answered instead of the real handling. */
+/**
+ * A scripted failure answered instead of the real handling, or with `lostAfterAccept` a request handled in full
+ * whose answer is then lost (the connection is closed instead): the way a client learns of nothing although MESH
+ * acted on its request.
+ */
 export interface MeshFault {
-  readonly status: number;
+  readonly status?: number;
+  readonly lostAfterAccept?: boolean;
   /** Which requests it hits (default: any). */
   readonly when?: (request: { readonly method: string; readonly path: string }) => boolean;
   /** How many matching requests fail (default 1). */
@@ -521,6 +526,16 @@ export async function startMeshSandbox(options: MeshSandboxOptions): Promise<Mes
     if (rest[0] === 'outbox' && rest.length === 1 && method === 'POST') {
       return outbox(req, res, mailbox);
     }
+    if (rest[0] === 'outbox' && rest[1] === 'tracking' && rest.length === 3 && method === 'GET') {
+      // v1 tracking by local id (deprecated, still served): the latest message this mailbox sent with it
+      const localId = rest[2] ?? '';
+      const message = [...messages.values()].filter((candidate) => candidate.from === mailbox && candidate.messageType === 'DATA' && candidate.headers['mex-localid'] === localId).at(-1);
+      if (!message) {
+        throw validation(404, ['path', 'local_id'], `no message with local id '${localId}' was sent by ${mailbox}`, 'not_found');
+      }
+      json(res, 200, tracking(message));
+      return 200;
+    }
     if (rest[0] === 'outbox' && rest[1] === 'tracking' && rest.length === 2 && method === 'GET') {
       const id = url.searchParams.get('messageID') ?? '';
       const message = messages.get(id);
@@ -599,11 +614,24 @@ export async function startMeshSandbox(options: MeshSandboxOptions): Promise<Mes
         if (scripted.left <= 0) {
           faults.splice(index, 1);
         }
+        if (scripted.fault.lostAfterAccept === true) {
+          // handle the request in full, then lose the answer
+          res.writeHead = () => res;
+          res.end = () => {
+            req.socket.destroy();
+            return res;
+          };
+          const status = await route(req, res, method, url);
+          req.socket.destroy();
+          record(status, 'answer lost after handling');
+          return;
+        }
+        const status = scripted.fault.status ?? 500;
         req.resume();
-        const body = scripted.fault.body ?? JSON.stringify({ detail: [{ msg: `injected ${scripted.fault.status}` }] });
-        res.writeHead(scripted.fault.status, { 'content-type': scripted.fault.body === undefined ? 'application/json' : 'text/xml', 'content-length': String(Buffer.byteLength(body)) });
+        const body = scripted.fault.body ?? JSON.stringify({ detail: [{ msg: `injected ${status}` }] });
+        res.writeHead(status, { 'content-type': scripted.fault.body === undefined ? 'application/json' : 'text/xml', 'content-length': String(Buffer.byteLength(body)) });
         res.end(body);
-        record(scripted.fault.status, 'injected fault');
+        record(status, 'injected fault');
         return;
       }
       record(await route(req, res, method, url));
