@@ -1,5 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Checker } from './checker.js';
+import { createChecker } from './checker.js';
+import { FhirPackageRegistry } from './registry.js';
 import { ukCoreChecker } from '../test/support.js';
 
 const profileUrl = 'http://example.org/StructureDefinition/bp-like';
@@ -124,5 +126,103 @@ describe('slicing discriminators', () => {
     expect(errors(bundle('718-7', { value: 'r1' }))).toEqual([]);
     expect(errors(bundle('1234-5', { value: 'r1' }))).toContainEqual(expect.objectContaining({ code: 'CONF_SLICE', expression: 'Bundle.entry[0].resource.result[0]' }));
     expect(errors(bundle('718-7', { system: 'http://example.org/ids' }))).toContainEqual(expect.objectContaining({ code: 'CONF_SLICE', expression: 'Bundle.entry[0].resource.identifier[0]' }));
+  });
+});
+
+describe('slicing semantics (regressions)', () => {
+  let core: FhirPackageRegistry;
+  beforeAll(() => {
+    core = new FhirPackageRegistry();
+    core.loadR4Core();
+  });
+  const sd = (url: string, type: string, elements: object[], base = `http://hl7.org/fhir/StructureDefinition/${type}`) => ({
+    resourceType: 'StructureDefinition', url, name: 'X', status: 'draft', kind: 'resource', abstract: false, type, baseDefinition: base, derivation: 'constraint', differential: { element: elements },
+  });
+  const checkerWith = (...definitions: object[]) => {
+    const registry = new FhirPackageRegistry({ parent: core });
+    for (const d of definitions) {registry.addResource(d as never);}
+    return createChecker({ registry });
+  };
+  const errors = (checker: Checker, resource: object, profile: string) => checker.checkResource(resource, { profiles: [profile] }).issues.filter((i) => i.severity === 'error').map((i) => `${i.code} ${i.expression}`);
+
+  it('Bundle.entry sliced by resource type and by profile', () => {
+    const byType = sd('http://example.org/SD/by-type', 'Bundle', [
+      { id: 'Bundle.entry', path: 'Bundle.entry', slicing: { discriminator: [{ type: 'type', path: 'resource' }], rules: 'closed' } },
+      { id: 'Bundle.entry:patient', path: 'Bundle.entry', sliceName: 'patient', min: 1, max: '1' },
+      { id: 'Bundle.entry:patient.resource', path: 'Bundle.entry.resource', type: [{ code: 'Patient' }] },
+      { id: 'Bundle.entry:staff', path: 'Bundle.entry', sliceName: 'staff', min: 0, max: '2' },
+      { id: 'Bundle.entry:staff.resource', path: 'Bundle.entry.resource', type: [{ code: 'Practitioner' }, { code: 'PractitionerRole' }] },
+    ]);
+    const byProfile = sd('http://example.org/SD/by-profile', 'Bundle', [
+      { id: 'Bundle.entry', path: 'Bundle.entry', slicing: { discriminator: [{ type: 'profile', path: '$this.resource' }], rules: 'closed' } },
+      { id: 'Bundle.entry:named', path: 'Bundle.entry', sliceName: 'named', min: 1, max: '1' },
+      { id: 'Bundle.entry:named.resource', path: 'Bundle.entry.resource', type: [{ code: 'Patient', profile: ['http://example.org/SD/named-patient'] }] },
+    ]);
+    const named = sd('http://example.org/SD/named-patient', 'Patient', [{ id: 'Patient.name', path: 'Patient.name', min: 1 }]);
+    const checker = checkerWith(byType, byProfile, named);
+    const entry = (n: number, resource: object) => ({ fullUrl: `urn:uuid:00000000-0000-4000-8000-00000000000${n}`, resource });
+    const bundle = (...resources: object[]) => ({ resourceType: 'Bundle', type: 'collection', entry: resources.map((r, i) => entry(i + 1, r)) });
+    const patient = { resourceType: 'Patient', name: [{ family: 'Smith' }] };
+    expect(errors(checker, bundle(patient, { resourceType: 'Practitioner' }, { resourceType: 'PractitionerRole' }), byType.url)).toEqual([]);
+    expect(errors(checker, bundle({ resourceType: 'Practitioner' }, { resourceType: 'Organization', name: 'x' }), byType.url)).toEqual(['CONF_SLICE Bundle.entry[1]', 'CONF_SLICE Bundle.entry']);
+    expect(errors(checker, bundle(patient), byProfile.url)).toEqual([]);
+    expect(errors(checker, bundle({ resourceType: 'Patient' }), byProfile.url)).toEqual(['CONF_SLICE Bundle.entry[0]', 'CONF_SLICE Bundle.entry']);
+  });
+
+  it('with several discriminators, one a slice leaves unconstrained does not decide (max 0 means absent)', () => {
+    const profile = sd('http://example.org/SD/telecoms', 'Patient', [
+      { id: 'Patient.telecom', path: 'Patient.telecom', slicing: { discriminator: [{ type: 'value', path: 'system' }, { type: 'value', path: 'use' }], rules: 'closed' } },
+      { id: 'Patient.telecom:home', path: 'Patient.telecom', sliceName: 'home', max: '1' },
+      { id: 'Patient.telecom:home.system', path: 'Patient.telecom.system', fixedCode: 'phone' },
+      { id: 'Patient.telecom:home.use', path: 'Patient.telecom.use', fixedCode: 'home' },
+      { id: 'Patient.telecom:email', path: 'Patient.telecom', sliceName: 'email', max: '1' },
+      { id: 'Patient.telecom:email.system', path: 'Patient.telecom.system', fixedCode: 'email' },
+      { id: 'Patient.telecom:email.use', path: 'Patient.telecom.use', max: '0' },
+    ]);
+    const checker = checkerWith(profile);
+    expect(errors(checker, { resourceType: 'Patient', telecom: [{ system: 'phone', use: 'home', value: '1' }, { system: 'email', value: 'a@b' }] }, profile.url)).toEqual([]);
+    expect(errors(checker, { resourceType: 'Patient', telecom: [{ system: 'email', use: 'work', value: 'a@b' }] }, profile.url)).toEqual(['CONF_SLICE Patient.telecom[0]']);
+  });
+
+  it('slices inside a recursive element (Parameters.parameter.part), and differentials without ids', () => {
+    const profile = sd('http://example.org/SD/params', 'Parameters', [
+      { path: 'Parameters.parameter', slicing: { discriminator: [{ type: 'value', path: 'name' }], rules: 'closed' } },
+      { path: 'Parameters.parameter', sliceName: 'address', min: 1, max: '1' },
+      { path: 'Parameters.parameter.name', fixedString: 'address' },
+      { path: 'Parameters.parameter.part', slicing: { discriminator: [{ type: 'value', path: 'name' }], rules: 'closed' }, min: 1 },
+      { path: 'Parameters.parameter.part', sliceName: 'number', min: 1, max: '1' },
+      { path: 'Parameters.parameter.part.name', fixedString: 'number' },
+      { path: 'Parameters.parameter.part.value[x]', min: 1, type: [{ code: 'integer' }] },
+      { path: 'Parameters.parameter.part', sliceName: 'who', max: '1' },
+      { path: 'Parameters.parameter.part.name', fixedString: 'who' },
+      { path: 'Parameters.parameter.part.resource', type: [{ code: 'Practitioner' }, { code: 'PractitionerRole' }] },
+    ]);
+    const checker = checkerWith(profile);
+    const params = (...part: object[]) => ({ resourceType: 'Parameters', parameter: [{ name: 'address', part }] });
+    expect(errors(checker, params({ name: 'number', valueInteger: 1 }, { name: 'who', resource: { resourceType: 'PractitionerRole' } }), profile.url)).toEqual([]);
+    expect(errors(checker, params({ name: 'number', valueString: 'one' }, { name: 'street', valueString: 'x' }), profile.url)).toEqual([
+      'CONF_SLICE Parameters.parameter[0].part[1]',
+      'CONF_TYPE Parameters.parameter[0].part[0].valueString',
+      'CONF_CARDINALITY Parameters.parameter[0].part[0].value',
+    ]);
+    expect(errors(checker, params({ name: 'number', valueInteger: 1 }, { name: 'who', resource: { resourceType: 'Organization', name: 'x' } }), profile.url)).toEqual(['CONF_TYPE Parameters.parameter[0].part[1].resource']);
+  });
+
+  it('a contained resource refers to a sibling contained resource (#id), and # to the container', () => {
+    const checker = checkerWith();
+    const bundle = {
+      resourceType: 'Bundle', type: 'collection',
+      entry: [{ fullUrl: 'urn:uuid:00000000-0000-4000-8000-000000000001', resource: {
+        resourceType: 'Organization', id: 'org', name: 'Org',
+        contained: [
+          { resourceType: 'OrganizationAffiliation', id: 'aff', organization: { reference: '#' }, participatingOrganization: { reference: '#agent' } },
+          { resourceType: 'Organization', id: 'agent', name: 'Agent' },
+        ],
+      } }],
+    };
+    expect(checker.checkBundle(bundle).issues.filter((i) => i.code === 'CONF_REFERENCE')).toEqual([]);
+    const dangling = structuredClone(bundle);
+    dangling.entry[0]!.resource.contained[0]!.participatingOrganization = { reference: '#nobody' };
+    expect(checker.checkBundle(dangling).issues.filter((i) => i.code === 'CONF_REFERENCE').map((i) => i.expression)).toEqual(['Bundle.entry[0].resource.contained[0].participatingOrganization.reference']);
   });
 });

@@ -76,8 +76,10 @@ export class SnapshotGenerator {
       // The root of a derived profile does not inherit the base's short/definition identity fields.
       delete root.sliceName;
     }
-    for (const diff of sd.differential?.element ?? []) {
-      const id = diff.id ?? idFromPath(diff);
+    const differential = sd.differential?.element ?? [];
+    const ids = differentialIds(differential);
+    for (const [n, diff] of differential.entries()) {
+      const id = ids[n] ?? idFromPath(diff);
       const found = this.ensureElement(elements, id, sd.url, original);
       if (found === undefined) {
         this.problems.push({ source: sd.url, message: `Differential element ${id} of ${sd.url} matches no element of ${sd.baseDefinition}` });
@@ -267,6 +269,33 @@ function mergeElement(target: MutableElement, diff: MutableElement): void {
 /** Splits an element id on `.` outside slice names that themselves contain dots is not supported (rare). */
 export function splitId(id: string): string[] {
   return id.split('.');
+}
+
+/**
+ * Element ids of a differential, deriving missing ones from the path and the slices above (R4 allows
+ * differentials without ids: an element after `sliceName: a` at path P, with a path below P, belongs to slice a).
+ */
+export function differentialIds(elements: readonly ElementDefinition[]): string[] {
+  const sliceAt = new Map<string, string>();
+  return elements.map((e) => {
+    if (e.id) {return e.id;}
+    const segments = e.path.split('.');
+    let id = segments[0] ?? '';
+    for (let i = 1; i < segments.length; i++) {
+      id = `${id}.${segments[i] ?? ''}`;
+      const inSlice = sliceAt.get(segments.slice(0, i + 1).join('.'));
+      if (inSlice !== undefined && (i < segments.length - 1 || e.sliceName === undefined)) {id = inSlice;}
+    }
+    if (e.sliceName !== undefined) {
+      id = `${id}:${e.sliceName}`;
+      for (const path of [...sliceAt.keys()]) {if (path.startsWith(`${e.path}.`)) {sliceAt.delete(path);}}
+      sliceAt.set(e.path, id);
+    } else if (sliceAt.has(e.path)) {
+      // The sliced element itself again: what follows is outside its slices.
+      for (const path of [...sliceAt.keys()]) {if (path === e.path || path.startsWith(`${e.path}.`)) {sliceAt.delete(path);}}
+    }
+    return id;
+  });
 }
 
 function idFromPath(e: ElementDefinition): string {

@@ -6,6 +6,8 @@ export interface ElementType {
   readonly code: string;
   readonly profiles: readonly string[];
   readonly targetProfiles: readonly string[];
+  /** The element of the (first) profile the type stands for (elementdefinition-profile-element), e.g. a section template. */
+  readonly profileElement?: string;
 }
 
 /** One element of a compiled snapshot: the definition plus its children and slices, ready for fast walking. */
@@ -92,11 +94,10 @@ function makeNode(def: ElementDefinition, id: string): ElementNode {
     min: def.min ?? 0,
     max: maxText === '*' ? Number.POSITIVE_INFINITY : Number(maxText),
     isArray: baseMax !== '1' && baseMax !== '0',
-    types: (def.type ?? []).map((t) => ({
-      code: typeCode(t),
-      profiles: t.profile ?? [],
-      targetProfiles: t.targetProfile ?? [],
-    })),
+    types: (def.type ?? []).map((t) => {
+      const profileElement = profileElementOf(t);
+      return { code: typeCode(t), profiles: t.profile ?? [], targetProfiles: t.targetProfile ?? [], ...(profileElement !== undefined ? { profileElement } : {}) };
+    }),
     children: [],
     slices: [],
     sliceName: def.sliceName,
@@ -105,6 +106,13 @@ function makeNode(def: ElementDefinition, id: string): ElementNode {
     constraints: def.constraint ?? [],
     keyMap: undefined,
   };
+}
+
+const PROFILE_ELEMENT_EXTENSION = 'http://hl7.org/fhir/StructureDefinition/elementdefinition-profile-element';
+
+function profileElementOf(t: NonNullable<ElementDefinition['type']>[number]): string | undefined {
+  const extensions = (t as { _profile?: ({ extension?: { url: string; valueString?: string }[] } | null)[] })._profile?.[0]?.extension ?? [];
+  return extensions.find((e) => e.url === PROFILE_ELEMENT_EXTENSION)?.valueString;
 }
 
 function typeCode(t: NonNullable<ElementDefinition['type']>[number]): string {

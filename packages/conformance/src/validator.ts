@@ -1,6 +1,10 @@
 import type { ElementDefinitionConstraint, StructureDefinition } from 'fhir/r4.js';
 import type { ConformanceCode, ConformanceIssue, Severity } from './codes.js';
 import { InvariantEngine, fastInvariant, invariantExpression } from './invariants.js';
+import { checkBundle, indexBundle, resolveInBundle } from './bundle.js';
+import type { BundleIndex, EntryLink } from './bundle.js';
+import { discriminatorSteps, valuesAtSteps } from './discriminator.js';
+import type { PathStep, TypedValue } from './discriminator.js';
 import { primitiveProblem } from './primitives.js';
 import { QuestionnaireRules } from './questionnaire.js';
 import type { FhirPackageRegistry } from './registry.js';
@@ -43,16 +47,10 @@ type Json = Record<string, unknown>;
 
 interface BundleScope {
   readonly references: PendingReference[];
+  /** References and uri/url values of each entry, for the reachability of document and message entries. */
+  readonly links: EntryLink[];
   currentEntry: number;
   readonly index: BundleIndex;
-}
-
-interface BundleIndex {
-  readonly entries: readonly unknown[];
-  readonly byFullUrl: ReadonlyMap<string, number>;
-  readonly byTypeAndId: ReadonlyMap<string, number>;
-  /** Entries whose fullUrl (+ meta.versionId) repeats an earlier one: [index, first index]. */
-  readonly duplicates: readonly (readonly [number, number])[];
 }
 
 interface PendingReference {
@@ -81,6 +79,8 @@ interface Item {
 
 /** Constraints checked by code: ele-1 and ext-1 on every element, txt-1/txt-2 (htmlChecks()) by the XHTML rules. */
 const NATIVE_CONSTRAINTS = new Set(['ele-1', 'ext-1', 'txt-1', 'txt-2']);
+/** uri/url elements that name things rather than link to Bundle entries. */
+const NOT_LINKS = new Set(['Bundle.entry.fullUrl', 'Meta.profile', 'Extension.url', 'MessageHeader.source.endpoint', 'MessageHeader.destination.endpoint', 'Endpoint.address']);
 const BEST_PRACTICE_EXTENSION = 'http://hl7.org/fhir/StructureDefinition/elementdefinition-bestpractice';
 const RESOURCE_ROOT_CONTEXTS = ['Resource', 'DomainResource', 'Base'];
 
@@ -94,6 +94,7 @@ export class Validator {
   private readonly structureProblems = new Map<string, readonly string[]>();
   private readonly keyMaps = new WeakMap<readonly ElementNode[], ReturnType<typeof keyMapOf>>();
   private readonly extensionSlices = new WeakMap<ElementNode, Map<string, ElementNode>>();
+  private readonly nodesAtPath = new WeakMap<ElementNode, Map<string, ElementNode | null>>();
   readonly snapshots: SnapshotGenerator;
   readonly terminology: Terminology;
   readonly invariants = new InvariantEngine();
@@ -222,7 +223,7 @@ export class Validator {
     const isContained = /\.contained\[\d+\]$/.test(expression);
     ctx.resource = value;
     if (!isContained) {ctx.rootResource = value;}
-    if (rt === 'Bundle') {ctx.bundle = { references: [], currentEntry: -1, index: indexBundle(value) };}
+    if (rt === 'Bundle') {ctx.bundle = { references: [], links: [], currentEntry: -1, index: indexBundle(value) };}
     for (const structure of structures) {
       this.checkComplex(value, structure.root, { code: rt, profiles: [], targetProfiles: [] }, expression, ctx, structure, true);
     }
@@ -258,12 +259,19 @@ export class Validator {
     } else if (children.length === 0) {
       const typeStructure = this.typeStructure(type, expression, ctx);
       if (typeStructure) {
-        children = typeStructure.root.children;
-        rootConstraints = typeStructure.root.constraints;
-        rootBase = typeStructure.root.path;
+        const element = this.profileElement(type, typeStructure);
+        children = element?.children ?? typeStructure.root.children;
+        rootConstraints = element?.constraints ?? typeStructure.root.constraints;
+        rootBase = element?.path ?? typeStructure.root.path;
         childStructure = typeStructure;
-        typeRoot = typeStructure.root;
+        typeRoot = element ?? typeStructure.root;
       }
+    } else if (type.profileElement !== undefined || (type.code === 'BackboneElement' && type.profiles.length > 0)) {
+      // A backbone element whose children the profile did not constrain, typed with a profile (section
+      // templates): the value must also meet that profile.
+      const typeStructure = this.typeStructure(type, expression, ctx);
+      const element = typeStructure ? this.profileElement(type, typeStructure) ?? typeStructure.root : undefined;
+      if (typeStructure && element) {this.checkComplex(value, element, { code: type.code, profiles: [], targetProfiles: [] }, expression, ctx, typeStructure);}
     }
     this.checkChildren(value, children, node, type, expression, ctx, childStructure, isResourceRoot);
     // Element-level rules.
@@ -293,6 +301,11 @@ export class Validator {
     if (this.terminology.codeInSystem(system, code) === false) {
       this.report(ctx, 'CONF_CODE_INVALID', 'error', `${expression}.code`, `Code "${code}" does not exist in code system ${system}.`, 'Check the code (and its case) against the code system.');
     }
+  }
+
+  /** The element a type's profile-element extension names in the profile, if any. */
+  private profileElement(type: ElementType, structure: CompiledStructure): ElementNode | undefined {
+    return type.profileElement === undefined ? undefined : structure.byId.get(type.profileElement);
   }
 
   private typeStructure(type: ElementType, expression: string, ctx: WalkContext): CompiledStructure | undefined {
@@ -416,7 +429,15 @@ export class Validator {
   private checkItem(item: Item, node: ElementNode, ctx: WalkContext, structure: CompiledStructure): void {
     let type = item.type;
     if (!type) {
+      const resourceType = isRecord(item.value) ? item.value['resourceType'] : undefined;
       if (node.types.length === 1) {type = node.types[0];}
+      else if (typeof resourceType === 'string' && node.types.length > 1 && node.types.every((t) => t.code === 'Resource' || this.registry.isResourceType(t.code))) {
+        type = node.types.find((t) => t.code === resourceType) ?? node.types.find((t) => t.code === 'Resource');
+        if (!type) {
+          this.report(ctx, 'CONF_TYPE', 'error', item.expression, `A ${resourceType} is not allowed here: ${node.path} allows ${node.types.map((t) => t.code).join(', ')}.`);
+          return;
+        }
+      }
       else if (node.types.length === 0 && node.path.split('.').length === 1) {type = { code: node.path, profiles: [], targetProfiles: [] };}
       else if (node.def.contentReference) {type = { code: 'BackboneElement', profiles: [], targetProfiles: [] };}
     } else if (node.types.length > 0 && !node.types.some((t) => t.code === type?.code)) {
@@ -450,6 +471,9 @@ export class Validator {
       }
       this.checkFixedAndPattern(item.value, node, item.expression, ctx);
       if (type.code === 'code' || type.code === 'string' || type.code === 'uri') {this.checkBinding(item.value, type.code, node, item.expression, ctx);}
+      if ((type.code === 'uri' || type.code === 'url') && ctx.bundle && ctx.bundle.currentEntry >= 0 && typeof item.value === 'string' && node.name !== 'system' && !NOT_LINKS.has(node.path)) {
+        ctx.bundle.links.push({ reference: item.value, expression: item.expression, entry: ctx.bundle.currentEntry });
+      }
     } else {
       if (!isRecord(item.under) || !Array.isArray(item.under['extension']) || item.under['extension'].length === 0) {
         this.report(ctx, 'CONF_INVARIANT', 'error', item.expression, 'ele-1: A primitive element must have a value or extensions.', 'Give the value, or leave the element out.', 'ele-1');
@@ -497,7 +521,13 @@ export class Validator {
           if (resolved) {result[i] = resolved;}
         }
       } else {
-        slice = child.slices.find((s) => this.sliceMatches(item, s, slicing?.discriminator ?? [], ctx, structure));
+        const matching = child.slices.filter((s) => this.sliceMatches(item, s, child, slicing?.discriminator ?? [], ctx));
+        // A re-slice (`a/b`) matches together with the slice it refines; it is the more specific one.
+        const distinct = matching.filter((s) => !matching.some((o) => o !== s && o.sliceName !== undefined && s.sliceName === o.sliceName.split('/')[0]));
+        slice = distinct[distinct.length - 1];
+        if (distinct.length > 1) {
+          this.report(ctx, 'CONF_SLICE', 'error', item.expression, `The item matches more than one slice of ${child.path}: ${distinct.map((s) => s.sliceName ?? '').join(', ')}.`, 'Slices must be told apart by their discriminators.');
+        }
       }
       if (slice) {
         result[i] = { node: slice, structure };
@@ -598,58 +628,87 @@ export class Validator {
     return (this.settings.extensionDomains ?? []).some((d) => url.startsWith(d));
   }
 
-  private sliceMatches(item: Item, slice: ElementNode, discriminators: readonly { type: string; path: string }[], ctx: WalkContext, structure: CompiledStructure): boolean {
-    if (discriminators.length === 0) {return false;}
+  /**
+   * Whether an item belongs to a slice. Each discriminator is evaluated against what the slice constrains at its
+   * path (fixed/pattern value, required binding, presence, type, profile); a discriminator the slice leaves
+   * unconstrained does not decide, and a slice none of whose discriminators it constrains matches nothing.
+   */
+  private sliceMatches(item: Item, slice: ElementNode, sliced: ElementNode, discriminators: readonly { type: string; path: string }[], ctx: WalkContext): boolean {
+    let decided = false;
     for (const d of discriminators) {
-      if (d.path.startsWith('resolve()')) {
-        const target = this.resolveInBundle(item.value, ctx);
-        if (!target) {return false;}
-        const rest = d.path.replace(/^resolve\(\)\.?/, '');
-        const targetProfiles = slice.types.flatMap((t) => t.targetProfiles);
-        if (!rest && (d.type === 'type' || d.type === 'profile')) {
-          if (!this.targetTypes(targetProfiles).includes(String(target['resourceType']))) {return false;}
-          if (d.type === 'profile' && !targetProfiles.some((p) => this.conformsSilently(target, p, ctx))) {return false;}
-          continue;
-        }
-        const targetStructure = targetProfiles.map((p) => this.structure(p)).find((x) => x !== undefined);
-        const expectedNode = targetStructure ? this.nodeAtPath(targetStructure.root, rest) : undefined;
-        if (!matchExpected(valuesAt(target, rest), expectedNode)) {return false;}
-        continue;
-      }
-      if (d.type === 'type') {
-        const actual = d.path === '$this' ? item.type?.code ?? (isRecord(item.value) ? (item.value['resourceType'] as string | undefined) : undefined) : undefined;
-        const node = this.nodeAtPath(slice, d.path);
-        if (actual === undefined || !node?.types.some((t) => t.code === actual)) {return false;}
-        continue;
-      }
-      const values = d.path === '$this' ? [item.value] : valuesAt(item.value, d.path);
-      if (d.type === 'exists') {
-        const node = this.nodeAtPath(slice, d.path);
-        const mustExist = (node?.min ?? 0) > 0;
-        const mustNotExist = node?.max === 0;
-        if (mustExist && values.length === 0) {return false;}
-        if (mustNotExist && values.length > 0) {return false;}
-        continue;
-      }
-      if (d.type === 'profile') {
-        const profile = this.nodeAtPath(slice, d.path)?.types[0]?.profiles[0];
-        if (!profile || !values.every((v) => this.conformsSilently(v, profile, ctx))) {return false;}
-        continue;
-      }
-      // value / pattern
-      const expectedNode = this.nodeAtPath(slice, d.path);
-      if (!expectedNode) {return false;}
-      if (!expectedNode.fixed && !expectedNode.pattern && expectedNode.def.binding?.strength === 'required' && expectedNode.def.binding.valueSet) {
-        const vs = expectedNode.def.binding.valueSet;
-        if (!values.some((v) => codesOf(v).some((c) => this.terminology.check(vs, c.system, c.code).status === 'member'))) {return false;}
-        continue;
-      }
-      if (!matchExpected(values, expectedNode)) {return false;}
+      const steps = discriminatorSteps(d.path);
+      if (!steps) {return false;}
+      const verdict = this.discriminatorVerdict(item, slice, sliced, d.type, steps, ctx);
+      if (verdict === false) {return false;}
+      if (verdict === true) {decided = true;}
     }
-    void structure;
-    return true;
+    return decided;
   }
 
+  /** true/false when the slice constrains the discriminator and the item does/does not meet it; undefined when it does not constrain it. */
+  private discriminatorVerdict(item: Item, slice: ElementNode, sliced: ElementNode, kind: string, steps: readonly PathStep[], ctx: WalkContext): boolean | undefined {
+    const start: TypedValue = { value: item.value, type: item.type?.code ?? (isRecord(item.value) && typeof item.value['resourceType'] === 'string' ? item.value['resourceType'] : undefined) };
+    const values = valuesAtSteps(start, steps, (reference) => this.resolveReference(reference, ctx));
+    const last = steps[steps.length - 1];
+    if (last?.kind === 'resolve') {
+      // The target of a Reference: its type and profiles are the reference's targetProfiles.
+      const reference = this.nodeAtSteps(slice, steps.slice(0, -1));
+      const targetProfiles = reference ? this.effectiveTypes(reference).flatMap((t) => t.targetProfiles) : [];
+      if (targetProfiles.length === 0 || (kind !== 'type' && kind !== 'profile')) {return undefined;}
+      if (values.length === 0) {return false;}
+      const types = this.targetTypes(targetProfiles);
+      if (kind === 'type') {return values.every((v) => v.type !== undefined && (types.includes(v.type) || types.includes('Resource')));}
+      return values.every((v) => targetProfiles.some((p) => this.conformsSilently(v.value, p, ctx)));
+    }
+    const node = this.nodeAtSteps(slice, steps);
+    if (!node) {return undefined;}
+    switch (kind) {
+      case 'exists': {
+        if (node.min > 0) {return values.length > 0;}
+        if (node.max === 0) {return values.length === 0;}
+        return undefined;
+      }
+      case 'type': {
+        const allowed = this.effectiveTypes(node).map((t) => t.code);
+        const base = this.nodeAtSteps(sliced, steps);
+        // Slices that all keep the sliced element's only type cannot be told apart by type (a choice element's type slices can).
+        if (allowed.length === 0 || (!node.name.endsWith('[x]') && base && sameList(allowed, base.types.map((t) => t.code)))) {return undefined;}
+        return values.length > 0 && values.every((v) => v.type !== undefined && allowed.includes(v.type));
+      }
+      case 'profile': {
+        const types = this.effectiveTypes(node).filter((t) => t.profiles.length > 0);
+        const base = this.nodeAtSteps(sliced, steps);
+        if (types.length === 0 || (base && sameList(types.flatMap((t) => t.profiles), base.types.flatMap((t) => t.profiles)))) {return undefined;}
+        return values.length > 0 && values.every((v) => types.some((t) => (v.type === undefined || t.code === v.type || t.code === 'Resource') && t.profiles.some((p) => this.conformsSilently(v.value, p, ctx))));
+      }
+      default: {
+        // value / pattern
+        const expected = node.fixed || node.pattern ? node : this.onlyTypeSlice(node);
+        if (expected?.fixed) {return values.some((v) => deepEqual(v.value, expected.fixed?.value));}
+        if (expected?.pattern) {return values.some((v) => matchesPattern(v.value, expected.pattern?.value));}
+        if (node.max === 0) {return values.length === 0;}
+        const binding = node.def.binding;
+        if (binding?.strength === 'required' && binding.valueSet) {
+          const vs = binding.valueSet;
+          return values.some((v) => (typeof v.value === 'string' ? [{ system: undefined, code: v.value }] : codesOf(v.value)).some((c) => this.terminology.check(vs, c.system, c.code).status === 'member'));
+        }
+        return undefined;
+      }
+    }
+  }
+
+  /** The single type slice of a choice element (`value[x]:valueCode`), which carries what the slice fixes. */
+  private onlyTypeSlice(node: ElementNode): ElementNode | undefined {
+    return node.name.endsWith('[x]') && node.slices.length === 1 ? node.slices[0] : undefined;
+  }
+
+  /** The types an element allows: a choice closed by type slices allows only the slices' types. */
+  private effectiveTypes(node: ElementNode): readonly ElementType[] {
+    if (node.name.endsWith('[x]') && node.slices.length > 0 && node.def.slicing?.rules === 'closed' && node.def.slicing.discriminator?.every((d) => d.type === 'type')) {
+      return node.slices.flatMap((s) => s.types);
+    }
+    return node.types;
+  }
   /** Whether a value conforms to a profile (no errors), without reporting anything. */
   private conformsSilently(value: unknown, profile: string, ctx: WalkContext): boolean {
     const target = this.structure(profile);
@@ -663,40 +722,71 @@ export class Validator {
     return !probe.issues.some((i) => i.severity === 'error');
   }
 
-  /** The node at a simple dotted path below a slice, following type profiles when the slice has no children. */
-  private nodeAtPath(slice: ElementNode, path: string): ElementNode | undefined {
-    let node: ElementNode | undefined = slice;
-    const segments = path.replace(/^resolve\(\)\.?/, '').split('.').filter((s) => s && s !== '$this');
-    for (const segment of segments) {
-      if (!node) {return undefined;}
-      const name = segment.replace(/\.?ofType\(.*\)$/, '');
-      let next: ElementNode | undefined = node.children.find((c) => c.name === name || c.name === `${name}[x]`);
-      if (!next && node.children.length === 0) {
-        const profile: string | undefined = node.types[0]?.profiles[0];
-        const typeStructure: CompiledStructure | undefined = profile ? this.structure(profile) : node.types[0] ? this.structure(node.types[0].code) : undefined;
-        if (typeStructure && name === 'url' && profile && typeStructure.sd.type === 'Extension') {
-          return { ...typeStructure.root.children.find((c) => c.name === 'url'), fixed: { key: 'fixedUri', value: profile } } as ElementNode;
-        }
-        next = typeStructure?.root.children.find((c) => c.name === name || c.name === `${name}[x]`);
-      }
-      node = next;
+  /** The element a discriminator path leads to below a slice, following type profiles and extension definitions. */
+  private nodeAtSteps(slice: ElementNode, steps: readonly PathStep[]): ElementNode | undefined {
+    let cache = this.nodesAtPath.get(slice);
+    if (!cache) {
+      cache = new Map();
+      this.nodesAtPath.set(slice, cache);
     }
+    const key = steps.map((s) => (s.kind === 'name' ? s.name : s.kind === 'extension' ? `extension('${s.url}')` : s.kind === 'ofType' ? `ofType(${s.type})` : 'resolve()')).join('.');
+    if (cache.has(key)) {return cache.get(key) ?? undefined;}
+    let node: ElementNode | undefined = slice;
+    for (const step of steps) {
+      if (!node) {break;}
+      if (step.kind === 'resolve') {
+        const target: string | undefined = this.effectiveTypes(node).flatMap((t) => t.targetProfiles)[0];
+        node = target === undefined ? undefined : this.structure(target)?.root;
+        continue;
+      }
+      if (step.kind === 'ofType') {
+        const typed: ElementNode | undefined = node.slices.find((s) => s.types.length === 1 && s.types[0]?.code === step.type);
+        node = typed ?? node;
+        continue;
+      }
+      const children = this.childrenOf(node);
+      if (step.kind === 'extension') {
+        const extension = children.find((c) => c.name === 'extension');
+        const url = this.registry.canonicalOf(step.url);
+        node = extension ? this.extensionSliceMap(extension).get(url) : undefined;
+        if (node === undefined) {node = this.structure(step.url)?.root;}
+        continue;
+      }
+      if (step.name === 'url' && node.types[0]?.code === 'Extension' && node.children.length === 0) {
+        // An extension slice given only by its profile: the url is the profile's canonical.
+        const profile = node.types[0].profiles[0];
+        const url = this.structure(profile ?? '')?.root.children.find((c) => c.name === 'url');
+        node = url && profile ? ({ ...url, fixed: { key: 'fixedUri', value: profile } }) : url;
+        continue;
+      }
+      node = children.find((c) => c.name === step.name || c.name === `${step.name}[x]`);
+    }
+    cache.set(key, node ?? null);
     return node;
   }
 
-  /** The entry resource a Reference points to inside the enclosing Bundle (used by resolve() discriminators). */
-  private resolveInBundle(reference: unknown, ctx: WalkContext): Json | undefined {
+  /** An element's children: its own, or those of its (profiled) type or contentReference target. */
+  private childrenOf(node: ElementNode): readonly ElementNode[] {
+    const type = node.types[0];
+    const profiled = type && type.profiles.length > 0 ? this.structure(type.profiles[0] ?? '') : undefined;
+    const element = type && profiled ? this.profileElement(type, profiled) : undefined;
+    if (element) {return element.children;}
+    if (node.children.length > 0 || !type) {return node.children;}
+    return (profiled ?? this.structure(type.code))?.root.children ?? [];
+  }
+
+  /**
+   * The resource a Reference points to: `#id` is a resource contained in the container (also from a contained
+   * resource, whose siblings they are), `#` the container itself; other references resolve in the enclosing Bundle.
+   */
+  private resolveReference(reference: unknown, ctx: WalkContext): Json | undefined {
     if (!isRecord(reference) || typeof reference['reference'] !== 'string') {return undefined;}
     const r = reference['reference'];
-    if (r.startsWith('#')) {
-      const contained = ctx.resource['contained'];
-      const found: unknown = Array.isArray(contained) ? (contained as unknown[]).find((c) => isRecord(c) && c['id'] === r.slice(1)) : undefined;
-      return isRecord(found) ? found : undefined;
-    }
+    if (r.startsWith('#')) {return containedTarget(ctx.rootResource, r.slice(1));}
     if (!ctx.bundle) {return undefined;}
-    const located = locate(ctx.bundle.index, r, ctx.bundle.currentEntry);
-    if (typeof located !== 'number') {return undefined;}
-    const entry = ctx.bundle.index.entries[located];
+    const resolution = resolveInBundle(ctx.bundle.index, r, ctx.bundle.currentEntry);
+    if (resolution.kind !== 'found') {return undefined;}
+    const entry = ctx.bundle.index.entries[resolution.entry];
     return isRecord(entry) && isRecord(entry['resource']) ? entry['resource'] : undefined;
   }
 
@@ -765,10 +855,9 @@ export class Validator {
     const targetTypes = this.targetTypes(type.targetProfiles.length ? type.targetProfiles : node.types.find((t) => t.code === 'Reference')?.targetProfiles ?? []);
     const at = `${expression}.reference`;
     if (reference.startsWith('#')) {
-      const id = reference.slice(1);
-      const contained = ctx.resource['contained'];
-      const target: unknown = id === '' ? ctx.resource : Array.isArray(contained) ? (contained as unknown[]).find((c) => isRecord(c) && c['id'] === id) : undefined;
-      if (!isRecord(target)) {
+      // Contained resources are siblings: `#id` always refers to the container's contained list.
+      const target = containedTarget(ctx.rootResource, reference.slice(1));
+      if (!target) {
         this.report(ctx, 'CONF_REFERENCE', 'error', at, `Reference ${reference} does not match any contained resource.`);
       } else {
         this.checkTargetType(target, targetTypes, reference, at, ctx);
@@ -782,6 +871,7 @@ export class Validator {
     }
     if (ctx.bundle && ctx.bundle.currentEntry >= 0) {
       ctx.bundle.references.push({ reference, expression: at, targetTypes, entry: ctx.bundle.currentEntry });
+      ctx.bundle.links.push({ reference, expression: at, entry: ctx.bundle.currentEntry });
     }
   }
 
@@ -799,29 +889,40 @@ export class Validator {
     }
   }
 
-  /** Resolves every collected reference against the bundle's entries in one pass; also flags duplicate fullUrls. */
+  /** The Bundle rules (fullUrls, links, documents), then every collected reference resolved against the entries. */
   private checkBundleReferences(bundle: Json, expression: string, scope: BundleScope, ctx: WalkContext): void {
-    const { entries, duplicates } = scope.index;
-    if (bundle['type'] !== 'history') {
-      for (const [i, first] of duplicates) {
-        const entry = entries[i];
-        const fullUrl = isRecord(entry) ? String(entry['fullUrl']) : '';
-        this.report(ctx, 'CONF_DUPLICATE_FULLURL', 'error', `${expression}.entry[${i}].fullUrl`, `fullUrl ${fullUrl} is also used by entry[${first}].`, 'Give every entry its own fullUrl.');
-      }
-    }
+    const report = (code: ConformanceCode, severity: Severity, at: string, message: string, hint?: string): void => this.report(ctx, code, severity, at, message, hint);
+    checkBundle(bundle, scope.index, scope.links, expression, (name) => this.registry.isResourceType(name), report);
+    const selfContained = bundle['type'] === 'document' || bundle['type'] === 'message';
     for (const ref of scope.references) {
-      const r = ref.reference.replace(/\/_history\/[^/]+$/, '');
-      const index = locate(scope.index, r, ref.entry);
-      if (index === 'external') {continue;} // an absolute URL outside the bundle is not resolvable offline
-      if (index === undefined) {
-        // A relative reference may point at a server resource except in documents and messages, which must be self-contained.
-        const lenient = !r.startsWith('urn:') && bundle['type'] !== 'document' && bundle['type'] !== 'message';
-        this.report(ctx, 'CONF_REFERENCE', lenient ? 'warning' : 'error', ref.expression, `Reference ${ref.reference} does not resolve to any entry of the Bundle.`, 'Every urn:uuid and relative reference must match an entry.fullUrl (or Type/id) in the same Bundle.');
-        continue;
+      const resolution = resolveInBundle(scope.index, ref.reference, ref.entry);
+      switch (resolution.kind) {
+        case 'external':
+          break; // an absolute URL outside the bundle is not resolvable offline
+        case 'missing': {
+          // A relative reference may point at a server resource except in documents and messages, which must be self-contained.
+          const lenient = !ref.reference.startsWith('urn:') && !selfContained;
+          report('CONF_REFERENCE', lenient ? 'warning' : 'error', ref.expression, `Reference ${ref.reference} does not resolve to any entry of the Bundle.`, 'Every urn:uuid and relative reference must match an entry.fullUrl in the same Bundle.');
+          break;
+        }
+        case 'multiple':
+          report('CONF_REFERENCE', 'error', ref.expression, `Reference ${ref.reference} matches ${resolution.count} entries of the Bundle.`, 'Each fullUrl (with its versionId) identifies one entry.');
+          break;
+        case 'apparent':
+          report('CONF_REFERENCE', 'error', ref.expression, `Reference ${ref.reference} does not resolve in the Bundle: an entry has that type and id (fullUrl ${resolution.fullUrls.join(', ')}), but a relative reference resolves against the referring entry's RESTful fullUrl.`, 'Use the entry\'s fullUrl as the reference, or give both entries fullUrls on the same server base.');
+          break;
+        case 'found': {
+          const target = scope.index.entries[resolution.entry];
+          const resource = isRecord(target) ? target['resource'] : undefined;
+          if (!isRecord(resource)) {break;}
+          const named = /^([A-Z][A-Za-z]+)\//.exec(ref.reference)?.[1];
+          if (named !== undefined && named !== resource['resourceType']) {
+            report('CONF_REFERENCE', 'error', ref.expression, `Reference ${ref.reference} resolves to an entry whose resource is a ${String(resource['resourceType'])}, not a ${named}.`);
+          } else {
+            this.checkTargetType(resource, ref.targetTypes, ref.reference, ref.expression, ctx);
+          }
+        }
       }
-      const target = entries[index];
-      const resource = isRecord(target) ? target['resource'] : undefined;
-      if (isRecord(resource)) {this.checkTargetType(resource, ref.targetTypes, ref.reference, ref.expression, ctx);}
     }
   }
 
@@ -830,64 +931,16 @@ export class Validator {
   }
 }
 
-function indexBundle(bundle: Json): BundleIndex {
-  const entries: unknown[] = Array.isArray(bundle['entry']) ? (bundle['entry'] as unknown[]) : [];
-  const byFullUrl = new Map<string, number>();
-  const byTypeAndId = new Map<string, number>();
-  const seenVersions = new Map<string, number>();
-  const duplicates: (readonly [number, number])[] = [];
-  entries.forEach((entry, i) => {
-    if (!isRecord(entry)) {return;}
-    const fullUrl = entry['fullUrl'];
-    const resource = entry['resource'];
-    if (typeof fullUrl === 'string') {
-      const meta = isRecord(resource) ? resource['meta'] : undefined;
-      const version = isRecord(meta) && typeof meta['versionId'] === 'string' ? meta['versionId'] : '';
-      const key = `${fullUrl}|${version}`;
-      const first = seenVersions.get(key);
-      if (first === undefined) {seenVersions.set(key, i);}
-      else {duplicates.push([i, first]);}
-      if (!byFullUrl.has(fullUrl)) {byFullUrl.set(fullUrl, i);}
-    }
-    if (isRecord(resource) && typeof resource['resourceType'] === 'string' && typeof resource['id'] === 'string') {
-      byTypeAndId.set(`${resource['resourceType']}/${resource['id']}`, i);
-    }
-  });
-  return { entries, byFullUrl, byTypeAndId, duplicates };
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
 }
 
-/** Entry index a reference resolves to, undefined when it should but does not, 'external' for other absolute URLs. */
-function locate(index: BundleIndex, reference: string, sourceEntry: number): number | undefined | 'external' {
-  if (reference.startsWith('urn:')) {return index.byFullUrl.get(reference);}
-  if (/^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/.test(reference)) {
-    const source = index.entries[sourceEntry];
-    const sourceUrl = isRecord(source) && typeof source['fullUrl'] === 'string' ? source['fullUrl'] : '';
-    const restBase = /^(https?:\/\/.+\/)[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/.exec(sourceUrl)?.[1];
-    return (restBase ? index.byFullUrl.get(restBase + reference) : undefined) ?? index.byTypeAndId.get(reference);
-  }
-  return index.byFullUrl.get(reference) ?? 'external';
-}
-
-function matchExpected(values: readonly unknown[], node: ElementNode | undefined): boolean {
-  if (!node) {return false;}
-  if (node.fixed) {return values.some((v) => deepEqual(v, node.fixed?.value));}
-  if (node.pattern) {return values.some((v) => matchesPattern(v, node.pattern?.value));}
-  return false;
-}
-
-function valuesAt(value: unknown, path: string): unknown[] {
-  let current: unknown[] = [value];
-  for (const segment of path.split('.')) {
-    const next: unknown[] = [];
-    for (const v of current) {
-      if (!isRecord(v)) {continue;}
-      const child = v[segment];
-      if (Array.isArray(child)) {next.push(...(child as unknown[]));}
-      else if (child !== undefined) {next.push(child);}
-    }
-    current = next;
-  }
-  return current;
+/** `#id` in `container` (the container itself for `#`). */
+function containedTarget(container: Json, id: string): Json | undefined {
+  if (id === '') {return container;}
+  const contained = container['contained'];
+  const found: unknown = Array.isArray(contained) ? (contained as unknown[]).find((c) => isRecord(c) && c['id'] === id) : undefined;
+  return isRecord(found) ? found : undefined;
 }
 
 function codesOf(value: unknown): { system: string | undefined; code: string }[] {
