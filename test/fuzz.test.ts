@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { isDiagnosticCode, loadMapping, runMapping, type Diagnostic, type InputFile, type Mapping } from '../packages/core/src/index.js';
+import { accountFields, isDiagnosticCode, loadMapping, runMapping, type Diagnostic, type InputFile, type Mapping } from '../packages/core/src/index.js';
+import { readPathsOf } from '../packages/core/src/mapping/read-paths.js';
 import { projectRoot } from './support/fixtures.js';
 import { applyEdits, fuzzRunner, longRunBudgetMs, longRunCases, textEdit } from './support/fuzzing.js';
 
@@ -15,7 +16,7 @@ import { applyEdits, fuzzRunner, longRunBudgetMs, longRunCases, textEdit } from 
  *
  * The CI size fits about 20 s; `npm run fuzz` sets FUZZ_RUNS for a long run (the number of cases per property).
  */
-const properties = 7;
+const properties = 8;
 /** Cases per property: FUZZ_RUNS spread over the properties, or the CI size. */
 const runs = longRunCases !== undefined ? Math.ceil(longRunCases / properties) : 1500;
 /** Wall-clock budget per property: the CI run stops early rather than overrun; a long run gets hours. */
@@ -71,6 +72,10 @@ interface Vendor {
   readonly mappingText: string;
   /** Seed inputs: a few records of each sample file, as (file name, table, text). */
   readonly seeds: readonly { readonly name: string; readonly table?: string; readonly text: string }[];
+  /** The whole sample export. */
+  readonly sample: readonly InputFile[];
+  /** Every path at which some record of the sample has a value (segments joined with NUL). */
+  readonly present: ReadonlySet<string>;
 }
 
 const vendors = new Map<string, Vendor>();
@@ -119,9 +124,51 @@ beforeAll(async () => {
     if (!mapping) {
       throw new Error(`${vendor}: ${JSON.stringify(diagnostics)}`);
     }
-    vendors.set(vendor, { mapping, mappingFile, mappingText: readFileSync(mappingFile, 'utf8'), seeds: seeds(join(dir, 'sample')) });
+    const sample = readdirSync(join(dir, 'sample')).map((file) => ({ path: join(dir, 'sample', file) }));
+    vendors.set(vendor, { mapping, mappingFile, mappingText: readFileSync(mappingFile, 'utf8'), seeds: seeds(join(dir, 'sample')), sample, present: await presentPaths(mapping, sample) });
   }
 });
+
+/** Every path at which some record of the inputs has a value, lists read through as FHIRPath reads them. */
+async function presentPaths(mapping: Mapping, inputs: readonly InputFile[]): Promise<Set<string>> {
+  const present = new Set<string>();
+  const walk = (value: unknown, path: readonly string[]): void => {
+    if (Array.isArray(value)) {
+      value.forEach((item) => walk(item, path));
+    } else if (value !== undefined && value !== null && value !== '') {
+      present.add(path.join('\u0000'));
+      if (typeof value === 'object') {
+        for (const [name, member] of Object.entries(value)) {
+          walk(member, [...path, name]);
+        }
+      }
+    }
+  };
+  const run = await runMapping(mapping, inputs);
+  for await (const result of run.results()) {
+    walk(result.source.data, []);
+  }
+  return present;
+}
+
+/** A misspelling of a name: a letter dropped, doubled or in the other case, two swapped, or one added. */
+function misspell(name: string, kind: 'drop' | 'double' | 'case' | 'swap' | 'add', at: number): string {
+  const k = at % name.length;
+  switch (kind) {
+    case 'drop':
+      return name.length > 1 ? name.slice(0, k) + name.slice(k + 1) : `${name}x`;
+    case 'double':
+      return name.slice(0, k + 1) + name.slice(k);
+    case 'case': {
+      const c = name[k]!;
+      return name.slice(0, k) + (c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase()) + name.slice(k + 1);
+    }
+    case 'swap':
+      return k + 1 < name.length ? name.slice(0, k) + name[k + 1]! + name[k]! + name.slice(k + 2) : `${name}s`;
+    case 'add':
+      return name.slice(0, k) + 'q' + name.slice(k);
+  }
+}
 
 /** Every diagnostic has a known code, a severity and a message. */
 function expectCoded(diagnostics: readonly Diagnostic<string>[]): void {
@@ -209,6 +256,48 @@ describe('fuzzing', () => {
       await expectMappedOrDiagnosed(jsonMapping, [streamInput('calls.json', Buffer.from(text), 7)]);
     });
   }, testTimeoutMs);
+
+  it('a field, column or XML path renamed in a vendor mapping is named by a diagnostic when the sample is mapped', async () => {
+    const renamed = fc.record({
+      which: fc.constantFrom('northwind-csv', 'harbour-xml', 'beacon-ndjson', 'pathways-cqi'),
+      read: fc.nat(),
+      kind: fc.constantFrom('drop' as const, 'double' as const, 'case' as const, 'swap' as const, 'add' as const),
+      at: fc.nat(),
+    });
+    // a case loads a mapping and reads a whole sample: slower than the others, so at least 15 s even in CI
+    await runFuzz('renamed field', renamed, async ({ which, read: pick, kind, at }) => {
+      const { mapping, mappingFile, mappingText, sample, present } = vendor(which);
+      const reads = readPathsOf(mapping).filter((read) => !read.expression.text.includes('\n'));
+      const read = reads[pick % reads.length]!;
+      const name = read.segments[read.segments.length - 1]!;
+      const renamedName = misspell(name, kind, at);
+      const renamedPath = [...read.segments.slice(0, -1), renamedName];
+      fc.pre(renamedName !== name && !present.has(renamedPath.join('\u0000')) && /^[A-Za-z0-9_ ]+$/.test(renamedName));
+      // the name where it stands in the expression as a member (not a function, a string or a longer name)
+      const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      const member = name.includes(' ') ? new RegExp(`\`${escaped}\``, 'g') : new RegExp(`(?<![\\w%'\`])${escaped}(?![\\w(])`, 'g');
+      const expressionText = read.expression.text.replace(member, name.includes(' ') ? `\`${renamedName}\`` : renamedName);
+      const lines = mappingText.split('\n');
+      const line = lines[read.expression.span.line - 1] ?? '';
+      const start = read.expression.span.column - 1;
+      fc.pre(expressionText !== read.expression.text && line.slice(start, start + read.expression.text.length) === read.expression.text);
+      lines[read.expression.span.line - 1] = line.slice(0, start) + expressionText + line.slice(start + read.expression.text.length);
+      const text = lines.join('\n');
+      const loaded = await loadMapping(mappingFile, { readText: (path) => (path === mappingFile ? Promise.resolve(text) : readFile(path, 'utf8')) });
+      expectCoded(loaded.diagnostics);
+      if (loaded.mapping === undefined) {
+        expect(loaded.diagnostics.some((d) => d.severity === 'error' || d.severity === 'fatal')).toBe(true);
+        return;
+      }
+      fc.pre(readPathsOf(loaded.mapping).some((each) => each.segments.join('\u0000') === renamedPath.join('\u0000')));
+      // what a map run reports before its first record and at its end (field-accounting.test.ts checks they are the same)
+      const { diagnostics } = await accountFields(loaded.mapping, sample);
+      expectCoded(diagnostics);
+      if (!diagnostics.some((d) => d.message.includes(renamedName))) {
+        expect.fail(`${which}: ${read.expression.text} → ${expressionText} maps with no diagnostic naming ${renamedName}: ${JSON.stringify(diagnostics.map((d) => d.message))}`);
+      }
+    }, { runs, budgetMs: Math.max(budgetMs, 15_000), caseTimeoutMs });
+  }, testTimeoutMs + 30_000);
 
   it('mutated YAML mappings load with coded diagnostics, and what loads maps the sample', async () => {
     await fuzz('mapping', fc.record({ which: fc.constantFrom('northwind-csv', 'harbour-xml', 'beacon-ndjson', 'pathways-cqi'), edits }), async ({ which, edits: list }) => {

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { projectRoot } from './support/fixtures.js';
+import { fixtureTree, projectRoot } from './support/fixtures.js';
 import { runCli } from './support/cli.js';
 
 /**
@@ -25,11 +25,46 @@ describe('sample vendors', () => {
       expect(code).toBe(0);
     });
 
-    it('lints clean against its sample export', () => {
+    it('lints clean against its sample export: every field it reads occurs in the sample', () => {
       const { code, stderr } = runCli(['lint', join('mappings', vendor, 'mapping.yaml'), join('mappings', vendor, 'sample'), '--no-color']);
-      expect(stderr).toMatch(/: ok/);
+      expect(stderr).toMatch(/^\S+: ok\n$/);
       expect(code).toBe(0);
     });
+  });
+});
+
+describe('a misspelt field in a sample vendor mapping', () => {
+  /** The vendor's mapping with one edit, written beside a copy of what it imports (as paths from the repository). */
+  function misspelt(vendor: string, from: string, to: string, extra = ''): { dir: string; file: string } {
+    const text = readFileSync(join(mappingsDir, vendor, 'mapping.yaml'), 'utf8');
+    expect(text).toContain(from);
+    const edited = `${text.replaceAll(from, to).replace('../common/ads.yaml', join(mappingsDir, 'common/ads.yaml')).replace(/(file|conceptMap): lookups\//g, `$1: ${join(mappingsDir, vendor, 'lookups')}/`)}${extra}`;
+    const dir = fixtureTree({ 'mapping.yaml': edited });
+    return { dir, file: join(dir, 'mapping.yaml') };
+  }
+
+  it.each([
+    ['beacon-ndjson', 'flags.aqi.', 'flags.aqii.', 'flags.aqii', 'Did you mean flags.aqi\\?'],
+    ['harbour-xml', 'Aqi.ResponseTime', 'Aqi.ResponseTme', 'Aqi.ResponseTme', 'Did you mean Aqi.ResponseTime\\?'],
+  ])('%s: lint and map name the path the records never have, with what they do have', (vendor, from, to, path, hint) => {
+    const { file } = misspelt(vendor, from, to);
+    const sample = join(mappingsDir, vendor, 'sample');
+    const lint = runCli(['lint', file, sample, '--no-color']);
+    expect(lint.stderr).toContain(`warning MAP_FIELD_NEVER_PRESENT: '=${to}`);
+    expect(lint.stderr).toContain(`reads ${path}, but none of the 64 records read had a value there.`);
+    expect(lint.stderr).toMatch(new RegExp(hint));
+    expect(lint.stderr).toMatch(/: ok \(\d+ warnings\)\n$/);
+    const map = runCli(['map', '-m', file, sample, '-o', join(fixtureTree({}), 'out.ndjson'), '--no-color']);
+    expect(map.code).toBe(0);
+    expect(map.stderr).toContain(`reads ${path}, but none of the 64 records read had a value there.`);
+    expect(map.stderr).toMatch(/\d+ × warning\s+MAP_FIELD_NEVER_PRESENT/);
+  });
+
+  it('fails the run (exit 2) when the mapping declares checks.fieldNeverPresent: error', () => {
+    const { file } = misspelt('beacon-ndjson', 'flags.aqi.', 'flags.aqii.', '\nchecks: { fieldNeverPresent: error }\n');
+    const map = runCli(['map', '-m', file, join(mappingsDir, 'beacon-ndjson', 'sample'), '-o', join(fixtureTree({}), 'out.ndjson'), '--no-color']);
+    expect(map.stderr).toContain("error MAP_FIELD_NEVER_PRESENT: '=flags.aqii.exists()' reads flags.aqii");
+    expect(map.code).toBe(2);
   });
 });
 

@@ -32,7 +32,7 @@ export type { MapResult, ProvenanceEntry, TransformOptions } from './transform/e
 export { lookupProvenance, templateSpanFor } from './transform/provenance.js';
 export { explainRecord } from './transform/explain.js';
 export type { ExplainedElement } from './transform/explain.js';
-export { checkColumns, mapAll, runMapping } from './run.js';
+export { accountFields, checkColumns, mapAll, runMapping } from './run.js';
 export type { MappingRun, RunOptions } from './run.js';
 
 export { cadmapNamespace, entryFullUrl, entryUuid } from './bundle/ids.js';

@@ -134,7 +134,7 @@ function writeCase(random: Random, index: number, flaw: Flaw): { name: string; x
     body.open('Disposition');
     body.leaf('DispositionCode', dispositionLine ? triage[0] : undefined).leaf(major === 10 ? 'DispositionRational' : 'DispositionRationale', dispositionLine ? 'Reached by triage' : undefined);
     body.leaf('DispositionOverrideID', dispositionLine && overridden ? random.pick(['1', '2']) : undefined).leaf('DispositionOverrideText', dispositionLine && overridden ? `Overridden to ${final[0]}` : undefined);
-    body.leaf('DispositionRatText', undefined);
+    body.leaf('DispositionRatText', dispositionLine && overridden ? 'Caller would rather be seen in person' : undefined);
     body.close('Disposition');
     body.open('CareAdvice').leaf('CxKeywords', adviceLine ? careAdvice.find((c) => c[0] === nodeId)![1] : undefined).leaf('SymptomDiscriminator', sd ?? '0').close('CareAdvice');
     body.close('TriageLine');

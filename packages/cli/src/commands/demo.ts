@@ -92,6 +92,11 @@ export async function demoCommand(io: CliIo, argv: readonly string[]): Promise<n
     await bundles.close();
     await deadLetter.close();
     runLog.done();
+    const accounting = run.fieldAccounting();
+    summary.add(accounting);
+    if (accounting.length > 0) {
+      io.stderr.write(`${renderer.render(accounting)}\n`);
+    }
     io.stderr.write(`${summary.render()}\n`);
     io.stderr.write(`bundles: ${bundles.path}\n`);
     if (deadLetter.written > 0) {

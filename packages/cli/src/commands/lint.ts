@@ -1,14 +1,16 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadMapping, runMapping } from '@cadmap/core';
+import { accountFields, loadMapping } from '@cadmap/core';
 import { makeRenderer, parseInputs, useColor } from '../common.js';
 import { exitCodes, UsageError, type CliIo } from '../io.js';
 
 export const lintHelp = `cadmap lint <mapping.yaml> [inputs…]
 
 Checks a mapping without mapping any data: YAML syntax, the mapping schema, imports, lookup files, every
-expression (syntax, functions, variables, rule and lookup names). With inputs, also checks that every
-column the mapping reads exists in the CSV files' headers.
+expression (syntax, functions, variables, rule and lookup names), and, when the mapping declares
+source.fields, that every field it reads is declared. With inputs (sample exports), also reads their records
+and reports every field the mapping reads that no record has (MAP_FIELD_NEVER_PRESENT, with the names the
+records do have), and every CSV column missing from the headers.
 Exit codes: 0 no errors (warnings allowed), 2 errors.`;
 
 export async function lintCommand(io: CliIo, argv: readonly string[]): Promise<number> {
@@ -25,8 +27,8 @@ export async function lintCommand(io: CliIo, argv: readonly string[]): Promise<n
   const { mapping, diagnostics } = await loadMapping(file);
   const all = [...diagnostics];
   if (mapping && positionals.length > 1) {
-    const run = await runMapping(mapping, parseInputs(positionals.slice(1), io.cwd));
-    all.push(...run.diagnostics);
+    const accounted = await accountFields(mapping, parseInputs(positionals.slice(1), io.cwd));
+    all.push(...accounted.diagnostics);
   }
   const errors = all.filter((d) => d.severity === 'error' || d.severity === 'fatal').length;
   if (values.json === true) {
@@ -35,7 +37,10 @@ export async function lintCommand(io: CliIo, argv: readonly string[]): Promise<n
     if (all.length > 0) {
       io.stderr.write(`${makeRenderer(io, mapping, color).render(all)}\n`);
     }
-    io.stderr.write(errors === 0 ? `${positionals[0]}: ok${all.length > 0 ? ` (${all.length} warnings)` : ''}\n` : `${positionals[0]}: ${errors} error${errors === 1 ? '' : 's'}\n`);
+    const warnings = all.filter((d) => d.severity === 'warning').length;
+    const notes = all.length - errors - warnings;
+    const counts = [warnings > 0 ? `${warnings} warning${warnings === 1 ? '' : 's'}` : '', notes > 0 ? `${notes} note${notes === 1 ? '' : 's'}` : ''].filter((part) => part !== '');
+    io.stderr.write(errors === 0 ? `${positionals[0]}: ok${counts.length > 0 ? ` (${counts.join(', ')})` : ''}\n` : `${positionals[0]}: ${errors} error${errors === 1 ? '' : 's'}\n`);
   }
   return errors === 0 ? exitCodes.ok : exitCodes.usage;
 }

@@ -31,7 +31,10 @@ ${checkerHelp.split('\n').map((line) => `    ${line}`).join('\n')}
       --max-diagnostics <n> how many problems to print in full (default 20)
   -q, --quiet               no progress bar
       --color / --no-color
-Exit codes: 0 all mapped, 1 some records failed, 2 usage or mapping errors.`;
+At the end, every field the mapping reads that no record had is reported (MAP_FIELD_NEVER_PRESENT): a
+warning, or an error when the mapping sets checks.fieldNeverPresent: error.
+Exit codes: 0 all mapped, 1 some records failed, 2 usage or mapping errors (a field never present, when the
+mapping makes that an error).`;
 
 export async function mapCommand(io: CliIo, argv: readonly string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -124,6 +127,9 @@ export async function mapCommand(io: CliIo, argv: readonly string[]): Promise<nu
   await sink.close();
   await deadLetter.close();
   await provenance?.close();
+  const accounting = run.fieldAccounting();
+  summary.add(accounting);
+  allDiagnostics.push(...accounting);
 
   if (values.json === true) {
     const payload = { summary: summary.toJSON(), output: sink.description, deadLetter: deadLetter.written > 0 ? deadLetterPath : null, diagnostics: allDiagnostics };
@@ -131,6 +137,12 @@ export async function mapCommand(io: CliIo, argv: readonly string[]): Promise<nu
   } else {
     if (summary.failed > shown && shown >= maxDiagnostics) {
       report(`… ${summary.failed - shown} more failed records not shown (see ${deadLetterPath}).`);
+    }
+    if (accounting.length > 0) {
+      report(renderer.render(accounting.slice(0, maxDiagnostics)));
+      if (accounting.length > maxDiagnostics) {
+        report(`… ${accounting.length - maxDiagnostics} more fields never present not shown (--json lists them all).`);
+      }
     }
     report(summary.render());
     if (summary.mapped > 0 && sink.description !== 'standard output') {
@@ -140,7 +152,7 @@ export async function mapCommand(io: CliIo, argv: readonly string[]): Promise<nu
       report(`dead letter: ${deadLetterPath} (${deadLetter.written} records with their original content and diagnostics)`);
     }
   }
-  return summary.failed > 0 ? exitCodes.dataErrors : exitCodes.ok;
+  return hasErrors(accounting) ? exitCodes.usage : summary.failed > 0 ? exitCodes.dataErrors : exitCodes.ok;
 }
 
 /** A mapped result with its conformance findings; errors make it fail (it then goes to the dead letter). */

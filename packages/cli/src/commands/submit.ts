@@ -316,6 +316,10 @@ export function createSubmitCommand(dependencies: SubmitDependencies = {}): (io:
         origins.set(result.key, { source: result.source.origin, mapping: mapping.file, rules });
         yield { key: result.key, bundle: result.bundle };
       }
+      const accounting = run.fieldAccounting();
+      if (accounting.length > 0) {
+        report(renderer.render(accounting));
+      }
     }
 
     const receipts = client ? new LazyFileWriter(resolve(io.cwd, values.receipts ?? 'dps-receipts.ndjson')) : undefined;

@@ -81,6 +81,8 @@ export const diagnosticCodes = {
   MAP_UNKNOWN_VARIABLE: 'An expression uses a %variable that is not defined.',
   MAP_BAD_ARGUMENT: 'A function is called with the wrong number or kind of arguments.',
   MAP_UNKNOWN_COLUMN: 'The mapping names a column or field that no input file has.',
+  MAP_FIELD_UNDECLARED: 'The mapping reads a field its source.fields declaration does not list.',
+  MAP_FIELDS_FILE: 'The JSON Schema or XSD that declares the source fields is missing or cannot be read.',
   // evaluation
   MAP_EVAL_ERROR: 'An expression failed while evaluating a record.',
   MAP_MULTIPLE_VALUES: 'An expression returned several values where one is allowed.',
@@ -98,6 +100,7 @@ export const diagnosticCodes = {
   MAP_ODS_CODE_INVALID: 'A value does not have the shape of an ODS code.',
   MAP_RECORD_SKIPPED: 'No rule produced an entry for a record (every `when` was false), so it has no bundle.',
   MAP_REQUIRED_MISSING: 'A rule marked required produced no value.',
+  MAP_FIELD_NEVER_PRESENT: 'The mapping reads a field that no record of the run had.',
   // sources
   SRC_FILE_UNREADABLE: 'An input file could not be opened or read.',
   SRC_NO_INPUT: 'No input file matches a declared source table.',

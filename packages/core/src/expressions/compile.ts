@@ -229,10 +229,20 @@ export function compileExpression(
     if (plan) {
       collectionPlans.set(expression, plan);
     }
+    trees.set(expression, ast);
     return { expression, diagnostics };
   }
   const expression: WithScalar = { ...shared, fast: false, evaluate: fhirpathEvaluator(text, env, [...usedVariables]), [scalarForm]: undefined };
+  trees.set(expression, ast);
   return { expression, diagnostics };
+}
+
+/** The parsed tree of each compiled expression, for the analyses that read its structure. */
+const trees = new WeakMap<CompiledExpression, AstNode>();
+
+/** The parsed tree of a compiled expression (parsed again for a copy made after compiling, e.g. a folded one). */
+export function treeOf(expression: CompiledExpression): AstNode {
+  return trees.get(expression) ?? parseTree(compactString(expression.text));
 }
 
 /** Where a compiled expression keeps its scalar form (read on every evaluation, so a property, not a map). */

@@ -10,6 +10,7 @@ import { compileDatePattern, isKnownTimeZone, loadLookupFile } from '../function
 import { compileTemplate, pathText, type TemplateCompiler, type TemplateNode } from '../transform/template.js';
 import type { MappingTarget } from '../targets.js';
 import { defaultChecks, defaultSourceLimits, type CsvTable, type LookupTable, type LookupTarget, type MappingChecks, type SourceLimits, type SourceSpec } from './model.js';
+import { loadDeclaredFields, undeclaredReads, type FieldsDocument } from './declared-fields.js';
 import { checkAgainstSchema } from './schema.js';
 import { compactStrings } from './compact-strings.js';
 import { YamlSpans } from './yaml-spans.js';
@@ -123,7 +124,13 @@ export async function loadMapping(file: string, options: LoadMappingOptions = {}
     lookups.set(name, table);
   }
 
-  const source = buildSource(mappingValue.source, doc, spans, diagnostics);
+  const builtSource = buildSource(mappingValue.source, doc, spans, diagnostics);
+  const declared =
+    mappingValue.source.fields === undefined
+      ? undefined
+      : await loadDeclaredFields(mappingValue.source.fields, dirname(file), builtSource.xml, spans.ofNode(nodeAt(doc, ['source', 'fields']), { yamlPath: 'source.fields' }), files);
+  diagnostics.push(...(declared?.diagnostics ?? []));
+  const source: SourceSpec = declared?.fields === undefined ? builtSource : { ...builtSource, fields: declared.fields };
   const checks: MappingChecks = { ...defaultChecks, ...mappingValue.checks };
   const namespace = mappingNamespace(mappingValue.id, mappingValue.namespace);
   const ruleTypes = new Map<string, string>();
@@ -290,7 +297,8 @@ export async function loadMapping(file: string, options: LoadMappingOptions = {}
     env: env(),
     files,
   };
-  return { mapping, diagnostics };
+  diagnostics.push(...undeclaredReads(mapping));
+  return hasErrors(diagnostics) ? { diagnostics } : { mapping, diagnostics };
 }
 
 interface MappingDocument {
@@ -332,6 +340,7 @@ interface SourceDocument {
   xml?: { record: string; attributePrefix?: string; textName?: string; namespaces?: 'strip' | 'keep' };
   json?: { record?: string };
   limits?: Partial<SourceLimits>;
+  fields?: FieldsDocument;
 }
 
 async function readYaml(

@@ -1,4 +1,5 @@
 import type { RuleSpan } from '../diagnostics/diagnostic.js';
+import type { DeclaredFields } from './declared-fields.js';
 
 /** The language version this build understands (`cadmap: 1`). */
 export const mappingLanguageVersion = 1;
@@ -91,11 +92,15 @@ export interface SourceSpec {
   readonly key?: string;
   /** Size limits; `defaultSourceLimits` when absent. */
   readonly limits?: SourceLimits;
+  /** The fields a record may hold, when the mapping declares them (`source.fields`: a list, a JSON Schema or an XSD). */
+  readonly fields?: DeclaredFields;
   readonly span: RuleSpan;
 }
 
 /** What a mapping declares about how its checks are reported (`checks:` in the mapping). */
 export interface MappingChecks {
+  /** MAP_FIELD_NEVER_PRESENT for a path the mapping reads that no record of a run had, when it is not declared. */
+  readonly fieldNeverPresent: 'warning' | 'error';
   /** MAP_CONVERSION_FAILED: toInteger(), toDecimal(), toBoolean(), toString(), toDate(), … could not convert a value. */
   readonly conversions: 'error' | 'warning';
   /** MAP_DATE_UNPARSEABLE: date() or dateTime() matched none of the formats. */
@@ -106,9 +111,9 @@ export interface MappingChecks {
 
 /**
  * The defaults: a conversion or date that fails makes the record fail; an invalid code is left out with a
- * warning.
+ * warning; a field no record of a run had is a warning.
  */
-export const defaultChecks: MappingChecks = { conversions: 'error', dates: 'error', codes: 'warning' };
+export const defaultChecks: MappingChecks = { fieldNeverPresent: 'warning', conversions: 'error', dates: 'error', codes: 'warning' };
 
 /** A lookup (code translation) table. */
 export interface LookupTable {

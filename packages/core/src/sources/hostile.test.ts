@@ -66,6 +66,8 @@ async function run(source: string, inputs: InputFile[]) {
 }
 
 const xmlSource = '  format: xml\n  key: id\n  xml: { record: /Export/Incident }';
+/** The columns a CSV export needs for the hostile names the mapping reads (a column the mapping reads must exist). */
+const hostileColumns = '__proto__,constructor,prototype';
 
 describe('XML external entities and entity expansion', () => {
   it('refuses a DOCTYPE declaring an external (file://) entity, without reading the file', async () => {
@@ -179,8 +181,8 @@ describe('size limits', () => {
       ['xml depth', `${xmlSource}\n  limits: { maxDepth: 3 }`, 'd.xml', '<Export><Incident id="1"><a><b><c/></b></a></Incident><Incident id="2"><a/></Incident></Export>'],
       ['xml deep beyond the parser', xmlSource, 'dd.xml', `<Export><Incident id="1">${'<a>'.repeat(50_000)}${'</a>'.repeat(50_000)}</Incident><Incident id="2"/></Export>`],
       ['xml attribute', `${xmlSource}\n  limits: { maxFieldBytes: 10 }`, 'f.xml', `<Export><Incident id="1" note="${'n'.repeat(20)}"/><Incident id="2"/></Export>`],
-      ['csv field', '  format: csv\n  tables:\n    calls: { files: "*.csv", key: id }\n  limits: { maxFieldBytes: 10 }', 'f.csv', `id,note\n1,${'c'.repeat(20)}\n2,ok\n`],
-      ['csv record', '  format: csv\n  tables:\n    calls: { files: "*.csv", key: id }\n  limits: { maxRecordBytes: 20 }', 'r.csv', `id,note\n1,${'c'.repeat(30)}\n2,ok\n`],
+      ['csv field', '  format: csv\n  tables:\n    calls: { files: "*.csv", key: id }\n  limits: { maxFieldBytes: 10 }', 'f.csv', `id,note,${hostileColumns}\n1,${'c'.repeat(20)},,,\n2,ok,,,\n`],
+      ['csv record', '  format: csv\n  tables:\n    calls: { files: "*.csv", key: id }\n  limits: { maxRecordBytes: 20 }', 'r.csv', `id,note,${hostileColumns}\n1,${'c'.repeat(30)},,,\n2,ok,,,\n`],
     ];
     for (const [name, source, fileName, content] of cases) {
       const { results } = await run(source, [{ path: file(fileName, content) }]);
@@ -195,13 +197,13 @@ describe('size limits', () => {
 
   it('limits the nesting of joined CSV tables and the UTF-8 size of CSV fields', async () => {
     const joined = '  format: csv\n  tables:\n    calls: { files: "*_calls.csv", key: id }\n    patients: { files: "*_patients.csv", parent: calls, on: { id: id } }';
-    const inputs = [{ path: file('x_calls.csv', 'id,note\n1,a\n') }, { path: file('x_patients.csv', 'id,name\n1,b\n') }];
+    const inputs = [{ path: file('x_calls.csv', `id,note,${hostileColumns}\n1,a,,,\n`) }, { path: file('x_patients.csv', 'id,name\n1,b\n') }];
     const shallow = await run(`${joined}\n  limits: { maxDepth: 2 }`, inputs);
     expect(shallow.codes).toEqual([['SRC_LIMIT']]);
     expect(shallow.results[0]!.diagnostics[0]!.message).toContain('source.limits.maxDepth');
     const enough = await run(`${joined}\n  limits: { maxDepth: 3 }`, inputs);
     expect(enough.codes).toEqual([[]]);
-    const wide = await run('  format: csv\n  tables:\n    calls: { files: "*.csv", key: id }\n  limits: { maxFieldBytes: 100 }', [{ path: file('w.csv', `id,note\n1,${'é'.repeat(60)}\n2,${'é'.repeat(40)}\n`) }]);
+    const wide = await run('  format: csv\n  tables:\n    calls: { files: "*.csv", key: id }\n  limits: { maxFieldBytes: 100 }', [{ path: file('w.csv', `id,note,${hostileColumns}\n1,${'é'.repeat(60)},,,\n2,${'é'.repeat(40)},,,\n`) }]);
     expect(wide.codes).toEqual([['SRC_LIMIT'], []]);
   });
 
