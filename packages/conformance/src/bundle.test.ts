@@ -31,6 +31,9 @@ describe('Bundle rules', () => {
     expect(errors(uuid)).toEqual([expect.stringContaining('Bundle.entry[0].resource.managingOrganization.reference: Reference Organization/o does not resolve in the Bundle: an entry has that type and id')]);
     const wrongType = { resourceType: 'Bundle', type: 'collection', entry: [{ fullUrl: 'http://a.example/Patient/p', resource: { resourceType: 'Patient', id: 'p', generalPractitioner: [{ reference: 'Practitioner/o' }] } }, { fullUrl: 'http://a.example/Practitioner/o', resource: org('o') }] };
     expect(errors(wrongType)).toContainEqual('Bundle.entry[0].resource.generalPractitioner[0].reference: Reference Practitioner/o resolves to an entry whose resource is a Organization, not a Practitioner.');
+    // From a urn:uuid: entry, Type/id reads as urn:uuid:<id>.
+    const urn = { resourceType: 'Bundle', type: 'collection', entry: [{ fullUrl: 'urn:uuid:5d9588d8-3cd6-4b32-8fb7-ad13694e069a', resource: { resourceType: 'Patient', generalPractitioner: [{ reference: 'Practitioner/5d9588d8-3cd6-4b32-8fb7-ad13694e069d' }] } }, { fullUrl: 'urn:uuid:5d9588d8-3cd6-4b32-8fb7-ad13694e069d', resource: org() }] };
+    expect(errors(urn)).toEqual(['Bundle.entry[0].resource.generalPractitioner[0].reference: Reference Practitioner/5d9588d8-3cd6-4b32-8fb7-ad13694e069d resolves to an entry whose resource is a Organization, not a Practitioner.']);
   });
 
   it('links: paging relations only in search results, self once', () => {

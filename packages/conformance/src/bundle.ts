@@ -99,7 +99,13 @@ export function resolveInBundle(index: BundleIndex, reference: string, sourceEnt
     const found = index.byFullUrl.get(rest[1] + ref);
     if (found) {return found.length === 1 ? { kind: 'found', entry: found[0] as number } : { kind: 'multiple', count: found.length };}
   }
-  if (RELATIVE.test(ref)) {
+  const relative = RELATIVE.exec(ref);
+  if (relative?.[2] && fullUrl?.startsWith('urn:') && relative[3] === undefined) {
+    // From a urn: entry, Type/id stands for the urn with that id (urn:uuid:<id>), as the HL7 validator reads it.
+    const found = index.byFullUrl.get(fullUrl.slice(0, fullUrl.lastIndexOf(':') + 1) + relative[2]);
+    if (found?.length === 1) {return { kind: 'found', entry: found[0] as number };}
+  }
+  if (relative) {
     const apparent = index.byTypeAndId.get(ref);
     if (apparent) {
       return { kind: 'apparent', fullUrls: apparent.map((i) => { const e = index.entries[i]; return isRecord(e) && typeof e['fullUrl'] === 'string' ? e['fullUrl'] : '(no fullUrl)'; }) };

@@ -67,4 +67,22 @@ describe('the checker fails closed', () => {
     expect(checker({ extensionDomains: ['https://fhir.trust.example.nhs.uk/'] }).checkResource(withExtension(trust)).issues).toEqual([]);
     expect(checker().checkResource(withExtension('http://example.org/fhir/StructureDefinition/x')).issues).toEqual([]);
   });
+
+  it('ImplementationGuide global profiles apply to every resource of their type', () => {
+    const registry = new FhirPackageRegistry({ parent: core });
+    registry.addResource({ resourceType: 'StructureDefinition', url: 'http://example.org/SD/named', name: 'Named', status: 'draft', kind: 'resource', abstract: false, type: 'Patient', baseDefinition: 'http://hl7.org/fhir/StructureDefinition/Patient', derivation: 'constraint', differential: { element: [{ id: 'Patient.name', path: 'Patient.name', min: 1 }] } });
+    registry.addResource({ resourceType: 'ImplementationGuide', url: 'http://example.org/ImplementationGuide/ig', name: 'IG', status: 'draft', packageId: 'example.ig', fhirVersion: ['4.0.1'], global: [{ type: 'Patient', profile: 'http://example.org/SD/named' }] });
+    const c = createChecker({ registry });
+    expect(c.checkResource(patient()).issues).toContainEqual(expect.objectContaining({ code: 'CONF_CARDINALITY', severity: 'error', expression: 'Patient.name' }));
+    expect(c.checkResource({ ...patient(), name: [{ family: 'X' }] }).valid).toBe(true);
+  });
+
+  it('an Attachment states the size of its data; a StructureDefinition names a FHIR type or a URL', () => {
+    const media = (size: number) => ({ resourceType: 'Media', status: 'completed', content: { contentType: 'text/plain', data: 'aGVscCBpJ20gYSBidWc=', size } });
+    expect(checker().checkResource(media(14)).issues.filter((i) => i.expression === 'Media.content.size')).toEqual([]);
+    expect(checker().checkResource(media(100)).issues).toContainEqual(expect.objectContaining({ severity: 'error', expression: 'Media.content.size' }));
+    const logical = (type: string) => ({ resourceType: 'StructureDefinition', url: 'http://example.org/SD/Boo', name: 'Boo', status: 'draft', kind: 'logical', abstract: false, type, derivation: 'specialization', baseDefinition: 'http://hl7.org/fhir/StructureDefinition/Element' });
+    expect(checker().checkResource(logical('Boo')).issues).toContainEqual(expect.objectContaining({ severity: 'error', expression: 'StructureDefinition.type' }));
+    expect(checker().checkResource(logical('http://example.org/SD/Boo')).issues.filter((i) => i.expression === 'StructureDefinition.type' && i.severity === 'error')).toEqual([]);
+  });
 });

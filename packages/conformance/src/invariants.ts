@@ -34,19 +34,35 @@ export class InvariantEngine {
   /** Evaluations per expression (diagnostics for benchmarks and tests). */
   readonly evaluations = new Map<string, number>();
 
-  evaluate(expression: string, basePath: string, data: unknown, resource: unknown, rootResource: unknown): InvariantResult {
+  /** The items an expression selects from a resource (for FHIRPath extension contexts), or an error text. */
+  select(expression: string, resource: unknown, rootResource: unknown): unknown[] | string {
+    const fn = this.compile('', expression);
+    if (typeof fn === 'string') {return fn;}
+    try {
+      return fn(resource, { resource, rootResource });
+    } catch (error) {
+      return error instanceof Error ? error.message : String(error);
+    }
+  }
+
+  private compile(basePath: string, expression: string): Compiled | string {
     const key = `${basePath}\u0000${expression}`;
-    this.evaluations.set(expression, (this.evaluations.get(expression) ?? 0) + 1);
     let fn = this.compiled.get(key);
     if (fn === undefined) {
       try {
         const { fhirpath, model } = fhirpathEngine();
-        fn = fhirpath.compile({ base: basePath, expression }, model, { traceFn: () => undefined }) as Compiled;
+        fn = fhirpath.compile(basePath ? { base: basePath, expression } : expression, model, { traceFn: () => undefined }) as Compiled;
       } catch (error) {
         fn = `does not compile: ${error instanceof Error ? error.message : String(error)}`;
       }
       this.compiled.set(key, fn);
     }
+    return fn;
+  }
+
+  evaluate(expression: string, basePath: string, data: unknown, resource: unknown, rootResource: unknown): InvariantResult {
+    this.evaluations.set(expression, (this.evaluations.get(expression) ?? 0) + 1);
+    const fn = this.compile(basePath, expression);
     if (typeof fn === 'string') {return { error: fn };}
     try {
       const result = fn(data, { resource, rootResource });

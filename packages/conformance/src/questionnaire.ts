@@ -3,6 +3,7 @@ import { compareDateTimes } from './datetime.js';
 import type { FhirPackageRegistry } from './registry.js';
 import type { Terminology } from './terminology.js';
 import { convertUcum } from './ucum.js';
+import { text } from './values.js';
 
 type Json = Record<string, unknown>;
 
@@ -487,11 +488,6 @@ function typedExtension(owner: Json, url: string): AnswerValue | undefined {
 
 function records(value: unknown): Json[] {
   return Array.isArray(value) ? value.filter(isRecord) : [];
-}
-
-/** A primitive JSON value as text; anything else as nothing. */
-function text(value: unknown): string {
-  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : '';
 }
 
 function isRecord(value: unknown): value is Json {

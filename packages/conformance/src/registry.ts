@@ -46,7 +46,7 @@ interface IndexEntry {
   readonly load: () => CanonicalResource;
 }
 
-const conformanceTypes = new Set(['StructureDefinition', 'ValueSet', 'CodeSystem', 'Questionnaire']);
+const conformanceTypes = new Set(['StructureDefinition', 'ValueSet', 'CodeSystem', 'Questionnaire', 'ImplementationGuide']);
 
 const R4_CORE_FILES = [
   'profiles-types.json',
@@ -84,6 +84,7 @@ export class FhirPackageRegistry {
   private lazyCore: { readonly dir: string; readonly index: CoreCacheIndex } | undefined;
   private readonly materialised = new Set<string>();
   private readonly aliases = new Map<string, string>();
+  private globals: Map<string, string[]> | undefined;
   readonly problems: PackageProblem[] = [];
   readonly packages: LoadedPackage[] = [];
 
@@ -251,6 +252,16 @@ export class FhirPackageRegistry {
   /** Adds one conformance resource (a later resource with the same url and version replaces an earlier one). */
   addResource(resource: CanonicalResource, core = false): void {
     if (resource.url === undefined) {return;}
+    if (resource.resourceType === 'ImplementationGuide' && Array.isArray(resource['global'])) {
+      for (const g of resource['global'] as unknown[]) {
+        if (isRecord(g) && typeof g['type'] === 'string' && typeof g['profile'] === 'string') {
+          this.globals ??= new Map();
+          const list = this.globals.get(g['type']) ?? [];
+          list.push(g['profile']);
+          this.globals.set(g['type'], list);
+        }
+      }
+    }
     const sd = resource.resourceType === 'StructureDefinition' ? (resource as unknown as StructureDefinition) : undefined;
     this.addEntry(
       {
@@ -277,6 +288,13 @@ export class FhirPackageRegistry {
     if (core && entry.resourceType === 'StructureDefinition' && entry.derivation !== 'constraint' && entry.type !== undefined) {
       if (entry.url === `http://hl7.org/fhir/StructureDefinition/${entry.type}`) {this.coreTypeByName.set(entry.type, entry);}
     }
+  }
+
+  /** Profiles that ImplementationGuides loaded here (or in the parent) require of every resource of a type (`global`). */
+  globalProfiles(typeName: string): readonly string[] {
+    const own = this.globals?.get(typeName) ?? [];
+    const inherited = this.parent?.globalProfiles(typeName) ?? [];
+    return inherited.length === 0 ? own : [...inherited, ...own];
   }
 
   /** Makes `from` resolve as `to` (a trust's real canonical URL ⟶ the profile URL this registry holds). */

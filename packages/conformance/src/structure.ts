@@ -27,6 +27,8 @@ export interface ElementNode {
   readonly sliceName: string | undefined;
   readonly fixed: { readonly key: string; readonly value: unknown } | undefined;
   readonly pattern: { readonly key: string; readonly value: unknown } | undefined;
+  /** minValue[x] / maxValue[x] of the element, when it has either. */
+  readonly limits: { readonly min?: { readonly key: string; readonly value: unknown }; readonly max?: { readonly key: string; readonly value: unknown } } | undefined;
   readonly constraints: readonly ElementDefinitionConstraint[];
   /** JSON property ⟶ child and the type that property name implies (lazily built). */
   keyMap: Map<string, { node: ElementNode; type: ElementType | undefined }> | undefined;
@@ -82,9 +84,14 @@ function makeNode(def: ElementDefinition, id: string): ElementNode {
   const baseMax = def.base?.max ?? maxText;
   let fixed: ElementNode['fixed'];
   let pattern: ElementNode['pattern'];
+  let min: { key: string; value: unknown } | undefined;
+  let max: { key: string; value: unknown } | undefined;
   for (const key of Object.keys(def)) {
-    if (key.startsWith('fixed')) {fixed = { key, value: (def as unknown as Record<string, unknown>)[key] };}
-    else if (key.startsWith('pattern')) {pattern = { key, value: (def as unknown as Record<string, unknown>)[key] };}
+    const value = (def as unknown as Record<string, unknown>)[key];
+    if (key.startsWith('fixed')) {fixed = { key, value };}
+    else if (key.startsWith('pattern')) {pattern = { key, value };}
+    else if (key.startsWith('minValue')) {min = { key, value };}
+    else if (key.startsWith('maxValue')) {max = { key, value };}
   }
   return {
     id,
@@ -103,6 +110,7 @@ function makeNode(def: ElementDefinition, id: string): ElementNode {
     sliceName: def.sliceName,
     fixed,
     pattern,
+    limits: min || max ? { ...(min ? { min } : {}), ...(max ? { max } : {}) } : undefined,
     constraints: def.constraint ?? [],
     keyMap: undefined,
   };

@@ -2,6 +2,9 @@ import type { ElementDefinitionConstraint, StructureDefinition } from 'fhir/r4.j
 import type { ConformanceCode, ConformanceIssue, Severity } from './codes.js';
 import { InvariantEngine, fastInvariant, invariantExpression } from './invariants.js';
 import { checkBundle, indexBundle, resolveInBundle } from './bundle.js';
+import { compareDateTimes } from './datetime.js';
+import { convertUcum } from './ucum.js';
+import { text } from './values.js';
 import type { BundleIndex, EntryLink } from './bundle.js';
 import { discriminatorSteps, valuesAtSteps } from './discriminator.js';
 import type { PathStep, TypedValue } from './discriminator.js';
@@ -67,6 +70,10 @@ interface WalkContext {
   bundle: BundleScope | undefined;
   /** Set while testing slice membership by profile: issues are collected, not reported. */
   readonly silent: boolean;
+  /** The expression of the resource being walked (`Bundle.entry[2].resource`), for instance paths. */
+  resourceExpression: string;
+  /** URLs of the extensions being walked, innermost last (for extension contexts of type extension). */
+  readonly extensionUrls: string[];
 }
 
 interface Item {
@@ -82,7 +89,6 @@ const NATIVE_CONSTRAINTS = new Set(['ele-1', 'ext-1', 'txt-1', 'txt-2']);
 /** uri/url elements that name things rather than link to Bundle entries. */
 const NOT_LINKS = new Set(['Bundle.entry.fullUrl', 'Meta.profile', 'Extension.url', 'MessageHeader.source.endpoint', 'MessageHeader.destination.endpoint', 'Endpoint.address']);
 const BEST_PRACTICE_EXTENSION = 'http://hl7.org/fhir/StructureDefinition/elementdefinition-bestpractice';
-const RESOURCE_ROOT_CONTEXTS = ['Resource', 'DomainResource', 'Base'];
 
 /**
  * Walks FHIR JSON against compiled snapshots and collects {@link ConformanceIssue}s. One instance caches compiled
@@ -95,6 +101,7 @@ export class Validator {
   private readonly keyMaps = new WeakMap<readonly ElementNode[], ReturnType<typeof keyMapOf>>();
   private readonly extensionSlices = new WeakMap<ElementNode, Map<string, ElementNode>>();
   private readonly nodesAtPath = new WeakMap<ElementNode, Map<string, ElementNode | null>>();
+  private readonly baseTypeChains = new Map<string, string[]>();
   readonly snapshots: SnapshotGenerator;
   readonly terminology: Terminology;
   readonly invariants = new InvariantEngine();
@@ -115,7 +122,7 @@ export class Validator {
   structure(canonical: string): CompiledStructure | undefined {
     let compiled = this.structures.get(canonical);
     if (compiled === undefined) {
-      if (canonical.includes('/')) {
+      if (canonical.includes('/') || canonical.includes(':')) {
         const sd: StructureDefinition | undefined = this.snapshots.snapshotOf(canonical);
         compiled = sd?.snapshot?.element?.length ? compileStructure(sd) : null;
         const declared = this.registry.structureDefinition(canonical);
@@ -168,7 +175,7 @@ export class Validator {
   validate(resource: unknown, profiles: readonly string[] = []): ConformanceIssue[] {
     const issues: ConformanceIssue[] = [];
     const root = isRecord(resource) ? resource : {};
-    const ctx: WalkContext = { issues, resource: root, rootResource: root, bundle: undefined, silent: false };
+    const ctx: WalkContext = { issues, resource: root, rootResource: root, bundle: undefined, silent: false, resourceExpression: '', extensionUrls: [] };
     const rt = isRecord(resource) && typeof resource['resourceType'] === 'string' ? resource['resourceType'] : 'Resource';
     this.validateResource(resource, rt, profiles, ctx);
     return dedupe(issues);
@@ -187,6 +194,8 @@ export class Validator {
     const urls = new Set<string>(explicit);
     const meta = value['meta'];
     if (isRecord(meta) && Array.isArray(meta['profile'])) {for (const p of meta['profile']) {if (typeof p === 'string') {urls.add(p);}}}
+    const required = [...explicit, ...this.registry.globalProfiles(rt)];
+    for (const p of this.registry.globalProfiles(rt)) {urls.add(p);}
     if (urls.size === 0) {
       const defaults = this.settings.defaultProfiles?.[rt];
       if (typeof defaults === 'string') {urls.add(defaults);}
@@ -199,7 +208,7 @@ export class Validator {
         this.report(ctx, 'CONF_PROFILE_UNKNOWN', 'information', expression, `Profile ${url} is for FHIR ${otherVersion}, not R4, so it was not applied.`);
         continue;
       }
-      const claimOnly = !explicit.includes(url);
+      const claimOnly = !required.includes(url);
       const compiled = this.usableStructure(url, expression, ctx, 'the resource', claimOnly ? this.settings.unresolvedClaims : undefined);
       if (!compiled) {
         continue;
@@ -220,8 +229,10 @@ export class Validator {
     const savedResource = ctx.resource;
     const savedRoot = ctx.rootResource;
     const savedBundle = ctx.bundle;
+    const savedExpression = ctx.resourceExpression;
     const isContained = /\.contained\[\d+\]$/.test(expression);
     ctx.resource = value;
+    ctx.resourceExpression = expression;
     if (!isContained) {ctx.rootResource = value;}
     if (rt === 'Bundle') {ctx.bundle = { references: [], links: [], currentEntry: -1, index: indexBundle(value) };}
     for (const structure of structures) {
@@ -231,7 +242,14 @@ export class Validator {
     if (typeof id === 'string' && !/^[A-Za-z0-9\-.]{1,64}$/.test(id)) {
       this.report(ctx, 'CONF_PRIMITIVE', 'error', `${expression}.id`, `"${id}" is not a valid resource id (1-64 of A-Z a-z 0-9 - .).`);
     }
+    const idExtensions = isRecord(value['_id']) ? value['_id']['extension'] : undefined;
+    if (Array.isArray(idExtensions) && idExtensions.length > 0) {
+      this.report(ctx, 'CONF_EXTENSION', 'error', `${expression}.id`, 'A resource id cannot carry extensions: it is the resource\'s identity on the server.', 'Leave the id out, or give it a value without extensions.');
+    }
     if (rt === 'Bundle' && ctx.bundle) {this.checkBundleReferences(value, expression, ctx.bundle, ctx);}
+    if (rt === 'StructureDefinition' && typeof value['type'] === 'string' && !/^[a-z][a-z0-9+.-]*:/i.test(value['type']) && !this.registry.coreType(value['type'])) {
+      this.report(ctx, 'CONF_TYPE', 'error', `${expression}.type`, `The type ${value['type']} is not a FHIR type; a type defined elsewhere (a logical model) is named by an absolute URL.`);
+    }
     if (!ctx.silent && (rt === 'QuestionnaireResponse' || rt === 'Questionnaire')) {
       const report = (severity: Severity, at: string, message: string, hint?: string): void => this.report(ctx, 'CONF_QUESTIONNAIRE', severity, at, message, hint);
       if (rt === 'QuestionnaireResponse') {this.questionnaires.checkResponse(value, expression, report);}
@@ -240,6 +258,7 @@ export class Validator {
     ctx.resource = savedResource;
     ctx.rootResource = savedRoot;
     ctx.bundle = savedBundle;
+    ctx.resourceExpression = savedExpression;
   }
 
   /** Checks an object value (complex type, backbone element or resource) against a node and its type. */
@@ -257,7 +276,7 @@ export class Validator {
       const target = structure.byId.get(node.def.contentReference.replace(/^.*#/, ''));
       if (target) {children = target.children;}
     } else if (children.length === 0) {
-      const typeStructure = this.typeStructure(type, expression, ctx);
+      const typeStructure = this.typeStructure(type, expression, ctx, value);
       if (typeStructure) {
         const element = this.profileElement(type, typeStructure);
         children = element?.children ?? typeStructure.root.children;
@@ -273,7 +292,10 @@ export class Validator {
       const element = typeStructure ? this.profileElement(type, typeStructure) ?? typeStructure.root : undefined;
       if (typeStructure && element) {this.checkComplex(value, element, { code: type.code, profiles: [], targetProfiles: [] }, expression, ctx, typeStructure);}
     }
+    const extensionUrl = type.code === 'Extension' && typeof value['url'] === 'string' ? value['url'] : undefined;
+    if (extensionUrl !== undefined) {ctx.extensionUrls.push(this.registry.canonicalOf(extensionUrl));}
     this.checkChildren(value, children, node, type, expression, ctx, childStructure, isResourceRoot);
+    if (extensionUrl !== undefined) {ctx.extensionUrls.pop();}
     // Element-level rules.
     if (!isResourceRoot && Object.keys(value).every((k) => k === 'id' || k === 'fhir_comments')) {
       this.report(ctx, 'CONF_INVARIANT', 'error', expression, 'ele-1: All FHIR elements must have a @value or children.', 'Remove the empty element.', 'ele-1');
@@ -287,10 +309,23 @@ export class Validator {
     }
     this.checkFixedAndPattern(value, node, expression, ctx);
     if (typeRoot && typeRoot !== node) {this.checkFixedAndPattern(value, typeRoot, expression, ctx);}
+    if (node.limits) {this.checkLimits(value, node, expression, ctx);}
     this.checkBinding(value, type.code, node, expression, ctx);
     this.checkConstraints(value, node.constraints, node.path, expression, ctx, rootConstraints, rootBase);
     if (type.code === 'Reference') {this.collectReference(value, type, node, expression, ctx);}
     if (type.code === 'Coding') {this.checkCodeInSystem(value, expression, ctx);}
+    if (type.code === 'Attachment') {this.checkAttachmentSize(value, expression, ctx);}
+  }
+
+  /** An Attachment's stated size must be the size of its data. */
+  private checkAttachmentSize(attachment: Json, expression: string, ctx: WalkContext): void {
+    const size = attachment['size'];
+    const data = attachment['data'];
+    if (typeof size !== 'number' || typeof data !== 'string' || primitiveProblem('base64Binary', data) !== undefined) {return;}
+    const actual = Buffer.from(data, 'base64').length;
+    if (actual !== size) {
+      this.report(ctx, 'CONF_PRIMITIVE', 'error', `${expression}.size`, `The stated size ${size} is not the size of the data (${actual} bytes).`, 'Give the size of the decoded data, or leave size out.');
+    }
   }
 
   /** A Coding whose system is held locally with complete content must use one of its codes. */
@@ -308,7 +343,12 @@ export class Validator {
     return type.profileElement === undefined ? undefined : structure.byId.get(type.profileElement);
   }
 
-  private typeStructure(type: ElementType, expression: string, ctx: WalkContext): CompiledStructure | undefined {
+  private typeStructure(type: ElementType, expression: string, ctx: WalkContext, value?: unknown): CompiledStructure | undefined {
+    if (type.profiles.length > 1 && value !== undefined && !ctx.silent) {
+      // A choice of profiles: the value must meet one of them; it is checked against the first it meets.
+      const met = type.profiles.find((p) => this.structure(p) && this.conformsSilently(value, p, ctx));
+      if (met) {return this.structure(met);}
+    }
     for (const profile of type.profiles) {
       const s = this.usableStructure(profile, expression, ctx, `the ${type.code}; it was checked against the base type only`);
       if (s) {return s;}
@@ -466,9 +506,10 @@ export class Validator {
         this.report(ctx, 'CONF_PRIMITIVE', 'error', item.expression, `Invalid ${type.code} for ${node.path}: ${problem}.`);
         return;
       }
-      if (node.def.maxLength !== undefined && typeof item.value === 'string' && item.value.length > node.def.maxLength) {
-        this.report(ctx, 'CONF_PRIMITIVE', 'error', item.expression, `${node.path} is longer than maxLength ${node.def.maxLength}.`);
+      if (node.def.maxLength !== undefined && typeof item.value === 'string' && [...item.value].length > node.def.maxLength) {
+        this.report(ctx, 'CONF_PRIMITIVE', 'error', item.expression, `${node.path} is ${[...item.value].length} characters long, longer than its maxLength ${node.def.maxLength}.`);
       }
+      if (node.limits) {this.checkLimits(item.value, node, item.expression, ctx);}
       this.checkFixedAndPattern(item.value, node, item.expression, ctx);
       if (type.code === 'code' || type.code === 'string' || type.code === 'uri') {this.checkBinding(item.value, type.code, node, item.expression, ctx);}
       if ((type.code === 'uri' || type.code === 'url') && ctx.bundle && ctx.bundle.currentEntry >= 0 && typeof item.value === 'string' && node.name !== 'system' && !NOT_LINKS.has(node.path)) {
@@ -517,7 +558,7 @@ export class Validator {
         }
         slice = this.extensionSliceMap(child).get(this.registry.canonicalOf(url));
         if (!slice) {
-          const resolved = this.resolveExtension(url, item, child, parent, parentType, isResourceRoot, ctx, owner);
+          const resolved = this.resolveExtension(url, item, child, parent, parentType, isResourceRoot, ctx, owner, itemsBase(items));
           if (resolved) {result[i] = resolved;}
         }
       } else {
@@ -573,7 +614,8 @@ export class Validator {
     return map;
   }
 
-  private resolveExtension(url: string, item: Item, child: ElementNode, parent: ElementNode, parentType: ElementType, isResourceRoot: boolean, ctx: WalkContext, owner: Json): { node: ElementNode; structure: CompiledStructure } | undefined {
+  private resolveExtension(url: string, item: Item, child: ElementNode, parent: ElementNode, parentType: ElementType, isResourceRoot: boolean, ctx: WalkContext, owner: Json, ownerItems: string): { node: ElementNode; structure: CompiledStructure } | undefined {
+    const ownerExpression = ownerItems.replace(/\.(extension|modifierExtension)$/, '');
     const structure = url.includes('/') ? this.structure(url) : undefined;
     const modifier = child.name === 'modifierExtension';
     if (!structure) {
@@ -598,21 +640,7 @@ export class Validator {
       this.report(ctx, 'CONF_EXTENSION', 'error', item.expression, `${url} is a ${structure.sd.type} definition, not an extension.`);
       return undefined;
     }
-    const contexts = structure.sd.context ?? [];
-    if (contexts.length > 0) {
-      const here = new Set<string>([parent.path, parent.def.base?.path ?? parent.path, parentType.code, 'Element']);
-      if (isResourceRoot) {for (const r of RESOURCE_ROOT_CONTEXTS) {here.add(r);}}
-      if (parentType.code === 'BackboneElement' || parent.types.some((t) => t.code === 'BackboneElement')) {here.add('BackboneElement');}
-      const ownerUrl = parentType.code === 'Extension' && typeof owner['url'] === 'string' ? this.registry.canonicalOf(owner['url']) : undefined;
-      const ok = contexts.some((c) => {
-        if (c.type === 'extension') {return ownerUrl !== undefined && this.registry.canonicalOf(c.expression) === ownerUrl;}
-        if (c.type === 'fhirpath') {return true;}
-        return here.has(c.expression) || here.has(c.expression.replace(/^.*#/, ''));
-      });
-      if (!ok) {
-        this.report(ctx, 'CONF_EXTENSION', 'error', item.expression, `Extension ${url} is not allowed on ${parent.path}; its contexts are ${contexts.map((c) => c.expression).join(', ')}.`);
-      }
-    }
+    this.checkExtensionContext(url, structure, item, parent, parentType, isResourceRoot, ctx, owner, ownerExpression);
     const declaredModifier = structure.root.def.isModifier === true;
     if (modifier && !declaredModifier) {
       this.report(ctx, 'CONF_EXTENSION', 'error', item.expression, `${url} is not a modifier extension but is used in modifierExtension.`);
@@ -620,6 +648,88 @@ export class Validator {
       this.report(ctx, 'CONF_EXTENSION', 'error', item.expression, `${url} is a modifier extension: it must be in modifierExtension.`);
     }
     return { node: structure.root, structure };
+  }
+
+  /**
+   * Whether an extension may be used where it is (its StructureDefinition's context and contextInvariant), as the
+   * HL7 validator decides: element contexts match the element's path, its definition's base path, the element a
+   * contentReference points to, and those paths on the types the resource or data type derives from (so
+   * `DomainResource.text` matches `Patient.text`); `Element` matches anything, `Resource` any resource;
+   * extension contexts the extension it sits in; FHIRPath contexts the elements the expression selects.
+   */
+  private checkExtensionContext(url: string, structure: CompiledStructure, item: Item, parent: ElementNode, parentType: ElementType, isResourceRoot: boolean, ctx: WalkContext, owner: Json, ownerExpression: string): void {
+    const contexts = structure.sd.context ?? [];
+    if (contexts.length > 0) {
+      const here = this.contextPaths(parent, parentType, isResourceRoot, ctx, ownerExpression);
+      const enclosing = ctx.extensionUrls[ctx.extensionUrls.length - 1];
+      const ok = contexts.some((c) => {
+        if (c.type === 'extension') {return enclosing !== undefined && this.registry.canonicalOf(c.expression) === enclosing;}
+        if (c.type === 'fhirpath') {
+          const selected = this.invariants.select(c.expression, ctx.resource, ctx.rootResource);
+          return Array.isArray(selected) && selected.includes(owner);
+        }
+        const expression = c.expression.replace(/^.*#/, '');
+        if (expression === 'Element' || expression === 'Any' || (expression === 'Resource' && isResourceRoot)) {return true;}
+        if ((expression === 'CanonicalResource' || expression === 'MetadataResource') && isResourceRoot) {return this.isCanonicalResourceType(String(ctx.resource['resourceType']));}
+        return here.has(expression);
+      });
+      if (!ok) {
+        this.report(ctx, 'CONF_EXTENSION', 'error', item.expression, `Extension ${url} is not allowed on ${[...here][0] ?? parent.path}; its contexts are ${contexts.map((c) => c.expression).join(', ')}.`);
+        return;
+      }
+    }
+    for (const invariant of structure.sd.contextInvariant ?? []) {
+      const result = this.invariants.evaluate(invariant, '', owner, ctx.resource, ctx.rootResource);
+      if ('error' in result) {
+        this.report(ctx, 'CONF_INVARIANT_ERROR', 'warning', item.expression, `Context invariant "${invariant}" of ${url} could not be evaluated: ${result.error}.`);
+      } else if (!result.ok) {
+        this.report(ctx, 'CONF_EXTENSION', 'error', item.expression, `Extension ${url} is not allowed here: its context invariant "${invariant}" does not hold.`);
+      }
+    }
+  }
+
+  /** The paths an element answers to in extension contexts. */
+  private contextPaths(parent: ElementNode, parentType: ElementType, isResourceRoot: boolean, ctx: WalkContext, ownerExpression: string): Set<string> {
+    const paths = new Set<string>([parent.path]);
+    if (parent.def.base?.path) {paths.add(parent.def.base.path);}
+    if (parent.def.contentReference) {paths.add(parent.def.contentReference.replace(/^.*#/, ''));}
+    const rt = typeof ctx.resource['resourceType'] === 'string' ? ctx.resource['resourceType'] : undefined;
+    if (rt !== undefined && ownerExpression.startsWith(ctx.resourceExpression)) {
+      paths.add(rt + ownerExpression.slice(ctx.resourceExpression.length).replace(/\[\d+\]/g, ''));
+    }
+    for (const path of [...paths]) {
+      const dot = path.indexOf('.');
+      const root = dot < 0 ? path : path.slice(0, dot);
+      for (const ancestor of this.baseTypes(root)) {paths.add(ancestor + (dot < 0 ? '' : path.slice(dot)));}
+    }
+    for (const t of [parentType.code, ...this.baseTypes(parentType.code)]) {paths.add(t);}
+    if (isResourceRoot && rt !== undefined) {for (const t of [rt, ...this.baseTypes(rt)]) {paths.add(t);}}
+    if (parent.types.some((t) => t.code === 'BackboneElement')) {paths.add('BackboneElement');}
+    return paths;
+  }
+
+  /** The core types a type derives from (Patient ⟶ DomainResource, Resource; HumanName ⟶ Element). */
+  private baseTypes(typeName: string): string[] {
+    let chain = this.baseTypeChains.get(typeName);
+    if (!chain) {
+      chain = [];
+      let sd = this.registry.coreType(typeName);
+      while (sd?.baseDefinition) {
+        const base = sd.baseDefinition.slice(sd.baseDefinition.lastIndexOf('/') + 1);
+        if (chain.includes(base)) {break;}
+        chain.push(base);
+        sd = this.registry.coreType(base);
+      }
+      this.baseTypeChains.set(typeName, chain);
+    }
+    return chain;
+  }
+
+  /** A resource type with the canonical resource elements (url, version, name, status): CodeSystem, ValueSet, … */
+  private isCanonicalResourceType(typeName: string): boolean {
+    const structure = this.structure(typeName);
+    const names = new Set(structure?.root.children.map((c) => c.name));
+    return ['url', 'version', 'name', 'status'].every((n) => names.has(n));
   }
 
   /** Extensions the HL7 validator accepts without a definition: example domains, its tools namespace, configured domains. */
@@ -713,7 +823,7 @@ export class Validator {
   private conformsSilently(value: unknown, profile: string, ctx: WalkContext): boolean {
     const target = this.structure(profile);
     if (!target) {return false;}
-    const probe: WalkContext = { issues: [], resource: ctx.resource, rootResource: ctx.rootResource, bundle: undefined, silent: true };
+    const probe: WalkContext = { issues: [], resource: ctx.resource, rootResource: ctx.rootResource, bundle: undefined, silent: true, resourceExpression: ctx.resourceExpression, extensionUrls: [] };
     if (this.registry.isResourceType(target.sd.type)) {
       this.validateResource(value, target.sd.type, [profile], probe);
     } else {
@@ -788,6 +898,42 @@ export class Validator {
     if (resolution.kind !== 'found') {return undefined;}
     const entry = ctx.bundle.index.entries[resolution.entry];
     return isRecord(entry) && isRecord(entry['resource']) ? entry['resource'] : undefined;
+  }
+
+  /**
+   * minValue[x] / maxValue[x]: numbers, dates and times (FHIRPath precision rules; an indeterminate comparison is
+   * not a violation), Quantities (in the limit's unit, converted with UCUM), and for dates a Duration from now.
+   */
+  private checkLimits(value: unknown, node: ElementNode, expression: string, ctx: WalkContext): void {
+    for (const [bound, limit] of [['minimum', node.limits?.min], ['maximum', node.limits?.max]] as const) {
+      if (!limit) {continue;}
+      const sign = bound === 'minimum' ? -1 : 1;
+      let order: number | undefined;
+      let shown = JSON.stringify(limit.value);
+      if (typeof value === 'number' && typeof limit.value === 'number') {
+        order = Math.sign(value - limit.value);
+      } else if (typeof value === 'string' && typeof limit.value === 'string') {
+        order = compareDateTimes(value, limit.value);
+      } else if (typeof value === 'string' && isRecord(limit.value) && limit.key.endsWith('Duration')) {
+        const limitDate = dateFromNow(limit.value, sign);
+        if (limitDate === undefined) {continue;}
+        shown = `${limitDate.slice(0, 10)} (${text(limit.value['value'])} ${text(limit.value['code'] ?? limit.value['unit'])} ${sign < 0 ? 'before' : 'after'} now)`;
+        order = compareDateTimes(value, limitDate.slice(0, Math.min(value.length, limitDate.length)));
+      } else if (isRecord(value) && isRecord(limit.value) && typeof value['value'] === 'number' && typeof limit.value['value'] === 'number') {
+        const from = typeof value['code'] === 'string' ? value['code'] : undefined;
+        const to = typeof limit.value['code'] === 'string' ? limit.value['code'] : undefined;
+        const converted = from === to ? value['value'] : from !== undefined && to !== undefined ? convertUcum(value['value'], from, to) : undefined;
+        shown = `${text(limit.value['value'])} ${to ?? text(limit.value['unit'])}`.trim();
+        if (converted === undefined) {
+          this.report(ctx, 'CONF_PRIMITIVE', 'error', expression, `${node.path}: the quantity (${text(value['value'])} ${from ?? text(value['unit'])}) cannot be compared with the ${bound} ${shown}.`, 'Give the quantity in a UCUM unit comparable with the limit.');
+          return;
+        }
+        order = Math.sign(converted - limit.value['value']);
+      }
+      if (order === sign) {
+        this.report(ctx, 'CONF_PRIMITIVE', 'error', expression, `${node.path}: the value ${typeof value === 'object' ? JSON.stringify(value) : text(value)} is ${sign < 0 ? 'less' : 'greater'} than the ${bound} ${shown} (${limit.key}).`);
+      }
+    }
   }
 
   private checkFixedAndPattern(value: unknown, node: ElementNode, expression: string, ctx: WalkContext): void {
@@ -929,6 +1075,25 @@ export class Validator {
   private report(ctx: WalkContext, code: ConformanceCode, severity: Severity, expression: string, message: string, hint?: string, ruleKey?: string): void {
     ctx.issues.push({ code, severity, expression, message, ...(hint !== undefined ? { hint } : {}), ...(ruleKey !== undefined ? { ruleKey } : {}) });
   }
+}
+
+const DURATION_UNITS: Readonly<Record<string, (date: Date, n: number) => void>> = {
+  a: (d, n) => d.setUTCFullYear(d.getUTCFullYear() + n),
+  mo: (d, n) => d.setUTCMonth(d.getUTCMonth() + n),
+  wk: (d, n) => d.setUTCDate(d.getUTCDate() + 7 * n),
+  d: (d, n) => d.setUTCDate(d.getUTCDate() + n),
+  h: (d, n) => d.setUTCHours(d.getUTCHours() + n),
+  min: (d, n) => d.setUTCMinutes(d.getUTCMinutes() + n),
+  s: (d, n) => d.setUTCSeconds(d.getUTCSeconds() + n),
+};
+
+/** Now minus (sign -1) or plus (sign 1) a UCUM time Duration, as an instant; undefined for other units. */
+function dateFromNow(duration: Json, sign: number): string | undefined {
+  const add = DURATION_UNITS[text(duration['code'] ?? duration['unit'])];
+  if (!add || typeof duration['value'] !== 'number') {return undefined;}
+  const date = new Date();
+  add(date, sign * duration['value']);
+  return date.toISOString().replace(/\.\d+Z$/, 'Z');
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
