@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { loadMapping, renderDiagnostics, type Diagnostic, type Mapping } from '@cadmap/core';
+import { loadMapping, renderDiagnostics, type Diagnostic, type LoadMappingOptions, type Mapping } from '@cadmap/core';
 import { displayPathFrom, LineSource, MappingInvalid, UsageError, type CliIo } from './io.js';
 
 export { MappingInvalid };
@@ -20,12 +20,18 @@ export function makeRenderer(io: CliIo, mapping: Mapping | undefined, color: boo
   };
 }
 
+/** The mapping root from `--mapping-root` or CADMAP_MAPPING_ROOT, relative to the working directory. */
+export function mappingLoadOptions(io: CliIo): LoadMappingOptions {
+  const root = io.mappingRoot ?? io.env.CADMAP_MAPPING_ROOT;
+  return root === undefined || root === '' ? {} : { root: resolve(io.cwd, root) };
+}
+
 export async function loadMappingOrReport(io: CliIo, path: string | undefined, color: boolean): Promise<Mapping> {
   if (path === undefined) {
     throw new UsageError('Missing --mapping <file.yaml>.');
   }
   const file = resolve(io.cwd, path);
-  const { mapping, diagnostics } = await loadMapping(file);
+  const { mapping, diagnostics } = await loadMapping(file, mappingLoadOptions(io));
   if (diagnostics.length > 0) {
     io.stderr.write(`${makeRenderer(io, mapping, color).render(diagnostics)}\n`);
   }

@@ -17,6 +17,8 @@ export interface CliIo {
   readonly stdin?: NodeJS.ReadableStream;
   /** The run's logger (set up by `main` from --verbose, --log-level and CADMAP_LOG); see `loggerOf`. */
   readonly log?: Logger;
+  /** `--mapping-root` as given (see `mappingLoadOptions`). */
+  readonly mappingRoot?: string;
 }
 
 export const exitCodes = {

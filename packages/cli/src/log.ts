@@ -93,12 +93,17 @@ export interface GlobalFlags {
   readonly verbose: number;
   readonly level?: string;
   readonly format?: string;
+  /** `--mapping-root`: the folder the files a mapping names must lie in. */
+  readonly mappingRoot?: string;
 }
 
 export const globalOptionsHelp = `Global options (before or after the command):
   --verbose                 more log lines on standard error: once for info, twice for debug
   --log-level <level>       error | warn (default) | info | debug; or set CADMAP_LOG
   --log-format <format>     text (default) | json (one object a line); or set CADMAP_LOG_FORMAT
+  --mapping-root <dir>      the folder the files a mapping names (imports, lookups) must lie in; default: the
+                            nearest folder above it with a .cadmap-root file, else the mapping's own folder;
+                            or set CADMAP_MAPPING_ROOT
 Log lines and messages never show secrets; NHS numbers show their last three digits only.`;
 
 export function extractGlobalFlags(argv: readonly string[]): GlobalFlags {
@@ -106,6 +111,7 @@ export function extractGlobalFlags(argv: readonly string[]): GlobalFlags {
   let verbose = 0;
   let level: string | undefined;
   let format: string | undefined;
+  let mappingRoot: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--') {
@@ -116,7 +122,7 @@ export function extractGlobalFlags(argv: readonly string[]): GlobalFlags {
       verbose++;
       continue;
     }
-    const option = /^--(log-level|log-format)(?:=(.*))?$/.exec(arg);
+    const option = /^--(log-level|log-format|mapping-root)(?:=(.*))?$/.exec(arg);
     if (!option) {
       rest.push(arg);
       continue;
@@ -127,11 +133,13 @@ export function extractGlobalFlags(argv: readonly string[]): GlobalFlags {
     }
     if (option[1] === 'log-level') {
       level = value;
-    } else {
+    } else if (option[1] === 'log-format') {
       format = value;
+    } else {
+      mappingRoot = value;
     }
   }
-  return { argv: rest, verbose, ...(level !== undefined ? { level } : {}), ...(format !== undefined ? { format } : {}) };
+  return { argv: rest, verbose, ...(level !== undefined ? { level } : {}), ...(format !== undefined ? { format } : {}), ...(mappingRoot !== undefined ? { mappingRoot } : {}) };
 }
 
 /** The level and format from the flags (which win) and CADMAP_LOG / CADMAP_LOG_FORMAT; `problems` are bad env values. */

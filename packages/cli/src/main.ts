@@ -71,7 +71,13 @@ export async function main(io: CliIo, argv: readonly string[]): Promise<number> 
   const redactor = new Redactor();
   const stderr = rawStream(io.stderr);
   const log = createLogger({ level: settings.level, format: settings.format, redactor, write: (line) => void stderr.write(line) });
-  const run: CliIo = { ...io, stdout: redactingStream(io.stdout, redactor.redact), stderr: redactingStream(io.stderr, redactor.redact), log };
+  const run: CliIo = {
+    ...io,
+    stdout: redactingStream(io.stdout, redactor.redact),
+    stderr: redactingStream(io.stderr, redactor.redact),
+    log,
+    ...(flags.mappingRoot !== undefined ? { mappingRoot: flags.mappingRoot } : {}),
+  };
   for (const problem of settings.problems) {
     log.warn('cli', problem);
   }

@@ -6,7 +6,7 @@ import { CqiClient, CqiSender, SqliteCqiQueue, cqiEncoder, decodePathwaysXml, ty
 import { inputName, loadMapping, validateCqiCase, type Diagnostic, type InputSpan } from '@cadmap/core';
 import { startCqiSandbox, type CqiAvailability } from '@cadmap/sandbox';
 import { cqiEventLogger } from '../adapter-log.js';
-import { makeRenderer, parseInputs, parseSettingsText, useColor } from '../common.js';
+import { makeRenderer, mappingLoadOptions, parseInputs, parseSettingsText, useColor } from '../common.js';
 import { exitCodes, untilSignal, UsageError, type CliIo } from '../io.js';
 import { loggerOf, rawStream } from '../log.js';
 import { mapCommand } from './map.js';
@@ -68,7 +68,7 @@ export async function cqiCommand(io: CliIo, argv: readonly string[], dependencie
 async function cqiMap(io: CliIo, argv: readonly string[]): Promise<number> {
   const { values } = parseArgs({ args: [...argv], allowPositionals: true, strict: false, options: { mapping: { type: 'string', short: 'm' } } });
   if (typeof values.mapping === 'string') {
-    const { mapping } = await loadMapping(resolve(io.cwd, values.mapping));
+    const { mapping } = await loadMapping(resolve(io.cwd, values.mapping), mappingLoadOptions(io));
     if (mapping && mapping.target !== 'cqi-case') {
       throw new UsageError(`${values.mapping} builds ${mapping.target}, not CQI cases: set 'target: cqi-case' and a 'document:' template, or use 'cadmap map'.`);
     }

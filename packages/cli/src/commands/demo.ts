@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { hasErrors, loadMapping, runMapping, type Mapping } from '@cadmap/core';
 import { checkerFromFlags, checkerOptions } from '../checking.js';
 import { checkMapped } from '../map-checking.js';
-import { makeRenderer, parseInputs, useColor } from '../common.js';
+import { makeRenderer, mappingLoadOptions, parseInputs, useColor } from '../common.js';
 import { displayPathFrom, exitCodes, UsageError, type CliIo } from '../io.js';
 import { loggerOf } from '../log.js';
 import { deadLetterOf, LazyFileWriter, outputOf, type Outcome } from '../output.js';
@@ -56,7 +56,7 @@ export async function demoCommand(io: CliIo, argv: readonly string[]): Promise<n
   for (const vendor of vendors) {
     const dir = join(mappingsDir, vendor);
     io.stderr.write(`\n== ${vendor}\n`);
-    const { mapping, diagnostics } = await loadMapping(join(dir, 'mapping.yaml'));
+    const { mapping, diagnostics } = await loadMapping(join(dir, 'mapping.yaml'), mappingLoadOptions(io));
     const renderer = makeRenderer(io, mapping, color);
     if (!mapping) {
       io.stderr.write(`${renderer.render(diagnostics)}\n`);

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { accountFields, loadMapping } from '@cadmap/core';
-import { makeRenderer, parseInputs, useColor } from '../common.js';
+import { makeRenderer, mappingLoadOptions, parseInputs, useColor } from '../common.js';
 import { exitCodes, UsageError, type CliIo } from '../io.js';
 
 export const lintHelp = `cadmap lint <mapping.yaml> [inputs…]
@@ -24,7 +24,7 @@ export async function lintCommand(io: CliIo, argv: readonly string[]): Promise<n
   }
   const color = useColor(io, values['no-color'] === true ? false : values.color);
   const file = resolve(io.cwd, positionals[0]!);
-  const { mapping, diagnostics } = await loadMapping(file);
+  const { mapping, diagnostics } = await loadMapping(file, mappingLoadOptions(io));
   const all = [...diagnostics];
   if (mapping && positionals.length > 1) {
     const accounted = await accountFields(mapping, parseInputs(positionals.slice(1), io.cwd));

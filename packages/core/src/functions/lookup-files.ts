@@ -66,7 +66,7 @@ export async function loadCsvLookup(path: string, span?: RuleSpan): Promise<Load
     rows = parseCsv(text, { info: true, relax_column_count: true, skip_empty_lines: true }) as unknown as typeof rows;
   } catch (error) {
     const line = (error as { lines?: number }).lines;
-    diagnostics.push(problem(path, `Lookup file ${path} is not valid CSV: ${(error as Error).message}`, 'Fix the quoting on that line.', span, line));
+    diagnostics.push(problem(path, `Lookup file ${path} is not valid CSV${line !== undefined ? ` (line ${line})` : ''}.`, 'Fix the quoting on that line.', span));
     return { entries, diagnostics };
   }
   const header = rows[0];
@@ -83,10 +83,9 @@ export async function loadCsvLookup(path: string, span?: RuleSpan): Promise<Load
     diagnostics.push(
       problem(
         path,
-        `Lookup file ${path} has header "${header.record.join(',')}" without ${sourceIndex < 0 ? 'a source' : 'a code'} column.`,
+        `Lookup file ${path} has no ${sourceIndex < 0 ? 'source' : 'code'} column in its first row.`,
         'The first row must name the columns: source,code[,display][,system].',
         span,
-        header.info.lines,
       ),
     );
     return { entries, diagnostics };
@@ -140,7 +139,7 @@ export async function loadConceptMapLookup(path: string, span?: RuleSpan): Promi
   } catch (error) {
     const position = /position (\d+)/.exec((error as Error).message)?.[1];
     const line = position === undefined ? undefined : text.slice(0, Number(position)).split('\n').length;
-    diagnostics.push(problem(path, `ConceptMap ${path} is not valid JSON: ${(error as Error).message}`, 'Fix the JSON syntax.', span, line));
+    diagnostics.push(problem(path, `ConceptMap ${path} is not valid JSON${line !== undefined ? ` (line ${line})` : ''}.`, 'Fix the JSON syntax.', span));
     return { entries, diagnostics };
   }
   const lineOf = (needle: string): number | undefined => {
@@ -148,7 +147,7 @@ export async function loadConceptMapLookup(path: string, span?: RuleSpan): Promi
     return index < 0 ? undefined : text.slice(0, index).split('\n').length;
   };
   if (!isObject(document) || document['resourceType'] !== 'ConceptMap') {
-    diagnostics.push(problem(path, `${path} is not a FHIR ConceptMap (resourceType must be "ConceptMap").`, 'Point the lookup at a ConceptMap JSON file.', span, 1));
+    diagnostics.push(problem(path, `${path} is not a FHIR ConceptMap (resourceType must be "ConceptMap").`, 'Point the lookup at a ConceptMap JSON file.', span));
     return { entries, diagnostics };
   }
   const groups = Array.isArray(document['group']) ? (document['group'] as unknown[]) : [];

@@ -37,9 +37,18 @@ export function nhsNumber(value: unknown, sink: EvalSink, severity: Severity = '
       code: 'MAP_NHS_NUMBER_INVALID',
       severity,
       value,
-      message: `${JSON.stringify(value)} is not a valid NHS number (10 digits with a modulus 11 check digit); it was left out.`,
+      message: `${describeRefused(value)} is not a valid NHS number (10 digits with a modulus 11 check digit); it was left out.`,
       hint: 'Check the source column; use isNhsNumber() in a condition to skip values known to be placeholders.',
     });
   }
   return normalised;
+}
+
+/** A refused value as a message may show it: digits masked to the last three, like a valid NHS number in a log. */
+function describeRefused(value: unknown): string {
+  if (typeof value !== 'string') {
+    return `A ${value === null ? 'null' : typeof value} value`;
+  }
+  const digits = value.replace(/\D/g, '');
+  return digits.length > 0 ? `The value *******${digits.slice(-3)} (${value.length} characters)` : `The value ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
 }

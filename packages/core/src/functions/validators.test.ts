@@ -34,6 +34,10 @@ describe('NHS numbers', () => {
     expect(nhsNumber('943 476 5919', sink)).toBe('9434765919');
     expect(nhsNumber('1234567890', sink)).toBeUndefined();
     expect(reports.map((r) => [r.code, r.severity])).toEqual([['MAP_NHS_NUMBER_INVALID', 'warning']]);
+    // the refused value is never quoted whole: a bad check digit is still a patient's identifier
+    expect(nhsNumber('99 98 97 04 16', sink)).toBeUndefined();
+    expect(reports.map((r) => r.message).join('\n')).not.toMatch(/1234567890|99 98 97 04 16/);
+    expect(reports[1]!.message).toMatch(/^The value \*{7}416 /);
     expect(isNhsNumber('9434765919')).toBe(true);
     expect(isNhsNumber('9434765918')).toBe(false);
     expect(isNhsNumber(9434765919)).toBe(false);

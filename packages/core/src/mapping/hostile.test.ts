@@ -79,6 +79,26 @@ describe('YAML mapping keys and constants named __proto__, constructor, prototyp
     expect(JSON.stringify(document)).toBe('{"__proto__":{"polluted":"1"},"constructor":"1","prototype":{"fixed":"yes"}}');
     expect(document['polluted']).toBeUndefined();
   });
+
+  it('defines a template key __proto__ beside an absent sibling as data, the same with provenance on and off', async () => {
+    const path = file(
+      'proto-sibling.yaml',
+      'cadmap: 1\nid: hostile\nsource:\n  format: ndjson\n  key: id\nresources:\n  - id: c\n    resourceType: Communication\n    key: =id\n    template:\n      status: completed\n      note:\n        - __proto__: { polluted: "=id" }\n          absent: "=missing"\n          text: "=id"\n',
+    );
+    const loaded = await loadMapping(path);
+    expect(loaded.diagnostics).toEqual([]);
+    const outputs = [];
+    for (const provenance of [false, true]) {
+      const { results } = await mapAll(loaded.mapping!, [{ path: input }], { provenance });
+      const note = (results[0]!.bundle!.entry![0]!.resource as unknown as { note: Record<string, unknown>[] }).note[0]!;
+      expect(Object.getPrototypeOf(note)).toBe(Object.prototype);
+      expect(Object.keys(note).sort()).toEqual(['__proto__', 'text']);
+      expect(note['polluted']).toBeUndefined();
+      outputs.push(JSON.stringify(note));
+    }
+    expect(outputs[0]).toBe('{"__proto__":{"polluted":"1"},"text":"1"}');
+    expect(outputs[1]).toBe(outputs[0]);
+  });
 });
 
 describe('expressions cannot reach the file system, network or process', () => {

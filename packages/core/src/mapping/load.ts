@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, realpath } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { isAlias, isMap, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
 import type { Diagnostic, RuleSpan } from '../diagnostics/diagnostic.js';
@@ -14,6 +14,7 @@ import { loadDeclaredFields, undeclaredReads, type FieldsDocument } from './decl
 import { checkAgainstSchema } from './schema.js';
 import { compactStrings } from './compact-strings.js';
 import { YamlSpans } from './yaml-spans.js';
+import { confineMappingFile, markedRoot, realRoot, type MappingFileKind } from './confine.js';
 
 /** A resource rule, compiled. */
 export interface CompiledRule {
@@ -76,7 +77,13 @@ export interface LoadMappingResult {
 }
 
 export interface LoadMappingOptions {
-  /** Reads a file as UTF-8 text; defaults to the file system. */
+  /**
+   * The folder every file the mapping names (imports, lookup files, ConceptMaps) must lie in, symbolic links
+   * resolved. Defaults to the nearest folder at or above the mapping's holding a `.cadmap-root` file, else the
+   * mapping file's own folder.
+   */
+  readonly root?: string;
+  /** Reads a file as UTF-8 text once it has passed the root check; defaults to the file system. */
   readonly readText?: (path: string) => Promise<string>;
 }
 
@@ -102,6 +109,18 @@ export async function loadMapping(file: string, options: LoadMappingOptions = {}
   if (!parsed) {
     return { diagnostics };
   }
+  const mappingDir = (await realRoot(dirname(resolve(file)))) ?? dirname(resolve(file));
+  const root = options.root === undefined ? await markedRoot(mappingDir) : await realRoot(resolve(options.root));
+  if (root === undefined) {
+    diagnostics.push({
+      code: 'MAP_FILE_UNREADABLE',
+      severity: 'fatal',
+      message: `The mapping root ${options.root ?? ''} is not a folder that can be opened.`,
+      hint: 'Give an existing folder that holds the mapping and the files it names.',
+    });
+    return { diagnostics };
+  }
+  const confined: Confinement = { root, diagnostics, files };
   const { doc, spans, value } = parsed;
   if (hasErrors(diagnostics)) {
     return { diagnostics };
@@ -110,17 +129,17 @@ export async function loadMapping(file: string, options: LoadMappingOptions = {}
 
   const constants: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   const lookupDocs = new Map<string, { value: LookupDocument; spans: YamlSpans; node: Node | undefined; baseDir: string }>();
-  await collectImports(mappingValue.imports ?? [], doc, spans, dirname(file), readText, diagnostics, files, constants, lookupDocs, [resolve(file)]);
+  await collectImports(mappingValue.imports ?? [], doc, spans, mappingDir, readText, confined, constants, lookupDocs, [await realpath(file).catch(() => resolve(file))]);
   Object.assign(constants, mappingValue.constants ?? {});
   for (const name of Object.keys(constants)) {
     constants[name] = withoutPrototypes(constants[name]);
   }
   for (const [name, lookup] of Object.entries(mappingValue.lookups ?? {})) {
-    lookupDocs.set(name, { value: lookup, spans, node: nodeAt(doc, ['lookups', name]), baseDir: dirname(file) });
+    lookupDocs.set(name, { value: lookup, spans, node: nodeAt(doc, ['lookups', name]), baseDir: mappingDir });
   }
   const lookups = new Map<string, LookupTable>();
   for (const [name, entry] of lookupDocs) {
-    const table = await buildLookup(name, entry.value, entry.spans, entry.node, entry.baseDir, diagnostics, files);
+    const table = await buildLookup(name, entry.value, entry.spans, entry.node, entry.baseDir, confined);
     lookups.set(name, table);
   }
 
@@ -501,21 +520,48 @@ function yamlHint(code: string): string {
   }
 }
 
+/** Where the files a mapping names must lie, and where problems with them and the files read are noted. */
+interface Confinement {
+  readonly root: string;
+  readonly diagnostics: Diagnostic[];
+  readonly files: string[];
+}
+
+/** Checks a named file against the mapping root; reports a refusal by the name written, never the file's content. */
+async function confine(confined: Confinement, baseDir: string, named: string, kind: MappingFileKind, span: RuleSpan): Promise<string | undefined> {
+  const checked = await confineMappingFile(confined.root, baseDir, named, kind);
+  if (checked.ok) {
+    return checked.path;
+  }
+  const what = kind === 'import' ? 'Imported file' : kind === 'lookup' ? 'Lookup file' : 'ConceptMap file';
+  confined.diagnostics.push({
+    code: checked.missing !== true ? 'MAP_FILE_REFUSED' : kind === 'import' ? 'MAP_FILE_UNREADABLE' : 'MAP_LOOKUP_FILE',
+    severity: 'error',
+    message: `${what} ${JSON.stringify(named)} ${checked.reason}; it is not read.`,
+    hint: checked.hint,
+    rule: span,
+  });
+  return undefined;
+}
+
 async function collectImports(
   imports: readonly string[],
   doc: Document,
   spans: YamlSpans,
   baseDir: string,
   readText: (path: string) => Promise<string>,
-  diagnostics: Diagnostic[],
-  files: string[],
+  confined: Confinement,
   constants: Record<string, unknown>,
   lookupDocs: Map<string, { value: LookupDocument; spans: YamlSpans; node: Node | undefined; baseDir: string }>,
   chain: readonly string[],
 ): Promise<void> {
+  const { diagnostics, files } = confined;
   for (const [index, relative] of imports.entries()) {
-    const path = resolve(baseDir, relative);
     const importSpan = spans.ofNode(nodeAt(doc, ['imports', String(index)]), { yamlPath: `imports[${index}]` });
+    const path = await confine(confined, baseDir, relative, 'import', importSpan);
+    if (path === undefined) {
+      continue;
+    }
     if (chain.includes(path)) {
       diagnostics.push({
         code: 'MAP_SCHEMA',
@@ -531,7 +577,7 @@ async function collectImports(
       continue;
     }
     const library = parsed.value as { imports?: string[]; constants?: Record<string, unknown>; lookups?: Record<string, LookupDocument> };
-    await collectImports(library.imports ?? [], parsed.doc, parsed.spans, dirname(path), readText, diagnostics, files, constants, lookupDocs, [...chain, path]);
+    await collectImports(library.imports ?? [], parsed.doc, parsed.spans, dirname(path), readText, confined, constants, lookupDocs, [...chain, path]);
     Object.assign(constants, library.constants ?? {});
     for (const [name, lookup] of Object.entries(library.lookups ?? {})) {
       lookupDocs.set(name, { value: lookup, spans: parsed.spans, node: nodeAt(parsed.doc, ['lookups', name]), baseDir: dirname(path) });
@@ -545,9 +591,9 @@ async function buildLookup(
   spans: YamlSpans,
   node: Node | undefined,
   baseDir: string,
-  diagnostics: Diagnostic[],
-  files: string[],
+  confined: Confinement,
 ): Promise<LookupTable> {
+  const { diagnostics, files } = confined;
   const span = spans.ofNode(node, { yamlPath: `lookups.${name}` });
   const entries = new Map<string, LookupTarget>();
   let system = value.system;
@@ -559,8 +605,8 @@ async function buildLookup(
   }
   const fileKind = value.conceptMap !== undefined ? 'conceptMap' : value.file !== undefined ? 'csv' : undefined;
   const relative = value.conceptMap ?? value.file;
-  if (fileKind !== undefined && relative !== undefined) {
-    const path = resolve(baseDir, relative);
+  const path = fileKind !== undefined && relative !== undefined ? await confine(confined, baseDir, relative, fileKind === 'csv' ? 'lookup' : 'conceptMap', span) : undefined;
+  if (fileKind !== undefined && path !== undefined) {
     const loaded = await loadLookupFile(fileKind, path, span);
     diagnostics.push(...loaded.diagnostics);
     files.push(path);

@@ -47,6 +47,15 @@ describe('redact', () => {
     expect(redact('-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----')).toBe('[private key redacted]');
   });
 
+  it('masks NHS numbers in the groupings nhsNumber() reads, and any ten digits in an NHS-number field', () => {
+    expect(redact('patient 99 98 97 04 15 seen')).toBe('patient *******415 seen');
+    expect(redact('patient 9-9-9-8-9-7-0-4-1-5')).toBe('patient *******415');
+    expect(redact('{"nhsNumber":"9998970416","id":"1"}')).toBe('{"nhsNumber":"*******416","id":"1"}');
+    expect(redact("column 4 'NHS_NO' = \"99 98 97 04 16\"")).toBe("column 4 'NHS_NO' = \"*******416\"");
+    expect(redact('patientNhsNumber: 1234567890')).toBe('patientNhsNumber: *******890');
+    expect(redact('count 1234567890')).toBe('count 1234567890');
+  });
+
   it('masks valid NHS numbers to their last three digits in any common spacing and keeps other digits', () => {
     expect(redact('patient 9998970415 seen')).toBe('patient *******415 seen');
     expect(redact('patient 999 897 0415 seen')).toBe('patient *******415 seen');

@@ -17,6 +17,9 @@ export function maskNhsNumber(nhsNumber: string): string {
   return `*******${digits.slice(-3)}`;
 }
 
+/** Ten digits, each pair optionally separated by one space or dash (as `99 98 97 04 15` or `999-897-0415`). */
+const tenDigits = String.raw`(?<!\d)\d(?:[ -]?\d){9}(?!\d)`;
+
 /** Names of fields whose value is a secret, as `name: value`, `name=value` or `"name":"value"`. */
 const secretField = String.raw`(?:access[_-]?token|refresh[_-]?token|id[_-]?token|client[_-]?assertion|client[_-]?secret|password|passphrase|shared[_-]?key|api[_-]?key)`;
 
@@ -28,7 +31,10 @@ const rules: readonly [RegExp, (match: string, ...groups: string[]) => string][]
     new RegExp(String.raw`(["']?\b[A-Za-z0-9_.-]*?${secretField}["']?\s*[:=]\s*["']?)(?![\[{])[^\s"'&,;{}\[\]]+`, 'gi'),
     (_m, prefix = '') => `${prefix}${redactedMark}`,
   ],
-  [/(?<![\d])(\d{3})([ -]?)(\d{3})\2(\d{4})(?![\d])/g, (match, ...rest) => (normaliseNhsNumber(match) !== undefined && !insideHexToken(match, rest) ? maskNhsNumber(match) : match)],
+  // any ten digits in a field named as an NHS number, valid or not
+  [new RegExp(String.raw`(\b[A-Za-z_]*nhs[_ -]?(?:number|num|no)?["']?\s*[:=]\s*["']?)(${tenDigits})`, 'gi'), (_m, prefix = '', digits = '') => `${prefix}${maskNhsNumber(digits)}`],
+  // elsewhere, ten digits (in any grouping nhsNumber() reads) that pass the modulus 11 check
+  [new RegExp(tenDigits, 'g'), (match, ...rest) => (normaliseNhsNumber(match) !== undefined && !insideHexToken(match, rest) ? maskNhsNumber(match) : match)],
 ];
 
 /**
@@ -59,8 +65,8 @@ const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/
 /**
  * Scrubs secrets and personal identifiers from text meant for people (log lines, error messages, reports):
  * private keys, bearer and MESH (`NHSMESH`) tokens, JWTs, the values of token, password, passphrase, shared-key
- * and API-key fields, NHS numbers (10 digits, optionally 3-3-4 spaced or dashed, passing the modulus 11 check;
- * masked to their last three digits), and every secret value it has been given (e.g. the mailbox password the
+ * and API-key fields, NHS numbers (10 digits in any spaced or dashed grouping, masked to their last three digits:
+ * in a field named as an NHS number always, elsewhere when they pass the modulus 11 check), and every secret value it has been given (e.g. the mailbox password the
  * caller loaded), wherever it appears.
  */
 export class Redactor {

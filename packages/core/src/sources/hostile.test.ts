@@ -110,6 +110,36 @@ describe('XML external entities and entity expansion', () => {
   });
 });
 
+describe('DOCTYPE internal subsets and characters XML does not allow', () => {
+  it.each([
+    ['a comment hiding the end of the subset', `<!DOCTYPE x [<!-- ] --> <!ENTITY e "boom">]>`],
+    ['lower case', `<!doctype Export [<!ENTITY e "boom">]>`],
+    ['mixed case and a quoted system id', `<!DocType Export SYSTEM "a>b" [<!ENTITY e "boom">]>`],
+    ['an empty subset', `<!DOCTYPE Export []>`],
+  ])('refuses a DOCTYPE with an internal subset written with %s', async (_, doctype) => {
+    const input = file('subset.xml', `<?xml version="1.0"?>\n${doctype}\n<Export><Incident id="1">&e;</Incident></Export>`);
+    const { results, codes } = await run(xmlSource, [{ path: input }]);
+    expect(codes).toEqual([['SRC_XML_SYNTAX']]);
+    expect(results[0]!.diagnostics[0]!.input).toMatchObject({ line: 2, column: 1 });
+    expect(results[0]!.document).toBeUndefined();
+  });
+
+  it.each([
+    ['&#0;', '&#0;'],
+    ['&#xD800;', '&#xD800;'],
+    ['&#x110000;', '&#x110000;'],
+    ['&#1114112;', '&#1114112;'],
+    ['a raw NUL', '\u0000'],
+    ['a raw ESC', '\u001b[2J'],
+  ])('sets aside a record holding %s with a coded, located diagnostic and reads the next', async (_, text) => {
+    const input = file('chars.xml', `<Export>\n<Incident id="1">\n  <note>a${text}b</note></Incident>\n<Incident id="2"><note>ok &#x1F691;</note></Incident></Export>`);
+    const { results, codes } = await run(xmlSource, [{ path: input }]);
+    expect(codes).toEqual([['SRC_XML_CHARACTER'], []]);
+    expect(results[0]!.diagnostics[0]!.input).toMatchObject({ line: 3, column: 10 });
+    expect(results[1]!.key).toBe('2');
+  });
+});
+
 describe('__proto__, constructor and prototype in input never reach a prototype', () => {
   it('maps them as data from vendor JSON and NDJSON keys', async () => {
     const line = '{"id":"1","__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}},"prototype":"p"}';

@@ -30,6 +30,57 @@ function decodeEntities(text: string): string {
 
 const localName = (name: string): string => name.slice(name.indexOf(':') + 1);
 
+/**
+ * After `<!DOCTYPE` at `from`: true when an internal subset (`[`) opens before the declaration's `>`, outside the
+ * quoted system and public literals; false when the declaration ends without one; undefined when `text` ends first.
+ */
+function internalSubsetAt(text: string, from: number): boolean | undefined {
+  let quote = 0;
+  for (let k = from; k < text.length; k++) {
+    const c = text.charCodeAt(k);
+    if (quote !== 0) {
+      if (c === quote) {
+        quote = 0;
+      }
+    } else if (c === 34 || c === 39) {
+      quote = c;
+    } else if (c === 91 /* [ */) {
+      return true;
+    } else if (c === 62 /* > */) {
+      return false;
+    }
+  }
+  return undefined;
+}
+
+/** Characters XML 1.0 does not allow (https://www.w3.org/TR/xml/#charsets), written as such in the text. */
+// eslint-disable-next-line no-control-regex -- these control characters are what the pattern is for
+const forbiddenCharacter = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const characterReference = /&#(?:x([0-9a-fA-F]+)|([0-9]+));/g;
+const allowedCodePoint = (code: number): boolean =>
+  code === 0x9 || code === 0xa || code === 0xd || (code >= 0x20 && code <= 0xd7ff) || (code >= 0xe000 && code <= 0xfffd) || (code >= 0x10000 && code <= 0x10ffff);
+
+/** The offset and description of the first character, or character reference, that XML does not allow. */
+function forbiddenCharacterIn(text: string): { offset: number; what: string } | undefined {
+  const literal = forbiddenCharacter.exec(text);
+  let found: { offset: number; what: string } | undefined =
+    literal === null ? undefined : { offset: literal.index, what: `the character U+${literal[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}` };
+  if (text.includes('&#')) {
+    for (const match of text.matchAll(characterReference)) {
+      if (found !== undefined && match.index > found.offset) {
+        break;
+      }
+      const digits = match[1] ?? match[2]!;
+      const code = digits.length > 8 ? Infinity : parseInt(digits, match[1] !== undefined ? 16 : 10);
+      if (!allowedCodePoint(code)) {
+        found = { offset: match.index, what: `the character reference ${match[0].length > 24 ? `${match[0].slice(0, 20)}…` : match[0]}` };
+        break;
+      }
+    }
+  }
+  return found;
+}
+
 /** The text of one record element and where it sits in its file. */
 class XmlRecordText {
   key = '';
@@ -235,6 +286,17 @@ function parseRecord(spec: SourceSpec, options: XmlOptions, parser: XMLParser, r
   if (xmlDepth(record.text, limits.maxDepth) > limits.maxDepth) {
     return reject(limitProblem('maxDepth', limits.maxDepth, `the element nesting of the record ${xpath}`, origin));
   }
+  const forbidden = forbiddenCharacterIn(record.text);
+  if (forbidden !== undefined) {
+    const at = record.position(forbidden.offset);
+    return reject({
+      code: 'SRC_XML_CHARACTER',
+      severity: 'error',
+      message: `${record.file}:${at.line}:${at.column}: the record ${xpath} holds ${forbidden.what}, which XML does not allow.`,
+      hint: 'Remove the character from the export (XML 1.0 allows tab, line breaks and printable characters only); the record is set aside.',
+      input: { file: record.file, ...at, xpath },
+    });
+  }
   const valid = XMLValidator.validate(record.text, { allowBooleanAttributes: false });
   if (valid !== true) {
     const { line, column } = valid.err.line === 1 ? { line: record.line, column: record.column + valid.err.col - 1 } : { line: record.line + valid.err.line - 1, column: valid.err.col };
@@ -408,24 +470,23 @@ async function* readXml(spec: SourceSpec, options: XmlOptions, recordPath: reado
           }
         } else if (i + 9 > n && !ended) {
           break;
-        } else if (text.startsWith('<!DOCTYPE', i)) {
-          const bracket = text.indexOf('[', i);
-          const gt = text.indexOf('>', i);
-          if (bracket !== -1 && (gt === -1 || bracket < gt)) {
-            const endSubset = text.indexOf(']', bracket);
-            close = endSubset === -1 ? -1 : text.indexOf('>', endSubset);
-          } else {
-            close = gt;
+        } else if (/^<!doctype/i.test(text.slice(i, i + 9))) {
+          const subset = internalSubsetAt(text, i + 9);
+          if (subset === undefined && !ended) {
+            break;
           }
+          if (subset !== false) {
+            const at = here(base + i);
+            outside(
+              syntax(file, at.line, at.column, 'the DOCTYPE has an internal subset (where entities are declared), which cadmap refuses; the file is not read.', 'Export the file without a DOCTYPE internal subset.'),
+              text.slice(i, i + 200),
+            );
+            refused = true;
+            break;
+          }
+          close = text.indexOf('>', i);
           if (close !== -1) {
             close += 1;
-            const declaration = text.slice(i, close);
-            if (/<!ENTITY/i.test(declaration)) {
-              const at = here(base + i);
-              outside(syntax(file, at.line, at.column, 'the DOCTYPE declares entities, which cadmap refuses to expand; the file is not read.', 'Export the file without a DOCTYPE internal subset.'), declaration);
-              refused = true;
-              break;
-            }
           }
         } else {
           close = text.indexOf('>', i);

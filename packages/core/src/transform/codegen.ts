@@ -341,7 +341,7 @@ class Generator {
         `if (${optional.map((part) => `${part.value} !== undefined`).join(' && ')}) ${out} = ${literal};`,
         'else {',
         `${out} = { ${fixed.join(', ')} };`,
-        ...parts.map((part) => (part.always ? `${out}[${part.key.replace(/^\[|\]$/g, '')}] = ${part.value};` : `if (${part.value} !== undefined) ${out}[${part.key.replace(/^\[|\]$/g, '')}] = ${part.value};`)),
+        ...parts.map((part) => `${part.always ? '' : `if (${part.value} !== undefined) `}${defineKey(out, part.key, part.value)};`),
         '}',
       );
     }
@@ -762,4 +762,13 @@ const identifierPart = (id: string): string => id.replace(/[^A-Za-z0-9_]/g, '_')
 function bareVariable(expression: CompiledExpression): string | undefined {
   const match = /^%([A-Za-z_][A-Za-z0-9_]*)$/.exec(expression.text.trim());
   return expression.fast && match !== null && match[1] !== 'context' && match[1] !== 'ucum' ? match[1] : undefined;
+}
+
+/**
+ * A statement giving object `out` the own property `key` (a JSON-quoted or computed key as written in a literal):
+ * template keys are defined, never assigned, so a key `__proto__` is data and never sets the prototype.
+ */
+function defineKey(out: string, key: string, value: string): string {
+  const name = key.replace(/^\[|\]$/g, '');
+  return name === '"__proto__"' ? `Object.defineProperty(${out}, ${name}, { value: ${value}, enumerable: true, writable: true, configurable: true })` : `${out}[${name}] = ${value}`;
 }
