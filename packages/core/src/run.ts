@@ -3,6 +3,7 @@ import { closest } from './diagnostics/suggest.js';
 import { csvColumnOf, FieldAccounting, type AccountingContext } from './mapping/field-accounting.js';
 import type { Mapping } from './mapping/load.js';
 import { readPathsOf, type ReadPath } from './mapping/read-paths.js';
+import { bounded } from './diagnostics/text.js';
 import { openSource, type OpenedSource } from './sources/index.js';
 import type { InputFile } from './sources/types.js';
 import { transformRecord, type MapResult, type TransformOptions } from './transform/engine.js';
@@ -41,7 +42,7 @@ export async function runMapping(mapping: Mapping, inputs: readonly InputFile[],
         ? noResults()
         : opened.records((record) => {
             accounting.observe(record.data);
-            return transformRecord(mapping, record, options);
+            return withBoundedMessages(transformRecord(mapping, record, options));
           }),
     fieldAccounting: () => accounting.diagnostics(),
   };
@@ -66,6 +67,17 @@ export async function accountFields(mapping: Mapping, inputs: readonly InputFile
 }
 
 async function* noResults(): AsyncGenerator<MapResult> {}
+
+/** The result with every message that quotes a runaway value cut short (see `bounded`). */
+function withBoundedMessages(result: MapResult): MapResult {
+  const diagnostics = result.diagnostics;
+  for (let i = 0; i < diagnostics.length; i++) {
+    if (bounded(diagnostics[i]!) !== diagnostics[i]) {
+      return { ...result, diagnostics: diagnostics.map(bounded) };
+    }
+  }
+  return result;
+}
 
 /** Maps a whole input set into memory. For tests and small inputs; use runMapping for exports. */
 export async function mapAll(

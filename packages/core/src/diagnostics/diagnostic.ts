@@ -84,6 +84,7 @@ export const diagnosticCodes = {
   MAP_UNKNOWN_COLUMN: 'The mapping names a column or field that no input file has.',
   MAP_FIELD_UNDECLARED: 'The mapping reads a field its source.fields declaration does not list.',
   MAP_FIELDS_FILE: 'The JSON Schema or XSD that declares the source fields is missing or cannot be read.',
+  MAP_REGEX_UNSUPPORTED: 'A regular expression uses syntax the linear-time engine (RE2) does not run: backreferences, lookarounds.',
   // evaluation
   MAP_EVAL_ERROR: 'An expression failed while evaluating a record.',
   MAP_MULTIPLE_VALUES: 'An expression returned several values where one is allowed.',
@@ -100,6 +101,7 @@ export const diagnosticCodes = {
   MAP_POSTCODE_INVALID: 'A value is not a UK postcode.',
   MAP_ODS_CODE_INVALID: 'A value does not have the shape of an ODS code.',
   MAP_RECORD_SKIPPED: 'No rule produced an entry for a record (every `when` was false), so it has no bundle.',
+  MAP_RECORD_BUDGET: 'Building one record took more elements, bytes, nesting or time than the mapping\'s budgets allow; the record is set aside.',
   MAP_REQUIRED_MISSING: 'A rule marked required produced no value.',
   MAP_FIELD_NEVER_PRESENT: 'The mapping reads a field that no record of the run had.',
   // sources

@@ -9,6 +9,7 @@ import { isNhsNumber, nhsNumber } from '../functions/nhs-number.js';
 import { odsCode } from '../functions/ods-code.js';
 import { postcode } from '../functions/postcode.js';
 import { maxRefKeys } from './known-functions.js';
+import { regexMatches, regexMatchesFull, regexReplace } from './regex.js';
 import type { EvalSink, ExpressionEnv } from './types.js';
 
 /**
@@ -227,6 +228,47 @@ function checkedConversions(env: ExpressionEnv): Record<string, UserFunction> {
   return table;
 }
 
+/** The one string of a collection (fhirpath.js's singleton rule for the string functions); undefined when empty. */
+function singleString(data: unknown, name: string): string | undefined {
+  const items = Array.isArray(data) ? (data as unknown[]) : [];
+  if (items.length === 0) {
+    return undefined;
+  }
+  const [item] = items;
+  if (items.length > 1 || typeof item !== 'string') {
+    throw new Error(`${name}() expects one string, but got ${items.length > 1 ? `${items.length} values` : typeof item}`);
+  }
+  return item;
+}
+
+/**
+ * fhirpath.js's regular expression functions, replaced by the linear-time ones (regex.ts); an empty input,
+ * pattern or substitution gives an empty result, as in fhirpath.js.
+ */
+const regexFunctions: Record<string, UserFunction> = {
+  matches: {
+    fn: (data, regex, flags) => {
+      const text = singleString(data, 'matches');
+      return text === undefined || typeof regex !== 'string' ? [] : [regexMatches(text, regex, stringArgument(flags))];
+    },
+    arity: { 1: ['String'], 2: ['String', 'String'] },
+  },
+  matchesFull: {
+    fn: (data, regex, flags) => {
+      const text = singleString(data, 'matchesFull');
+      return text === undefined || typeof regex !== 'string' ? [] : [regexMatchesFull(text, regex, stringArgument(flags))];
+    },
+    arity: { 1: ['String'], 2: ['String', 'String'] },
+  },
+  replaceMatches: {
+    fn: (data, regex, substitution) => {
+      const text = singleString(data, 'replaceMatches');
+      return text === undefined || typeof regex !== 'string' || typeof substitution !== 'string' ? [] : [regexReplace(text, regex, substitution)];
+    },
+    arity: { 2: ['String', 'String'] },
+  },
+};
+
 /** The user invocation table that makes the cadmap functions available to fhirpath.js. */
 export function userInvocationTable(env: ExpressionEnv): Record<string, UserFunction> {
   const functions = boundFunctions(env);
@@ -236,6 +278,7 @@ export function userInvocationTable(env: ExpressionEnv): Record<string, UserFunc
   }
   return {
     ...checkedConversions(env),
+    ...regexFunctions,
     dateTime: {
       fn: (data, format) => perItem((item) => functions.dateTime(item, sinkNow(), stringArgument(format)))(data),
       arity: { 0: [], 1: ['String'] },

@@ -6,6 +6,7 @@ import type { AstNode } from './ast.js';
 import { parseSimpleExpression } from './simple-parse.js';
 import { functionName, identifierValue, params, positionOf, variableName } from './ast.js';
 import { boundFunctions, userInvocationTable, withCurrentSink } from './cadmap-functions.js';
+import { regexProblem } from './regex.js';
 import { asCollection, collectionPlan, compileFast, compileScalar, literalString, memberPathEvaluator, type Closure, type CollectionPlan, type Runtime, type ScalarExpression } from './fast.js';
 import { cadmapArities, closestFunction, editDistance, functionArities } from './known-functions.js';
 import type { CompiledExpression, EvalSink, ExpressionEnv } from './types.js';
@@ -147,11 +148,24 @@ export function compileExpression(
       );
       return;
     }
+    const first = args[0];
+    const firstLiteral = first ? literalString(first) : undefined;
+    if (name === 'matches' || name === 'matchesFull' || name === 'replaceMatches') {
+      const flags = name === 'replaceMatches' || args[1] === undefined ? '' : literalString(args[1]);
+      const problem = firstLiteral === undefined ? undefined : regexProblem(name === 'matchesFull' ? `^(?:${firstLiteral})$` : firstLiteral, flags);
+      if (problem !== undefined) {
+        report(
+          'MAP_REGEX_UNSUPPORTED',
+          `${name}(): the regular expression cannot run on cadmap's linear-time engine (RE2 syntax): ${problem}.`,
+          first ? positionOf(first) : position,
+          'Rewrite it without backreferences (\\1), lookarounds ((?=…), (?!…), (?<=…)) or possessive quantifiers; RE2 runs any other pattern in time linear in the text.',
+        );
+      }
+      return;
+    }
     if (!Object.hasOwn(cadmapArities, name)) {
       return;
     }
-    const first = args[0];
-    const firstLiteral = first ? literalString(first) : undefined;
     switch (name) {
       case 'dateTime':
       case 'date': {

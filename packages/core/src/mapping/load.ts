@@ -9,7 +9,7 @@ import type { CompiledExpression, EvalReport, ExpressionEnv } from '../expressio
 import { compileDatePattern, isKnownTimeZone, loadLookupFile } from '../functions/index.js';
 import { compileTemplate, pathText, type TemplateCompiler, type TemplateNode } from '../transform/template.js';
 import type { MappingTarget } from '../targets.js';
-import { defaultChecks, defaultSourceLimits, type CsvTable, type LookupTable, type LookupTarget, type MappingChecks, type SourceLimits, type SourceSpec } from './model.js';
+import { defaultChecks, defaultRecordBudgets, defaultSourceLimits, type CsvTable, type LookupTable, type LookupTarget, type MappingChecks, type RecordBudgets, type SourceLimits, type SourceSpec } from './model.js';
 import { loadDeclaredFields, undeclaredReads, type FieldsDocument } from './declared-fields.js';
 import { checkAgainstSchema } from './schema.js';
 import { compactStrings } from './compact-strings.js';
@@ -68,6 +68,8 @@ export interface Mapping {
   readonly env: ExpressionEnv;
   /** Every file the mapping was built from: the mapping, its imports, lookup files. */
   readonly files: readonly string[];
+  /** What building one record's output may take. */
+  readonly budgets: RecordBudgets;
 }
 
 export interface LoadMappingResult {
@@ -315,6 +317,7 @@ export async function loadMapping(file: string, options: LoadMappingOptions = {}
     ...(document ? { document } : {}),
     env: env(),
     files,
+    budgets: { ...defaultRecordBudgets, ...mappingValue.budgets },
   };
   diagnostics.push(...undeclaredReads(mapping));
   return hasErrors(diagnostics) ? { diagnostics } : { mapping, diagnostics };
@@ -333,6 +336,7 @@ interface MappingDocument {
   source: SourceDocument;
   checks?: Partial<MappingChecks>;
   bundle?: { type?: string; key?: string | string[]; template?: Record<string, unknown> };
+  budgets?: Partial<RecordBudgets>;
   resources?: { id: string; resourceType: string; key: string | string[]; when?: string; forEach?: string; as?: string; let?: Record<string, string>; template: Record<string, unknown> }[];
 }
 

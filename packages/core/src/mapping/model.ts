@@ -66,6 +66,21 @@ export interface SourceLimits {
 /** Defaults: 1 MiB per field, 16 MiB per record, nesting depth 64, files unlimited. */
 export const defaultSourceLimits: SourceLimits = { maxFieldBytes: 1 << 20, maxRecordBytes: 16 << 20, maxDepth: 64 };
 
+/** What building one record's output may take (the mapping's `budgets`). */
+export interface RecordBudgets {
+  /** Most elements (objects, arrays and values) in one record's bundle or document. */
+  readonly maxElements: number;
+  /** Largest output of one record as JSON, in bytes (strings counted by UTF-16 length). */
+  readonly maxBytes: number;
+  /** Deepest nesting of objects and arrays in one record's output. */
+  readonly maxDepth: number;
+  /** Longest time mapping one record may take, in milliseconds. */
+  readonly maxMilliseconds: number;
+}
+
+/** Defaults: 100,000 elements, 16 MiB, nesting 64, 10 s per record. */
+export const defaultRecordBudgets: RecordBudgets = { maxElements: 100_000, maxBytes: 16 << 20, maxDepth: 64, maxMilliseconds: 10_000 };
+
 /** How child tables are joined to the root table. */
 export type JoinOrder =
   /** Streaming merge join in bounded memory: every file is in ascending root-key order (default). */

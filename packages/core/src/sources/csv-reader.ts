@@ -29,6 +29,9 @@ const TAB = 9;
  */
 export const maxRowChars = 1 << 20;
 
+/** How much of a runaway row's text is kept (its raw text in the dead letter). */
+export const runawayKeptChars = 64 * 1024;
+
 /**
  * Streaming CSV tokenizer over decoded text: RFC 4180 quoting with a configurable delimiter, quote and escape,
  * LF, CRLF or CR line breaks, optional trimming and comment lines. It never throws on bad input: a row with
@@ -56,6 +59,8 @@ export class CsvFileReader {
   private readonly escape: number;
   private readonly trim: boolean;
   private readonly comment: string | undefined;
+  /** After a cut runaway row: dropping text up to the next line break. */
+  private skipping = false;
 
   constructor(
     private readonly chunks: TextChunks,
@@ -136,11 +141,78 @@ export class CsvFileReader {
 
   /** The next row from buffered text; NEED_MORE when {@link fill} must be awaited first. */
   readRow(): CsvRow | undefined | typeof NEED_MORE {
+    if (this.skipping && !this.skipToLineBreak()) {
+      return NEED_MORE;
+    }
     const row = this.scanRow(this.ended, false);
     if (row === NEED_MORE && this.text.length - this.pos > this.maxRow) {
-      return this.scanRow(true, true);
+      return this.cutRunaway();
     }
     return row;
+  }
+
+  /**
+   * A row still open after `maxRow` characters (a runaway field or a quote that never closes): it becomes one row
+   * with no fields and SRC_LIMIT, keeping only its first {@link runawayKeptChars} characters as raw text; the rest of
+   * it is dropped unread up to the first line break past the limit, where reading resumes. Line numbers count what
+   * was dropped.
+   */
+  private cutRunaway(): CsvRow {
+    const text = this.text;
+    const start = this.pos;
+    const line = this.line;
+    const problem = this.problem(
+      'SRC_LIMIT',
+      `Row at line ${line} of ${this.file} is longer than the source.limits.maxRecordBytes limit of ${this.maxRow} characters; it is set aside and reading resumes after the first line break past the limit.`,
+      'Check the delimiter, quotes and line breaks declared for this file; if such rows are expected, raise source.limits.maxRecordBytes in the mapping.',
+      line,
+      1,
+    );
+    const row: CsvRow = { fields: [], line, row: ++this.rows, raw: text.slice(start, start + Math.min(runawayKeptChars, this.maxRow)), problems: [problem] };
+    const cut = start + this.maxRow;
+    this.line += this.lineBreaksIn(start, cut);
+    this.pos = cut;
+    this.skipping = true;
+    this.quoteAt = -1;
+    this.crAt = -1;
+    this.wideAt = -1;
+    return row;
+  }
+
+  /** Line breaks (LF, CRLF or a lone CR) in `text[from, to)`; a CR at `to - 1` is counted (an LF after it is not). */
+  private lineBreaksIn(from: number, to: number): number {
+    const text = this.text;
+    let count = 0;
+    for (let i = text.indexOf('\n', from); i !== -1 && i < to; i = text.indexOf('\n', i + 1)) {
+      count++;
+    }
+    for (let i = text.indexOf('\r', from); i !== -1 && i < to; i = text.indexOf('\r', i + 1)) {
+      if (text.charCodeAt(i + 1) !== LF || i + 1 >= to) {
+        count++;
+      }
+    }
+    return count;
+  }
+
+  /** Drops the rest of a cut row up to and including its next line break; false when the buffer ends first. */
+  private skipToLineBreak(): boolean {
+    const text = this.text;
+    const n = text.length;
+    const lf = text.indexOf('\n', this.pos);
+    const cr = text.indexOf('\r', this.pos);
+    const at = lf === -1 ? cr : cr === -1 ? lf : Math.min(lf, cr);
+    if (at === -1) {
+      this.pos = n;
+      return this.ended;
+    }
+    if (text.charCodeAt(at) === CR && at + 1 >= n && !this.ended) {
+      this.pos = at;
+      return false;
+    }
+    this.pos = text.charCodeAt(at) === CR && text.charCodeAt(at + 1) === LF ? at + 2 : at + 1;
+    this.line++;
+    this.skipping = false;
+    return true;
   }
 
   /** Reads more text; at the end of the input marks the reader ended. */
@@ -148,11 +220,24 @@ export class CsvFileReader {
     if (this.ended) {
       return;
     }
-    const more = await this.chunks.next();
-    if (more === undefined) {
-      this.ended = true;
+    // while a row is open, read at least as much new text as is kept: the open row is then copied and scanned again
+    // a bounded number of times however long it grows
+    const kept = this.text.length - this.pos;
+    const parts: string[] = [];
+    let length = 0;
+    do {
+      const more = await this.chunks.next();
+      if (more === undefined) {
+        this.ended = true;
+        break;
+      }
+      parts.push(more);
+      length += more.length;
+    } while (length < kept);
+    if (parts.length === 0) {
       return;
     }
+    const more = parts.length === 1 ? parts[0]! : parts.join('');
     this.base += this.pos;
     this.text = this.pos === this.text.length ? more : this.text.slice(this.pos) + more;
     this.pos = 0;

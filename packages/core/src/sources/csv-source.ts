@@ -320,6 +320,9 @@ function makeRow(file: TableFile, csv: CsvRow): TableRow {
   const key = keyParts.length === 1 ? keyParts[0]! : keyParts.join(keySeparator);
   const row = new TableRow(file, csv, keyParts, key, missingKey);
   const headers = file.headers;
+  if (fields.length === 0 && csv.problems !== undefined) {
+    return row; // cut at maxRecordBytes (see CsvFileReader.cutRunaway)
+  }
   if (fields.length !== headers.length) {
     (csv.problems ??= []).push({
       code: 'SRC_CSV_RAGGED_ROW',
@@ -603,7 +606,9 @@ class CsvJoin {
   }
 
   private reject(row: TableRow, code: DiagnosticCode, message: string, hint: string): void {
-    const diagnostics: Diagnostic[] = [{ code, severity: 'error', message, hint, input: spanOf(row) }];
+    // a row cut at maxRecordBytes has no fields: its SRC_LIMIT says all there is to say
+    const cut = row.csv.fields.length === 0 && row.csv.problems?.some((problem) => problem.code === 'SRC_LIMIT') === true;
+    const diagnostics: Diagnostic[] = cut ? [] : [{ code, severity: 'error', message, hint, input: spanOf(row) }];
     if (row.csv.problems !== undefined) {
       diagnostics.push(...row.csv.problems);
     }

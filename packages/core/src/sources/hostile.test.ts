@@ -140,6 +140,48 @@ describe('DOCTYPE internal subsets and characters XML does not allow', () => {
   });
 });
 
+describe('runaway rows and tags are cut at maxRecordBytes and reading resumes at the next record', () => {
+  const big = 'z'.repeat(200_000);
+  const limited = (source: string): string => `${source}\n  limits: { maxRecordBytes: 10000 }`;
+
+  it('sets a CSV row with a runaway field aside once, keeps 10,000 characters of it, and counts lines exactly', async () => {
+    const input = file('runaway.csv', `id,note\n1,ok\n2,${big}\n3,fine\r4,"${big}\n5,after\n6,end\n`);
+    const { results } = await run(limited('  format: csv\n  tables:\n    calls: { files: "*.csv", key: id }'), [{ path: input }]);
+    expect(results.map((r) => [r.key, r.diagnostics.filter((d) => !d.code.startsWith('CQI_')).map((d) => [d.code, d.input?.line])])).toEqual([
+      ['1', []],
+      ['', [['SRC_LIMIT', 3]]],
+      ['3', []],
+      ['', [['SRC_LIMIT', 5]]],
+      ['5', []],
+      ['6', []],
+    ]);
+    expect(results.map((r) => JSON.stringify(r.source.raw).length).every((length) => length < 10_100)).toBe(true);
+    expect(results.map((r) => r.source.origin.line)).toEqual([2, 3, 4, 5, 6, 7]);
+  });
+
+  it.each([
+    ['an unclosed attribute', `<Incident id="2" note="${big}\n<Incident id="3"/>`, 'SRC_XML_SYNTAX', ['1']],
+    ['a closed but runaway attribute', `<Incident id="2" note="${big}"/>\n<Incident id="3"/>`, 'SRC_LIMIT', ['1', '3']],
+    ['an unclosed comment', `<!-- ${big}\n<Incident id="3"/>`, 'SRC_XML_SYNTAX', ['1']],
+    ['a runaway comment inside a record', `<Incident id="2"><!-- ${big} --></Incident>\n<Incident id="3"/>`, 'SRC_LIMIT', ['1', '3']],
+  ])('sets aside %s with a located diagnostic and at most 64 KiB of it', async (_, middle, code, keys) => {
+    const input = file('runaway.xml', `<Export>\n<Incident id="1"/>\n${middle}</Export>\n`);
+    const { results } = await run(limited(xmlSource), [{ path: input }]);
+    const setAside = results.filter((r) => r.key === '');
+    expect(setAside).toHaveLength(1);
+    expect(setAside[0]!.diagnostics).toMatchObject([{ code, input: { line: 3, column: 1 } }]);
+    expect(JSON.stringify(setAside[0]!.source.raw).length).toBeLessThan(64 * 1024 + 100);
+    expect(results.filter((r) => r.key !== '').map((r) => r.key)).toEqual(keys);
+  });
+
+  it('sets aside an unclosed DOCTYPE with at most 64 KiB of it', async () => {
+    const input = file('doctype.xml', `<?xml version="1.0"?>\n<!DOCTYPE Export SYSTEM "${big}\n<Export><Incident id="1"/></Export>\n`);
+    const { results } = await run(limited(xmlSource), [{ path: input }]);
+    expect(results[0]!.diagnostics).toMatchObject([{ code: 'SRC_XML_SYNTAX', input: { line: 2, column: 1 } }]);
+    expect(JSON.stringify(results[0]!.source.raw).length).toBeLessThan(64 * 1024 + 100);
+  });
+});
+
 describe('__proto__, constructor and prototype in input never reach a prototype', () => {
   it('maps them as data from vendor JSON and NDJSON keys', async () => {
     const line = '{"id":"1","__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}},"prototype":"p"}';

@@ -219,6 +219,79 @@ function buildElement(entry: OrderedEntry, name: string, xpath: string, record: 
 /** How much of an oversized record's text the dead letter keeps. */
 const rawKeptChars = 64 * 1024;
 
+/**
+ * A construct open where the buffered text ends: a tag (whose `>` counts outside quoted attribute values), or a
+ * comment, CDATA section, declaration or processing instruction ending at `closer`. `from` is where the search
+ * goes on (nothing before it is searched again); `head` is its first characters once it is too long to keep.
+ */
+interface OpenConstruct {
+  readonly kind: 'tag' | 'doctype' | 'other';
+  readonly closer: string;
+  readonly start: number;
+  /** Line and column of `start`. */
+  readonly at: { readonly line: number; readonly column: number };
+  from: number;
+  quote: number;
+  head?: string;
+}
+
+/**
+ * The next chunks of text, joined, until they hold at least `size` characters or the input ends (`last`); undefined
+ * text when the input had ended already.
+ */
+async function readAtLeast(chunks: TextChunks, size: number): Promise<{ text: string | undefined; last: boolean }> {
+  const first = await chunks.next();
+  if (first === undefined || first.length >= size) {
+    return { text: first, last: false };
+  }
+  const parts = [first];
+  let length = first.length;
+  while (length < size) {
+    const next = await chunks.next();
+    if (next === undefined) {
+      return { text: parts.join(''), last: true };
+    }
+    parts.push(next);
+    length += next.length;
+  }
+  return { text: parts.join(''), last: false };
+}
+
+/** The absolute offset just past the construct's end in `text` (at absolute `base`), or -1, updating its search state. */
+function closeOf(open: OpenConstruct, text: string, base: number): number {
+  if (open.kind === 'other') {
+    const at = text.indexOf(open.closer, open.from - base);
+    if (at === -1) {
+      open.from = Math.max(open.from, base + text.length - open.closer.length + 1);
+      return -1;
+    }
+    return base + at + open.closer.length;
+  }
+  let quote = open.quote;
+  for (let k = open.from - base; k < text.length; k++) {
+    const c = text.charCodeAt(k);
+    if (quote !== 0) {
+      if (c === quote) {
+        quote = 0;
+      } else {
+        // inside a quoted value: jump to its closing quote
+        const next = text.indexOf(quote === 34 ? '"' : "'", k);
+        if (next === -1) {
+          break;
+        }
+        k = next - 1;
+      }
+    } else if (c === 34 || c === 39) {
+      quote = c;
+    } else if (c === 62) {
+      return base + k + 1;
+    }
+  }
+  open.quote = quote;
+  open.from = base + text.length;
+  return -1;
+}
+
 /** Opens an XML source: every input is streamed in turn and cut into record elements at `xml.record`. */
 // eslint-disable-next-line @typescript-eslint/require-await
 export async function openXmlSource(spec: SourceSpec, inputs: readonly InputFile[]): Promise<OpenedSource> {
@@ -425,26 +498,79 @@ async function* readXml(spec: SourceSpec, options: XmlOptions, recordPath: reado
     }
     recordStart = -1;
   };
+  /** A comment, CDATA section, declaration, processing instruction or tag still open where the text ends. */
+  let pending: OpenConstruct | undefined;
+  /** Where the tag being read again after {@link pending} ends (so its quotes are not scanned twice). */
+  let tagEndKnown = -1;
   const outside = (diagnostic: Diagnostic, raw: string): void => {
     queue.push({ key: '', data: undefined, origin: diagnostic.input ?? { file }, raw, diagnostics: [diagnostic] });
   };
 
   while (!ended && !refused) {
-    const more = await chunks.next();
+    // while a record or construct is open, read at least as much new text as is kept, so that the text is copied a
+    // bounded number of times (each append copies it) however long it grows
+    const { text: more, last } = await readAtLeast(chunks, text.length - Math.max(0, scanned - base));
     if (more === undefined) {
       ended = true;
     } else {
       advanceLines(scanned);
-      if (recordStart !== -1 && oversized === undefined && scanned - recordStart > maxRecord) {
+      // how far the text has been searched: past `scanned` when a construct is still open there
+      const reach = pending?.from ?? scanned;
+      if (recordStart !== -1 && oversized === undefined && reach - recordStart > maxRecord) {
         // more characters than the limit allows bytes: set the record aside now and stop keeping its text
         oversized = text.slice(recordStart - base, recordStart - base + rawKeptChars);
       }
-      const keep = recordStart === -1 || oversized !== undefined ? scanned : recordStart;
+      if (pending !== undefined && pending.head === undefined && (pending.from - pending.start > maxRecord || (pending.kind === 'other' && recordStart === -1 && pending.from - pending.start > rawKeptChars))) {
+        // an open comment, declaration or tag this long is kept as its first characters only (a comment or
+        // declaration outside records is never read again, so at once)
+        pending.head = text.slice(pending.start - base, pending.start - base + rawKeptChars);
+      }
+      let keep = recordStart === -1 || oversized !== undefined ? scanned : recordStart;
+      if (pending?.head !== undefined && (recordStart === -1 || oversized !== undefined)) {
+        advanceLines(pending.from);
+        keep = pending.from;
+      }
       text = text.slice(keep - base) + more;
       base = keep;
+      ended = last;
     }
     const n = text.length;
     let i = scanned - base;
+    if (pending !== undefined) {
+      const open = pending;
+      const close = closeOf(open, text, base);
+      if (close === -1) {
+        if (!ended) {
+          continue;
+        }
+        pending = undefined;
+        const { at } = open;
+        const problem = syntax(file, at.line, at.column, open.kind === 'tag' ? 'a tag is never closed (the file ends inside it).' : 'a comment, CDATA section or declaration is never closed.', 'The file looks truncated, or a quote or comment is not closed.');
+        const raw = open.head ?? text.slice(open.start - base, open.start - base + rawKeptChars);
+        if (recordStart !== -1) {
+          endRecord(base + n, problem);
+        } else {
+          outside(problem, raw);
+        }
+        i = n;
+      } else {
+        pending = undefined;
+        if (open.kind !== 'other' && open.head !== undefined) {
+          // a tag or DOCTYPE longer than maxRecordBytes: set aside, and reading goes on after it
+          const problem = limitProblem('maxRecordBytes', maxRecord, open.kind === 'tag' ? 'a tag' : 'the DOCTYPE declaration', { file, ...open.at });
+          if (recordStart === -1) {
+            outside(problem, open.head);
+          }
+          i = close - base;
+        } else {
+          // a tag or DOCTYPE is read again from its start (its text is all there); anything else is stepped over
+          i = open.kind === 'other' ? close - base : open.start - base;
+          if (open.kind === 'tag') {
+            tagEndKnown = close;
+          }
+        }
+      }
+    }
     while (i < n) {
       const lt = text.indexOf('<', i);
       if (lt === -1) {
@@ -473,6 +599,7 @@ async function* readXml(spec: SourceSpec, options: XmlOptions, recordPath: reado
         } else if (/^<!doctype/i.test(text.slice(i, i + 9))) {
           const subset = internalSubsetAt(text, i + 9);
           if (subset === undefined && !ended) {
+            pending = { kind: 'doctype', closer: '>', start: base + i, at: here(base + i), from: base + i + 9, quote: 0 };
             break;
           }
           if (subset !== false) {
@@ -501,9 +628,12 @@ async function* readXml(spec: SourceSpec, options: XmlOptions, recordPath: reado
             if (recordStart !== -1) {
               endRecord(base + n, problem);
             } else {
-              outside(problem, text.slice(i));
+              outside(problem, text.slice(i, i + rawKeptChars));
             }
             i = n;
+          } else {
+            const closer = text.startsWith('<!--', i) ? '-->' : text.startsWith('<![CDATA[', i) ? ']]>' : '>';
+            pending = { kind: 'other', closer, start: base + i, at: here(base + i), from: base + Math.max(i + 2, n - closer.length + 1), quote: 0 };
           }
           break;
         }
@@ -515,6 +645,8 @@ async function* readXml(spec: SourceSpec, options: XmlOptions, recordPath: reado
         if (close === -1) {
           if (ended) {
             i = n;
+          } else {
+            pending = { kind: 'other', closer: '?>', start: base + i, at: here(base + i), from: base + Math.max(i + 2, n - 1), quote: 0 };
           }
           break;
         }
@@ -522,33 +654,30 @@ async function* readXml(spec: SourceSpec, options: XmlOptions, recordPath: reado
         continue;
       }
       // a start or end tag: find its '>' outside quoted attribute values
-      let quote = 0;
-      let k = i + 1;
-      for (; k < n; k++) {
-        const c = text.charCodeAt(k);
-        if (quote !== 0) {
-          if (c === quote) {
-            quote = 0;
+      let k: number;
+      if (tagEndKnown !== -1) {
+        k = tagEndKnown - base - 1;
+        tagEndKnown = -1;
+      } else {
+        const tag = { kind: 'tag', closer: '>', start: base + i, from: base + i + 1, quote: 0 } as const;
+        const search = { ...tag, at: { line: 0, column: 0 } };
+        const end = closeOf(search, text, base);
+        if (end === -1) {
+          if (!ended) {
+            pending = { ...search, at: here(base + i) };
+            break;
           }
-        } else if (c === 34 || c === 39) {
-          quote = c;
-        } else if (c === 62) {
+          const at = here(base + i);
+          const problem = syntax(file, at.line, at.column, 'a tag is never closed (the file ends inside it).', 'The file looks truncated.');
+          if (recordStart !== -1) {
+            endRecord(base + n, problem);
+          } else {
+            outside(problem, text.slice(i, i + rawKeptChars));
+          }
+          i = n;
           break;
         }
-      }
-      if (k >= n) {
-        if (!ended) {
-          break;
-        }
-        const at = here(base + i);
-        const problem = syntax(file, at.line, at.column, 'a tag is never closed (the file ends inside it).', 'The file looks truncated.');
-        if (recordStart !== -1) {
-          endRecord(base + n, problem);
-        } else {
-          outside(problem, text.slice(i));
-        }
-        i = n;
-        break;
+        k = end - base - 1;
       }
       const tagEnd = k + 1;
       if (next === 47 /* / */) {

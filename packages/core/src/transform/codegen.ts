@@ -35,6 +35,8 @@ export interface TemplateHost extends EvalSink {
   emptyKey(part: KeyPart, item: unknown, vars: EvalVariables, span: RuleSpan): undefined;
   /** Starts an entry: the references noted from here on belong to it. */
   beginEntry(): void;
+  /** Counts one more element built by a `$forEach` item against the record's budgets (throws when one is spent). */
+  tick(): void;
   /** Builds a rule's resource with the interpreter (a template whose root is not an object). */
   instantiateRule(rule: CompiledRule, item: unknown, vars: EvalVariables): Record<string, unknown>;
   /** Adds a built entry to the bundle (or reports a different resource already built under its fullUrl). */
@@ -398,6 +400,7 @@ class Generator {
           `const ${savedIndex} = vars.index;`,
           ...(as ? [`const ${savedItem} = ${as};`] : []),
           `for (let ${index} = 0; ${index} < ${values}.length; ${index}++) {`,
+          'host.tick();',
           `const ${value} = ${values}[${index}];`,
           `vars.index = ${index};`,
           ...(as ? [`${as} = ${value};`] : []),

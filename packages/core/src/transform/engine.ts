@@ -6,6 +6,8 @@ import { scalarOf } from '../expressions/compile.js';
 import { SEVERAL } from '../expressions/fast.js';
 import type { CompiledExpression, EvalReport } from '../expressions/types.js';
 import type { CompiledRule, KeyPart, Mapping } from '../mapping/load.js';
+import type { RecordBudgets } from '../mapping/model.js';
+import { shorten } from '../diagnostics/text.js';
 import { originOf, type SourceRecord } from '../sources/types.js';
 import { checkDocument, documentRoot, type MappingTarget } from '../targets.js';
 import { constantBundleBuilder, keyBuilder, keyText, nodeBuilder, ruleRunner, rulesRunner, type BundleBuilder, type RuleRunner, type TemplateHost } from './codegen.js';
@@ -215,8 +217,94 @@ export function transformRecord(mapping: Mapping, source: SourceRecord, options:
     return { key: source.key, ok: false, diagnostics: source.diagnostics, source };
   }
   const provenance = options.provenance === true;
-  const transform = new RecordTransform(mapping, source, provenance, !provenance);
-  return mapping.target === 'fhir-bundle' ? transform.run() : transform.runDocument(mapping.target);
+  return withinBudgets(mapping, source, () => {
+    const transform = new RecordTransform(mapping, source, provenance, !provenance);
+    return mapping.target === 'fhir-bundle' ? transform.run() : transform.runDocument(mapping.target);
+  });
+}
+
+/** A record budget spent while building (`limit` names the `budgets` key). */
+class BudgetSpent extends Error {
+  constructor(
+    readonly limit: keyof RecordBudgets,
+    readonly found: string,
+  ) {
+    super(`${limit}: ${found}`);
+  }
+}
+
+/**
+ * Runs `build` and checks its output against the mapping's budgets (elements, bytes and nesting of the built
+ * bundle or document, and the time taken); a record over one is set aside with MAP_RECORD_BUDGET, its output
+ * dropped, and the run goes on.
+ */
+function withinBudgets(mapping: Mapping, source: SourceRecord, build: () => MapResult): MapResult {
+  const budgets = mapping.budgets;
+  let spent: BudgetSpent | undefined;
+  let result: MapResult | undefined;
+  try {
+    result = build();
+    const output = result.bundle ?? result.document;
+    spent = output === undefined ? undefined : measure(output, budgets);
+  } catch (error) {
+    if (!(error instanceof BudgetSpent)) {
+      throw error;
+    }
+    spent = error;
+  }
+  if (spent === undefined && result !== undefined) {
+    return result;
+  }
+  const limit = spent!.limit;
+  const suggestion = limit === 'maxBytes' ? budgets.maxBytes * 4 : budgets[limit] * 10;
+  const diagnostic: Diagnostic = {
+    code: 'MAP_RECORD_BUDGET',
+    severity: 'error',
+    message: `Record '${shorten(source.key)}' builds ${spent!.found}, over the budgets.${limit} limit of ${budgets[limit]}${limit === 'maxMilliseconds' ? ' ms' : ''}; the record is set aside and the run goes on.`,
+    hint: `Check the rules' forEach and $forEach for a fan-out the record should not have; if such records are expected, raise the limit in the mapping, e.g. \`budgets: { ${limit}: ${suggestion} }\`.`,
+    rule: mapping.rules[0]?.span ?? mapping.document?.span ?? mapping.bundle.span,
+    input: source.origin,
+  };
+  return { key: result?.key ?? source.key, ok: false, diagnostics: [...(result?.diagnostics ?? source.diagnostics), diagnostic], source };
+}
+
+/** The first budget `output` breaks, walking it once and stopping as soon as one is broken. */
+function measure(output: unknown, budgets: RecordBudgets): BudgetSpent | undefined {
+  let elements = 0;
+  let bytes = 0;
+  const walk = (value: unknown, depth: number): BudgetSpent | undefined => {
+    if (++elements > budgets.maxElements) {
+      return new BudgetSpent('maxElements', `more than ${budgets.maxElements} elements`);
+    }
+    if (typeof value === 'string') {
+      bytes += value.length + 3;
+    } else if (typeof value === 'object' && value !== null) {
+      if (depth > budgets.maxDepth) {
+        return new BudgetSpent('maxDepth', `elements nested more than ${budgets.maxDepth} deep`);
+      }
+      bytes += 2;
+      if (Array.isArray(value)) {
+        for (const item of value) {
+          const spent = walk(item, depth + 1);
+          if (spent !== undefined) {
+            return spent;
+          }
+        }
+      } else {
+        for (const key in value) {
+          bytes += key.length + 4;
+          const spent = walk((value as Record<string, unknown>)[key], depth + 1);
+          if (spent !== undefined) {
+            return spent;
+          }
+        }
+      }
+    } else {
+      bytes += 8;
+    }
+    return bytes > budgets.maxBytes ? new BudgetSpent('maxBytes', `more than ${budgets.maxBytes} bytes of JSON`) : undefined;
+  };
+  return walk(output, 1);
 }
 
 /**
@@ -227,8 +315,10 @@ export function interpretRecord(mapping: Mapping, source: SourceRecord, options:
   if (source.data === undefined) {
     return { key: source.key, ok: false, diagnostics: source.diagnostics, source };
   }
-  const transform = new RecordTransform(mapping, source, options.provenance === true, false);
-  return mapping.target === 'fhir-bundle' ? transform.run() : transform.runDocument(mapping.target);
+  return withinBudgets(mapping, source, () => {
+    const transform = new RecordTransform(mapping, source, options.provenance === true, false);
+    return mapping.target === 'fhir-bundle' ? transform.run() : transform.runDocument(mapping.target);
+  });
 }
 
 /**
@@ -256,6 +346,7 @@ class RecordTransform implements TemplateHost {
     private readonly generated: boolean,
   ) {
     this.diagnostics = source.diagnostics.slice();
+    this.deadline = performance.now() + mapping.budgets.maxMilliseconds;
     this.shape = frameShape(mapping);
     this.rebound = this.shape.rebound;
   }
@@ -294,7 +385,25 @@ class RecordTransform implements TemplateHost {
     }
   }
 
+  /** Elements counted while building (entries and `$forEach` items); the full count is taken once built. */
+  private ticks = 0;
+  private readonly deadline: number;
+
+  tick(): void {
+    const ticks = ++this.ticks;
+    if (ticks > this.mapping.budgets.maxElements) {
+      throw new BudgetSpent('maxElements', `more than ${this.mapping.budgets.maxElements} elements`);
+    }
+    if ((ticks & 255) === 0 && performance.now() > this.deadline) {
+      throw new BudgetSpent('maxMilliseconds', `more than ${this.mapping.budgets.maxMilliseconds} ms`);
+    }
+  }
+
   beginEntry(): void {
+    this.tick();
+    if (performance.now() > this.deadline) {
+      throw new BudgetSpent('maxMilliseconds', `more than ${this.mapping.budgets.maxMilliseconds} ms`);
+    }
     this.referencesBefore = this.references.length;
     this.provenance = this.trackProvenance ? [] : undefined;
   }
@@ -679,6 +788,7 @@ class RecordTransform implements TemplateHost {
             const savedIndex = vars.index;
             const savedItem = entry.as !== undefined ? vars[entry.as] : undefined;
             for (let index = 0; index < values.length; index++) {
+              this.tick();
               const value = values[index];
               vars.index = index;
               if (entry.as !== undefined) {
