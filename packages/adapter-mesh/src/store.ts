@@ -113,8 +113,8 @@ export class MeshStore {
 
   /** Appends a sent message to `sent.ndjson` (fsynced), for REPORTs to be linked by `findSent`. */
   async recordSent(record: SentRecord): Promise<void> {
-    await mkdir(this.directory, { recursive: true });
-    const handle = await open(join(this.directory, 'sent.ndjson'), 'a');
+    await mkdir(this.directory, { recursive: true, mode: 0o700 });
+    const handle = await open(join(this.directory, 'sent.ndjson'), 'a', 0o600);
     try {
       await handle.write(`${JSON.stringify(record)}\n`);
       await handle.sync();
@@ -155,10 +155,10 @@ export class MeshStore {
 
   /** Downloads `messageId` with `client` straight into the store; resolves once it is durable. */
   async download(client: MeshClient, messageId: string, now: () => number = Date.now, signal?: AbortSignal): Promise<StoredMessage> {
-    await mkdir(this.messagesDirectory, { recursive: true });
-    await mkdir(this.temporaryDirectory, { recursive: true });
+    await mkdir(this.messagesDirectory, { recursive: true, mode: 0o700 });
+    await mkdir(this.temporaryDirectory, { recursive: true, mode: 0o700 });
     const partial = this.inside(join(this.temporaryDirectory, `${safeSegment(messageId)}.${randomUUID()}.part`));
-    const handle = await open(partial, 'w');
+    const handle = await open(partial, 'w', 0o600);
     let info: MeshMessageInfo;
     try {
       let position = 0;
@@ -202,7 +202,7 @@ export class MeshStore {
 
   private async writeAtomic(path: string, text: string): Promise<void> {
     const partial = this.inside(join(this.temporaryDirectory, `${randomUUID()}.part`));
-    const handle = await open(partial, 'w');
+    const handle = await open(partial, 'w', 0o600);
     try {
       await handle.writeFile(text, 'utf8');
       await handle.sync();

@@ -12,7 +12,11 @@ export interface Renderer {
 export function makeRenderer(io: CliIo, mapping: Mapping | undefined, color: boolean): Renderer {
   const inputEncoding = mapping?.source.encoding ?? 'utf-8';
   const mappingFiles = new Set(mapping?.files ?? []);
-  const lines = new LineSource((file) => (mappingFiles.has(file) || file.endsWith('.yaml') || file.endsWith('.yml') ? 'utf-8' : inputEncoding));
+  const isMappingFile = (file: string): boolean => mappingFiles.has(file) || file.endsWith('.yaml') || file.endsWith('.yml');
+  const lines = new LineSource(
+    (file) => (isMappingFile(file) ? 'utf-8' : inputEncoding),
+    (file) => !isMappingFile(file) && mapping?.source.format === 'csv',
+  );
   const displayPath = displayPathFrom(io.cwd);
   return {
     lines,

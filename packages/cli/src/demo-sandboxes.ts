@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { writePrivateFile } from './output.js';
 import { join } from 'node:path';
 import { seededRandom, startDpsSandbox, startMeshSandbox, type DpsSandbox, type MeshSandbox } from '@cadmap/sandbox';
 
@@ -50,8 +51,7 @@ export async function startDemoSandboxes(dir: string, options: { readonly share:
   const client = await mesh.issueClientCertificate(`SERVER001.${trust.ods}.api.mesh-client.nhs.uk`);
   mkdirSync(dir, { recursive: true });
   const secret = (name: string, content: string): string => {
-    writeFileSync(join(dir, name), content);
-    chmodSync(join(dir, name), 0o600);
+    writePrivateFile(join(dir, name), content);
     return join(dir, name);
   };
   secret('dps-key.pem', dps.privateKeyPem);

@@ -42,6 +42,8 @@ export class LineSource {
   private readonly cache = new Map<string, string[] | undefined>();
   constructor(
     private readonly encodingOf: (file: string) => string = () => 'utf-8',
+    /** Whether a lone CR ends a line in `file`, as the CSV reader counts lines (XML, JSON and YAML count LF only). */
+    private readonly loneCrBreaks: (file: string) => boolean = () => false,
     private readonly maxBytes = 64 * 1024 * 1024,
   ) {}
 
@@ -62,7 +64,7 @@ export class LineSource {
       const bytes = readFileSync(file);
       const encoding = this.encodingOf(file);
       const text = encoding === 'utf-8' ? bytes.toString('utf8').replace(/^\uFEFF/, '') : loadIconv().decode(bytes, encoding);
-      return text.split(/\r?\n/);
+      return text.split(this.loneCrBreaks(file) ? /\r\n|\r|\n/ : /\r?\n/);
     } catch {
       return undefined;
     }

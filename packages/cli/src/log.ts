@@ -1,4 +1,4 @@
-import { Redactor } from '@cadmap/core/diagnostics';
+import { escapeControls, Redactor } from '@cadmap/core/diagnostics';
 import { UsageError, type CliIo } from './io.js';
 
 /** Log levels, least verbose first. `warn` is the default. */
@@ -178,10 +178,23 @@ export function logSettings(env: CliIo['env'], flags: Omit<GlobalFlags, 'argv'> 
 type Stream = CliIo['stderr'];
 const rawOf = new WeakMap<Stream, Stream>();
 
-/** A stream whose every write is redacted first; {@link rawStream} gives back the original. */
+/** The CLI's own terminal sequences (colours, clearing the progress line); any other control character is data. */
+// eslint-disable-next-line no-control-regex -- control characters are what the pattern is for
+const ownOrControl = /\r\u001b\[2K|\u001b\[[0-9]{1,2}m|[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u2028\u2029\u202A-\u202E\u2066-\u2069]/g;
+
+/** `text` with control characters escaped (`\u001B`, `\r`) but for the CLI's own colours and progress line. */
+export function terminalSafe(text: string): string {
+  return text.replace(ownOrControl, (match) => (match.length > 1 ? match : escapeControls(match)));
+}
+
+/**
+ * A stream whose every write is redacted first and has control characters from data escaped (so CAD data cannot
+ * clear the screen, write the clipboard with OSC 52 or overwrite a line with a lone CR); {@link rawStream} gives
+ * back the original.
+ */
 export function redactingStream(stream: Stream, redact: (text: string) => string): Stream {
   const wrapped: Stream = {
-    write: (text: string) => stream.write(redact(text)),
+    write: (text: string) => stream.write(terminalSafe(redact(text))),
     ...(stream.isTTY !== undefined ? { isTTY: stream.isTTY } : {}),
   };
   rawOf.set(wrapped, rawStream(stream));

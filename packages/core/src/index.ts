@@ -11,6 +11,7 @@ export { diagnosticCodes, hasErrors, isDiagnosticCode } from './diagnostics/diag
 export type { Diagnostic, DiagnosticCode, InputSpan, RuleSpan, Severity } from './diagnostics/diagnostic.js';
 export { formatInput, formatRule, renderDiagnostic, renderDiagnostics } from './diagnostics/render.js';
 export type { RenderOptions } from './diagnostics/render.js';
+export { escapeControls, shorten } from './diagnostics/text.js';
 export { isNhsNumber, maskNhsNumber, minSecretLength, redact, redactedMark, Redactor } from './privacy/redact.js';
 
 export { loadMapping } from './mapping/load.js';

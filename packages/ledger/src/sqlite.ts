@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { InputSpan, RuleSpan } from '@cadmap/core';
@@ -191,7 +191,9 @@ class SqliteLedger implements Ledger {
     options: OpenLedgerOptions,
   ) {
     if (path !== ':memory:') {
-      mkdirSync(dirname(path), { recursive: true });
+      // private from creation: SQLite gives its -wal and -shm files the database file's mode
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      closeSync(openSync(path, 'a', 0o600));
     }
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');

@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writePrivateFile } from '../output.js';
 import { dirname, extname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify as stringifyYaml } from 'yaml';
@@ -358,8 +359,7 @@ async function cqiSandbox(io: CliIo, argv: readonly string[], dependencies: CqiC
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'ca.pem'), sandbox.ca.cert);
     writeFileSync(join(dir, 'client.pem'), client.cert);
-    writeFileSync(join(dir, 'client.key'), client.key);
-    chmodSync(join(dir, 'client.key'), 0o600);
+    writePrivateFile(join(dir, 'client.key'), client.key);
     const config = { cqi: { environment: 'uat', baseUrls: { uat: sandbox.url }, format: 'json', certificateFile: 'client.pem', keyFile: 'client.key', caFile: 'ca.pem', credentials: { header: 'X-CQI-Credentials', scheme: 'Basic' }, queue: 'cqi-queue.sqlite' } };
     writeFileSync(join(dir, 'cadmap.config.yaml'), `# Written by 'cadmap cqi sandbox' for the local sandbox only.\n${stringifyYaml(config)}`);
     const shown = relative(io.cwd, dir) || '.';

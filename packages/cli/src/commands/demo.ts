@@ -156,7 +156,7 @@ async function submitAndReport(io: CliIo, outDir: string, vendors: readonly { ve
       ]);
       worst = Math.max(worst, code === exitCodes.dataErrors ? exitCodes.dataErrors : code);
       if (existsSync(vendorReceipts)) {
-        appendFileSync(receipts, readFileSync(vendorReceipts));
+        appendFileSync(receipts, readFileSync(vendorReceipts), { mode: 0o600 });
       }
     }
     say(`\n== polling MESH for DPS error notifications (${sandboxes.notificationsSent()} waiting in mailbox ${sandboxes.mailbox})`);

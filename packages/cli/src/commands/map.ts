@@ -6,7 +6,7 @@ import { checkMapped } from '../map-checking.js';
 import { loadMappingOrReport, makeRenderer, parseInputs, reportingOptions, reportingSettings } from '../common.js';
 import { exitCodes, Progress, UsageError, type CliIo } from '../io.js';
 import { loggerOf, rawStream } from '../log.js';
-import { deadLetterOf, directorySink, LazyFileWriter, ndjsonSink, streamSink, type BundleSink, type Outcome } from '../output.js';
+import { deadLetterOf, directorySink, LazyFileWriter, ndjsonSink, refuseBesideDevice, streamSink, type BundleSink, type Outcome } from '../output.js';
 import { RunLog } from '../run-log.js';
 import { RunSummary } from '../summary.js';
 
@@ -84,9 +84,12 @@ export async function mapCommand(io: CliIo, argv: readonly string[]): Promise<nu
     return exitCodes.usage;
   }
 
+  if (values.out !== undefined && values['dead-letter'] === undefined) {
+    refuseBesideDevice(resolve(io.cwd, values.out), '--out', '--dead-letter');
+  }
   const sink: BundleSink =
     values['out-dir'] !== undefined
-      ? directorySink(resolve(io.cwd, values['out-dir']))
+      ? directorySink(resolve(io.cwd, values['out-dir']), (message) => log.warn('map', message))
       : values.out !== undefined
         ? ndjsonSink(resolve(io.cwd, values.out))
         : streamSink(rawStream(io.stdout));

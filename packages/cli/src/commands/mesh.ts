@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writePrivateFile } from '../output.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseSettingsText } from '../common.js';
@@ -421,10 +422,7 @@ async function meshSandbox(io: CliIo, values: { dir?: string | undefined; port?:
   try {
     const client = await sandbox.issueClientCertificate(`SERVER001.${trust.ods}.api.mesh-client.nhs.uk`);
     mkdirSync(dir, { recursive: true });
-    const secret = (name: string, content: string): void => {
-      writeFileSync(join(dir, name), content);
-      chmodSync(join(dir, name), 0o600);
-    };
+    const secret = (name: string, content: string): void => writePrivateFile(join(dir, name), content);
     writeFileSync(join(dir, 'ca.pem'), sandbox.ca);
     writeFileSync(join(dir, 'client.pem'), client.cert);
     secret('client.key', client.key);

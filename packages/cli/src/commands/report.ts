@@ -34,7 +34,7 @@ function writeReport(io: CliIo, argv: readonly string[]): number {
   const out = resolve(io.cwd, values.out ?? 'cadmap-report.html');
   mkdirSync(dirname(out), { recursive: true });
   // A page meant for people: redacted like everything else the CLI shows.
-  writeFileSync(out, loggerOf(io).redact(html));
+  writeFileSync(out, loggerOf(io).redact(html), { mode: 0o600 });
   io.stderr.write(`report: ${out}\n`);
   return exitCodes.ok;
 }

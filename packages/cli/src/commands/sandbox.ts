@@ -1,4 +1,5 @@
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writePrivateFile } from '../output.js';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { dpsFaultKinds, startDpsSandbox, type DpsFaultKind, type JsonWebKeySet } from '@cadmap/sandbox';
@@ -101,8 +102,7 @@ export function createSandboxCommand(dependencies: SandboxDependencies = {}): (i
       mkdirSync(dir, { recursive: true });
       const keyFile = ownJwks ? '<your private-key.pem>' : join(dir, 'private-key.pem');
       if (!ownJwks) {
-        writeFileSync(keyFile, sandbox.privateKeyPem, { mode: 0o600 });
-        chmodSync(keyFile, 0o600);
+        writePrivateFile(keyFile, sandbox.privateKeyPem);
       }
       writeFileSync(join(dir, 'jwks.json'), `${JSON.stringify(sandbox.jwks, null, 2)}\n`);
       writeFileSync(join(dir, 'ca.pem'), sandbox.ca);

@@ -7,4 +7,5 @@ export { diagnosticCodes, hasErrors, isDiagnosticCode } from './diagnostic.js';
 export type { Diagnostic, DiagnosticCode, InputSpan, RuleSpan, Severity } from './diagnostic.js';
 export { formatInput, formatRule, renderDiagnostic, renderDiagnostics } from './render.js';
 export type { RenderOptions } from './render.js';
+export { escapeControls, shorten } from './text.js';
 export { isNhsNumber, maskNhsNumber, minSecretLength, redact, redactedMark, Redactor } from '../privacy/redact.js';

@@ -1,4 +1,8 @@
 import type { Diagnostic, InputSpan, RuleSpan } from './diagnostic.js';
+import { escapeControls } from './text.js';
+import { isNhsNumberField, maskTenDigitRuns } from '../privacy/redact.js';
+
+const maskOptional = (text: string | undefined): string | undefined => (text === undefined ? undefined : maskTenDigitRuns(text));
 
 export interface RenderOptions {
   /** Returns line `line` (1-based) of `file`, without its line break, when it can be shown. */
@@ -11,7 +15,10 @@ export interface RenderOptions {
 
 const maxFrameWidth = 110;
 
-/** Renders diagnostics as text with code frames of the mapping rule and of the input row. */
+/**
+ * Renders diagnostics as text with code frames of the mapping rule and of the input row. Control characters from
+ * the data (ESC sequences, a lone CR, bidirectional overrides) are written as visible escapes, never raw.
+ */
 export function renderDiagnostics(diagnostics: readonly Diagnostic<string>[], options: RenderOptions = {}): string {
   return diagnostics.map((d) => renderDiagnostic(d, options)).join('\n\n');
 }
@@ -21,24 +28,27 @@ export function renderDiagnostic(diagnostic: Diagnostic<string>, options: Render
   const display = options.displayPath ?? ((file: string) => file);
   const lines: string[] = [];
   const severityColor = diagnostic.severity === 'warning' ? 'yellow' : diagnostic.severity === 'information' ? 'blue' : 'red';
-  lines.push(`${paint(severityColor, `${diagnostic.severity} ${diagnostic.code}`)}: ${diagnostic.message}`);
+  lines.push(`${paint(severityColor, `${diagnostic.severity} ${escapeControls(diagnostic.code)}`)}: ${escapeControls(diagnostic.message)}`);
   if (diagnostic.rule) {
-    lines.push(`  ${paint('dim', '-->')} ${formatRule(diagnostic.rule, display)}`);
+    lines.push(`  ${paint('dim', '-->')} ${escapeControls(formatRule(diagnostic.rule, display))}`);
     lines.push(...frame(diagnostic.rule.file, diagnostic.rule.line, diagnostic.rule.column, ruleWidth(diagnostic.rule), options, paint));
   }
   if (diagnostic.input) {
-    lines.push(`  ${paint('dim', '-->')} ${formatInput(diagnostic.input, display)}`);
+    lines.push(`  ${paint('dim', '-->')} ${escapeControls(formatInput(diagnostic.input, display))}`);
     if (diagnostic.input.line !== undefined) {
       const text = options.lineOf?.(diagnostic.input.file, diagnostic.input.line);
       const located = text !== undefined ? locateInLine(text, diagnostic.input) : undefined;
-      lines.push(...frame(diagnostic.input.file, diagnostic.input.line, located?.column ?? diagnostic.input.column, located?.width ?? 1, options, paint));
+      // the row around an NHS number that failed its check: the redactor cannot tell its digits from others'
+      const nhsField = diagnostic.code === 'MAP_NHS_NUMBER_INVALID' || (diagnostic.input.field !== undefined && isNhsNumberField(diagnostic.input.field));
+      const frameOptions = nhsField && options.lineOf !== undefined ? { ...options, lineOf: (file: string, line: number) => maskOptional(options.lineOf!(file, line)) } : options;
+      lines.push(...frame(diagnostic.input.file, diagnostic.input.line, located?.column ?? diagnostic.input.column, located?.width ?? 1, frameOptions, paint));
     }
   }
   if (diagnostic.expression) {
-    lines.push(`  ${paint('dim', '= element:')} ${diagnostic.expression}`);
+    lines.push(`  ${paint('dim', '= element:')} ${escapeControls(diagnostic.expression)}`);
   }
   if (diagnostic.hint) {
-    lines.push(`  ${paint('cyan', '= hint:')} ${diagnostic.hint}`);
+    lines.push(`  ${paint('cyan', '= hint:')} ${escapeControls(diagnostic.hint)}`);
   }
   return lines.join('\n');
 }
@@ -103,6 +113,12 @@ function frame(file: string, line: number, column: number | undefined, width: nu
     const start = Math.max(0, Math.min(caretColumn - 1 - 30, shown.length - maxFrameWidth));
     shown = `${start > 0 ? '…' : ''}${shown.slice(start, start + maxFrameWidth)}${start + maxFrameWidth < text.length ? '…' : ''}`;
     caretColumn = caretColumn - start + (start > 0 ? 1 : 0);
+  }
+  // each control character shows as an escape several characters wide: the caret moves right by the difference
+  const escaped = escapeControls(shown);
+  if (escaped !== shown) {
+    caretColumn += escapeControls(shown.slice(0, Math.max(0, caretColumn - 1))).length - Math.max(0, caretColumn - 1);
+    shown = escaped;
   }
   const out = [`   ${paint('dim', `${gutter} |`)} ${shown}`];
   if (column !== undefined) {

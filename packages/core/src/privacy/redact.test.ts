@@ -53,6 +53,7 @@ describe('redact', () => {
     expect(redact('{"nhsNumber":"9998970416","id":"1"}')).toBe('{"nhsNumber":"*******416","id":"1"}');
     expect(redact("column 4 'NHS_NO' = \"99 98 97 04 16\"")).toBe("column 4 'NHS_NO' = \"*******416\"");
     expect(redact('patientNhsNumber: 1234567890')).toBe('patientNhsNumber: *******890');
+    expect(redact(`← calls.csv:2:5 (table calls, row 1, column 3 'NhsNo', record 7) = "9998970416"`)).toBe(`← calls.csv:2:5 (table calls, row 1, column 3 'NhsNo', record 7) = "*******416"`);
     expect(redact('count 1234567890')).toBe('count 1234567890');
   });
 

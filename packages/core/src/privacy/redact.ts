@@ -20,6 +20,14 @@ export function maskNhsNumber(nhsNumber: string): string {
 /** Ten digits, each pair optionally separated by one space or dash (as `99 98 97 04 15` or `999-897-0415`). */
 const tenDigits = String.raw`(?<!\d)\d(?:[ -]?\d){9}(?!\d)`;
 
+/** Whether a field name names an NHS number (`NhsNo`, `nhs_number`, `patientNHSNumber`…). */
+export const isNhsNumberField = (name: string): boolean => /nhs[_ -]?(?:number|num|no)?$/i.test(name);
+
+/** `text` with every run of ten digits (in any grouping nhsNumber() reads) masked, valid or not. */
+export function maskTenDigitRuns(text: string): string {
+  return text.replace(new RegExp(tenDigits, 'g'), (digits) => maskNhsNumber(digits));
+}
+
 /** Names of fields whose value is a secret, as `name: value`, `name=value` or `"name":"value"`. */
 const secretField = String.raw`(?:access[_-]?token|refresh[_-]?token|id[_-]?token|client[_-]?assertion|client[_-]?secret|password|passphrase|shared[_-]?key|api[_-]?key)`;
 
@@ -31,8 +39,12 @@ const rules: readonly [RegExp, (match: string, ...groups: string[]) => string][]
     new RegExp(String.raw`(["']?\b[A-Za-z0-9_.-]*?${secretField}["']?\s*[:=]\s*["']?)(?![\[{])[^\s"'&,;{}\[\]]+`, 'gi'),
     (_m, prefix = '') => `${prefix}${redactedMark}`,
   ],
-  // any ten digits in a field named as an NHS number, valid or not
-  [new RegExp(String.raw`(\b[A-Za-z_]*nhs[_ -]?(?:number|num|no)?["']?\s*[:=]\s*["']?)(${tenDigits})`, 'gi'), (_m, prefix = '', digits = '') => `${prefix}${maskNhsNumber(digits)}`],
+  // any ten digits given as the value of a field named as an NHS number, valid or not: `"nhsNumber":"…"`,
+  // `NHS_NO=…`, or `column 3 'NhsNumber', record 7) = "…"` as explain shows an input cell
+  [
+    new RegExp(String.raw`(\b[A-Za-z_]*nhs[_ -]?(?:number|num|no)?\b(?:["']?\s*|[^\n"=:]{0,60}?)[:=]\s*["']?)(${tenDigits})`, 'gi'),
+    (_m, prefix = '', digits = '') => `${prefix}${maskNhsNumber(digits)}`,
+  ],
   // elsewhere, ten digits (in any grouping nhsNumber() reads) that pass the modulus 11 check
   [new RegExp(tenDigits, 'g'), (match, ...rest) => (normaliseNhsNumber(match) !== undefined && !insideHexToken(match, rest) ? maskNhsNumber(match) : match)],
 ];
