@@ -19,9 +19,11 @@ Inputs are files or directories; write table=path to assign a file to a CSV tabl
 Options:
   -m, --mapping <file>      the mapping (required)
   -o, --out <file>          write bundles as NDJSON (one bundle a line); default: standard output
-      --out-dir <dir>       write one JSON file per bundle instead
+      --out-dir <dir>       write one JSON file per bundle instead, named after its key (a name
+                            taken by another record gets a suffix made from the key, with a warning)
       --dead-letter <file>  where failing records go (NDJSON: original content + diagnostics);
-                            default: <out>.dead-letter.ndjson, or dead-letter.ndjson
+                            default: <out>.dead-letter.ndjson (required when --out is a device such
+                            as /dev/null), or dead-letter.ndjson
       --provenance <file>   also write where every element came from (NDJSON, one line per bundle)
       --check               check each bundle against R4, UK Core and the ADS profiles in the same pass;
                             bundles with conformance errors go to the dead letter with findings that
