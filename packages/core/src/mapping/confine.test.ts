@@ -54,6 +54,24 @@ describe('files a mapping names stay under the mapping root', () => {
     expect(all).not.toMatch(/root:x:0:0|PATH=/);
   });
 
+  it('refuses a source.fields JSON Schema or XSD outside the root, and never quotes one that does not parse', async () => {
+    for (const [fields, reason] of [
+      ['{ jsonSchema: ../secret.json }', 'lies outside the mapping root'],
+      ['{ xsd: /etc/passwd.xsd }', 'is an absolute path'],
+    ] as const) {
+      const file = folder('');
+      writeFileSync(file, `cadmap: 1\nid: confine\nsource:\n  format: ndjson\n  key: id\n  fields: ${fields}\nresources:\n  - { id: c, resourceType: Communication, key: =id, template: { status: completed } }\n`);
+      const { loaded, all } = await seen(file);
+      expect(loaded.diagnostics.find((d) => d.code === 'MAP_FILE_REFUSED')?.message).toContain(reason);
+      expect(all).not.toContain(secret);
+    }
+    const file = folder('', { 'fields.json': `{"title": ${secret}` });
+    writeFileSync(file, `cadmap: 1\nid: confine\nsource:\n  format: ndjson\n  key: id\n  fields: { jsonSchema: fields.json }\nresources:\n  - { id: c, resourceType: Communication, key: =id, template: { status: completed } }\n`);
+    const { loaded, all } = await seen(file);
+    expect(loaded.diagnostics.map((d) => d.code)).toContain('MAP_FIELDS_FILE');
+    expect(all).not.toContain(secret);
+  });
+
   it('refuses a symbolic link inside the folder that leads outside it', async () => {
     const file = folder('lookups:\n  l: { file: lookups/codes.csv }');
     mkdirSync(join(file, '..', 'lookups'));

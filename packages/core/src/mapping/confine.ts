@@ -2,12 +2,22 @@ import { realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 
 /** What a mapping may name as a file: imported YAML libraries, CSV lookups and ConceptMap JSON. */
-export type MappingFileKind = 'import' | 'lookup' | 'conceptMap';
+export type MappingFileKind = 'import' | 'lookup' | 'conceptMap' | 'jsonSchema' | 'xsd';
 
 const extensions: Readonly<Record<MappingFileKind, readonly string[]>> = {
   import: ['.yaml', '.yml'],
   lookup: ['.csv'],
   conceptMap: ['.json'],
+  jsonSchema: ['.json'],
+  xsd: ['.xsd'],
+};
+
+const kindNames: Readonly<Record<MappingFileKind, string>> = {
+  import: 'mapping library',
+  lookup: 'CSV lookup',
+  conceptMap: 'ConceptMap',
+  jsonSchema: 'JSON Schema',
+  xsd: 'XSD',
 };
 
 /** The largest file a mapping may name, in bytes. */
@@ -22,7 +32,7 @@ const inside = (root: string, path: string): boolean => {
 };
 
 /**
- * Resolves a file named by a mapping (`imports`, `lookups.file`, `lookups.conceptMap`) against the folder of the
+ * Resolves a file named by a mapping (`imports`, `lookups.file`, `lookups.conceptMap`, `source.fields`) against the folder of the
  * file naming it and checks it stays under `root`, both as written and once symbolic links are resolved. Only
  * regular files with the expected extension and at most {@link maxMappingFileBytes} pass; nothing is read here.
  * `root` must already be a real path.
@@ -34,7 +44,7 @@ export async function confineMappingFile(root: string, baseDir: string, named: s
   }
   const wanted = extensions[kind];
   if (!wanted.some((extension) => named.toLowerCase().endsWith(extension))) {
-    return { ok: false, reason: `does not end in ${wanted.join(' or ')}`, hint: `A ${kind === 'import' ? 'mapping library' : kind === 'lookup' ? 'CSV lookup' : 'ConceptMap'} file must be named *${wanted[0]!}.` };
+    return { ok: false, reason: `does not end in ${wanted.join(' or ')}`, hint: `A ${kindNames[kind]} file must be named *${wanted[0]!}.` };
   }
   const path = resolve(baseDir, named);
   if (!inside(root, path)) {

@@ -405,8 +405,9 @@ export async function loadDeclaredFields(
     let schema: unknown;
     try {
       schema = JSON.parse(text);
-    } catch (error) {
-      return problem(`is not JSON (${error instanceof Error ? error.message : String(error)})`, 'Give a JSON Schema file.');
+    } catch {
+      // named, never quoted: the parser's message would show the file's text
+      return problem('is not JSON', 'Give a JSON Schema file.');
     }
     const derived = fieldsFromJsonSchema(schema, declaration.record ?? '');
     if (derived.problem !== undefined) {

@@ -146,10 +146,9 @@ export async function loadMapping(file: string, options: LoadMappingOptions = {}
   }
 
   const builtSource = buildSource(mappingValue.source, doc, spans, diagnostics);
-  const declared =
-    mappingValue.source.fields === undefined
-      ? undefined
-      : await loadDeclaredFields(mappingValue.source.fields, dirname(file), builtSource.xml, spans.ofNode(nodeAt(doc, ['source', 'fields']), { yamlPath: 'source.fields' }), files);
+  const fieldsSpan = spans.ofNode(nodeAt(doc, ['source', 'fields']), { yamlPath: 'source.fields' });
+  const fieldsDocument = await confinedFields(mappingValue.source.fields, confined, mappingDir, fieldsSpan);
+  const declared = fieldsDocument === undefined ? undefined : await loadDeclaredFields(fieldsDocument, mappingDir, builtSource.xml, fieldsSpan, files);
   diagnostics.push(...(declared?.diagnostics ?? []));
   const source: SourceSpec = declared?.fields === undefined ? builtSource : { ...builtSource, fields: declared.fields };
   const checks: MappingChecks = { ...defaultChecks, ...mappingValue.checks };
@@ -531,15 +530,26 @@ interface Confinement {
   readonly files: string[];
 }
 
+/** `source.fields` with the schema file it names checked against the mapping root (undefined when refused or absent). */
+async function confinedFields(value: FieldsDocument | undefined, confined: Confinement, baseDir: string, span: RuleSpan): Promise<FieldsDocument | undefined> {
+  if (value === undefined || Array.isArray(value)) {
+    return value;
+  }
+  const declaration = value as { readonly jsonSchema?: string; readonly xsd?: string };
+  const kind = declaration.jsonSchema !== undefined ? 'jsonSchema' : 'xsd';
+  const path = await confine(confined, baseDir, declaration.jsonSchema ?? declaration.xsd ?? '', kind, span);
+  return path === undefined ? undefined : ({ ...value, [kind]: path });
+}
+
 /** Checks a named file against the mapping root; reports a refusal by the name written, never the file's content. */
 async function confine(confined: Confinement, baseDir: string, named: string, kind: MappingFileKind, span: RuleSpan): Promise<string | undefined> {
   const checked = await confineMappingFile(confined.root, baseDir, named, kind);
   if (checked.ok) {
     return checked.path;
   }
-  const what = kind === 'import' ? 'Imported file' : kind === 'lookup' ? 'Lookup file' : 'ConceptMap file';
+  const what = { import: 'Imported file', lookup: 'Lookup file', conceptMap: 'ConceptMap file', jsonSchema: 'JSON Schema', xsd: 'XSD' }[kind];
   confined.diagnostics.push({
-    code: checked.missing !== true ? 'MAP_FILE_REFUSED' : kind === 'import' ? 'MAP_FILE_UNREADABLE' : 'MAP_LOOKUP_FILE',
+    code: checked.missing !== true ? 'MAP_FILE_REFUSED' : kind === 'import' ? 'MAP_FILE_UNREADABLE' : kind === 'lookup' || kind === 'conceptMap' ? 'MAP_LOOKUP_FILE' : 'MAP_FIELDS_FILE',
     severity: 'error',
     message: `${what} ${JSON.stringify(named)} ${checked.reason}; it is not read.`,
     hint: checked.hint,
