@@ -34,12 +34,19 @@ describe('sample vendors', () => {
 });
 
 describe('a misspelt field in a sample vendor mapping', () => {
-  /** The vendor's mapping with one edit, written beside a copy of what it imports (as paths from the repository). */
+  /** The vendor's mapping with one edit, in a copy of the mappings folder layout (what it imports and its lookups). */
   function misspelt(vendor: string, from: string, to: string, extra = ''): { dir: string; file: string } {
     const text = readFileSync(join(mappingsDir, vendor, 'mapping.yaml'), 'utf8');
     expect(text).toContain(from);
-    const edited = `${text.replaceAll(from, to).replace('../common/ads.yaml', join(mappingsDir, 'common/ads.yaml')).replace(/(file|conceptMap): lookups\//g, `$1: ${join(mappingsDir, vendor, 'lookups')}/`)}${extra}`;
-    const dir = fixtureTree({ 'mapping.yaml': edited });
+    const lookups = join(mappingsDir, vendor, 'lookups');
+    const copies = Object.fromEntries((existsSync(lookups) ? readdirSync(lookups) : []).map((name) => [`${vendor}/lookups/${name}`, readFileSync(join(lookups, name))]));
+    const root = fixtureTree({
+      '.cadmap-root': '',
+      'common/ads.yaml': readFileSync(join(mappingsDir, 'common/ads.yaml')),
+      [`${vendor}/mapping.yaml`]: `${text.replaceAll(from, to)}${extra}`,
+      ...copies,
+    });
+    const dir = join(root, vendor);
     return { dir, file: join(dir, 'mapping.yaml') };
   }
 
